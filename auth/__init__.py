@@ -1,0 +1,1 @@
+"""Accounts, login, two-factor, sessions, API tokens and the permission registry."""

@@ -1,0 +1,122 @@
+"""The permission registry: the one place where roles map to named permissions.
+
+Views and templates ask ``has_permission("publish_alert")``; nothing else in the code compares role
+names. API tokens carry scopes, and each scope grants a set of permissions; a token can never do more
+than its owner's role allows (the two sets are intersected).
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+# name -> description shown in the README table and the admin pages
+PERMISSIONS: dict[str, object] = {
+    "view_dashboard": _l("See the dashboard"),
+    "view_plan": _l("Browse the plans of action"),
+    "view_notices": _l("Read notices distributed to the party"),
+    "post_notice": _l("Post notices"),
+    "report_alert": _l("Report fraudulent document alerts"),
+    "publish_alert": _l("Publish and withdraw alerts"),
+    "search_alerts": _l("Search the alert database"),
+    "check_alerts": _l("Check a document number (hit / no hit)"),
+    "exchange_intelligence": _l("Send and answer intelligence submissions"),
+    "view_directory": _l("See the network directories"),
+    "manage_party_directory": _l("Maintain the party's directory entries"),
+    "manage_networks": _l("Maintain networks and memberships"),
+    "manage_library": _l("Add documents to the library"),
+    "manage_own_tokens": _l("Create and revoke personal API tokens"),
+    "manage_party_users": _l("Manage the accounts of the own party"),
+    "manage_all_users": _l("Create country-admin accounts for every party"),
+    "view_party_audit": _l("See the audit log of the own party"),
+    "view_all_audit": _l("See the whole audit log"),
+}
+
+_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "secretariat_admin": frozenset(
+        _EVERYONE
+        | {
+            "post_notice",
+            "search_alerts",
+            "exchange_intelligence",
+            "manage_networks",
+            "manage_library",
+            "manage_party_users",
+            "manage_all_users",
+            "view_party_audit",
+            "view_all_audit",
+        }
+    ),
+    "country_admin": frozenset(
+        _EVERYONE
+        | {
+            "post_notice",
+            "report_alert",
+            "publish_alert",
+            "search_alerts",
+            "check_alerts",
+            "exchange_intelligence",
+            "manage_party_directory",
+            "manage_library",
+            "manage_own_tokens",
+            "manage_party_users",
+            "view_party_audit",
+        }
+    ),
+    "liaison_officer": frozenset(
+        _EVERYONE
+        | {
+            "post_notice",
+            "report_alert",
+            "publish_alert",
+            "search_alerts",
+            "check_alerts",
+            "exchange_intelligence",
+            "manage_library",
+            "manage_own_tokens",
+        }
+    ),
+    "border_officer": frozenset(_EVERYONE | {"search_alerts", "check_alerts", "manage_own_tokens"}),
+    "observer": frozenset(_EVERYONE | {"search_alerts"}),
+}
+
+# API token scopes -> the permissions a request authenticated by such a token may use.
+TOKEN_SCOPES: dict[str, frozenset[str]] = {
+    "alerts:check": frozenset({"check_alerts"}),
+    "alerts:read": frozenset({"search_alerts"}),
+    "alerts:write": frozenset({"report_alert", "publish_alert"}),
+    "exchange:read": frozenset({"exchange_intelligence"}),
+    "exchange:write": frozenset({"exchange_intelligence"}),
+    "directory:read": frozenset({"view_directory"}),
+}
+
+# Roles a party of each kind may hold; the admin pages offer only these.
+ROLES_BY_PARTY_KIND: dict[str, tuple[str, ...]] = {
+    "secretariat": ("secretariat_admin", "observer"),
+    "member": ("country_admin", "liaison_officer", "border_officer", "observer"),
+    "observer": ("country_admin", "observer"),
+    "organisation": ("country_admin", "observer"),
+}
+
+
+def permissions_for_role(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def permissions_for_scopes(scopes) -> frozenset[str]:
+    granted: set[str] = set()
+    for scope in scopes:
+        granted |= TOKEN_SCOPES.get(scope, frozenset())
+    return frozenset(granted)
+
+
+def _check_registry() -> None:
+    for role, perms in ROLE_PERMISSIONS.items():
+        unknown = perms - PERMISSIONS.keys()
+        assert not unknown, f"role {role} names unknown permissions {unknown}"
+    for scope, perms in TOKEN_SCOPES.items():
+        assert not perms - PERMISSIONS.keys(), f"scope {scope} names unknown permissions"
+
+
+_check_registry()

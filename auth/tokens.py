@@ -1,0 +1,161 @@
+"""Personal API tokens: ``Authorization: Bearer <token>`` for machine clients.
+
+A token is ``rcm_<prefix>_<secret>``; only its SHA-256 digest is stored (it has 256 bits of entropy,
+so a fast digest is as safe as a slow password hash and lets every request look it up by equality).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+from sqlalchemy import select
+
+from auth.models import ApiToken, User
+from auth.permissions import TOKEN_SCOPES
+from portal.access import Principal
+from portal.crypto import token_digest
+from portal.extensions import db, limiter
+from portal.timeutil import utcnow
+
+MAX_TOKEN_DAYS = 365
+
+
+class TokenError(ValueError):
+    """Invalid token parameters; ``field`` names the input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def parse_ip_ranges(values) -> list[str]:
+    ranges = []
+    for value in values:
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            ranges.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError as exc:
+            raise TokenError("allowed_ips", f"{value!r} is not an IP address or CIDR range") from exc
+    return ranges
+
+
+def create_token(user: User, *, name: str, scopes, days: int = 90, allowed_ips=()) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the secret, which is shown once and never stored."""
+    from portal.audit.service import record
+
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise TokenError("name", "a token needs a name of 1 to 100 characters")
+    scopes = sorted(set(scopes))
+    if not scopes:
+        raise TokenError("scopes", "choose at least one scope")
+    unknown = [scope for scope in scopes if scope not in TOKEN_SCOPES]
+    if unknown:
+        raise TokenError("scopes", f"unknown scope(s): {', '.join(unknown)}")
+    if not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise TokenError("days", f"expiry must be between 1 and {MAX_TOKEN_DAYS} days")
+    ranges = parse_ip_ranges(allowed_ips)
+    prefix = secrets.token_hex(4)
+    secret = f"rcm_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_digest=token_digest(secret),
+        prefix=prefix,
+        scopes=scopes,
+        allowed_ips=ranges,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(token)
+    db.session.flush()
+    record("token.create", object_type="api_token", object_id=token.id, object_party=user.party.code,
+           details={"scopes": scopes, "days": days, "owner_id": user.id})
+    return token, secret
+
+
+def revoke_token(token: ApiToken) -> None:
+    from portal.audit.service import record
+
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record("token.revoke", object_type="api_token", object_id=token.id, object_party=token.user.party.code)
+
+
+def _ip_allowed(token: ApiToken, ip: str | None) -> bool:
+    if not token.allowed_ips:
+        return True
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr) for cidr in token.allowed_ips)
+
+
+def _json_error(status: int, message: str):
+    response = jsonify({"error": message, "status": status})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="rcm-portal"'
+    return response
+
+
+def authenticate_bearer() -> ApiToken | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_digest == token_digest(secret.strip())))
+    if token is None or not token.is_usable():
+        return None
+    return token
+
+
+def _rate_key() -> str:
+    """Per token: Flask-Limiter checks before the view runs, so key on the presented secret's digest."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return "token:" + token_digest(secret.strip())[:32]
+    return f"ip:{request.remote_addr}"
+
+
+def token_required(scope: str | None = None):
+    """Authenticate the request by bearer token and require ``scope`` (if given).
+
+    401 without a valid token, 403 when the token lacks the scope or comes from a disallowed address;
+    every refusal is audited. Rate limited per token.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from portal.audit.service import record
+
+            token = authenticate_bearer()
+            if token is None:
+                record("api.auth.failed", outcome="denied", details={"endpoint": request.endpoint or ""})
+                return _json_error(401, "a valid bearer token is required")
+            g.api_token = token
+            principal = Principal.for_token(token)
+            g.principal = principal
+            if not _ip_allowed(token, request.remote_addr):
+                record("api.auth.ip_refused", outcome="denied", object_type="api_token", object_id=token.id)
+                return _json_error(403, "this token may not be used from this address")
+            if scope is not None and scope not in token.scopes:
+                record("api.scope.denied", outcome="denied", object_type="api_token", object_id=token.id,
+                       details={"scope": scope})
+                return _json_error(403, f"this token lacks the scope {scope}")
+            token.last_used_at = utcnow()
+            token.last_used_ip = request.remote_addr
+            return view(*args, **kwargs)
+
+        wrapped.required_scope = scope or ""
+        return limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=_rate_key)(wrapped)
+
+    return decorator

@@ -1,0 +1,116 @@
+"""The RCM secure portal: ``create_app()`` builds the Flask application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import import_module
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from portal import config as settings
+from portal.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+# Blueprints, registered here only: the core never imports a feature package anywhere else.
+BLUEPRINTS = (
+    "portal.dashboard.views",
+    "portal.i18n",
+    "auth.views",
+    "portal.admin.views",
+    "portal.audit.views",
+    "portal.plan.views",
+    "portal.notices.views",
+    "portal.notifications.views",
+    "portal.api",
+)
+# Modules whose models must be imported so the metadata (and Alembic) sees them.
+MODEL_MODULES = (
+    "portal.parties.models",
+    "auth.models",
+    "portal.audit.models",
+    "portal.outbox.models",
+    "portal.notifications.models",
+    "portal.notices.models",
+)
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Application factory; ``config`` overrides settings (e.g. ``SQLALCHEMY_DATABASE_URI``)."""
+    app = Flask(
+        __name__,
+        template_folder=str(settings.REPO_ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(settings.instance_path()),
+    )
+    app.config.update(settings.STATIC_SETTINGS)
+    app.config.update(settings.load_settings())
+    if config:
+        app.config.update(config)
+
+    from portal.keyring import load_keyring
+
+    app.extensions["keyring"] = load_keyring(app.config["KEYRING_FILE"], app.config["KEYRING_GENERATE"])
+
+    for module in MODEL_MODULES:
+        import_module(module)
+    db.init_app(app)
+    with app.app_context():
+        from portal.database import configure_engine
+
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(settings.REPO_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.login_message = None  # the login page says it itself; no untranslated flash
+    import_module("auth.sessions")  # registers the user loader (server-side session check)
+
+    from portal import errors, i18n, security, transaction
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    security.init_app(app)
+    transaction.init_app(app)
+    errors.init_app(app)
+    _install_request_hooks(app)
+
+    for module in BLUEPRINTS:
+        app.register_blueprint(import_module(module).bp)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    from portal.templating import init_app as init_templating
+
+    init_templating(app)
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    from portal.access import Principal
+
+    @app.before_request
+    def _identify_and_require_login():
+        g.principal = None
+        if request.path.startswith("/api/"):
+            return None  # the API authenticates with bearer tokens only (auth.tokens.token_required)
+        if current_user.is_authenticated:
+            g.principal = Principal.for_user(current_user)
+            return None
+        view = app.view_functions.get(request.endpoint)
+        if request.endpoint is None or getattr(view, "is_public", False) or request.endpoint.endswith("static"):
+            return None
+        if session.pop("expired", False):
+            from flask import flash
+            from flask_babel import gettext
+
+            flash(gettext("Your session has expired. Please sign in again."), "warning")
+        return login_manager.unauthorized()
+
+
+def public(view):
+    """Mark a view as reachable without signing in (login, password reset, language switch)."""
+    view.is_public = True
+    return view

@@ -1,0 +1,252 @@
+"""Access control, in one module.
+
+Who is asking is a ``Principal`` (a signed-in user, or a user acting through an API token). What they
+may do is a permission from ``auth.permissions``. What they may see is decided by ``visible()``: one
+scoping query per shareable model that lists, detail pages, search, exports, the API and downloads
+all use. A record that is not visible is answered exactly like one that does not exist: 404, and the
+attempt is audited as denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import abort, g
+from sqlalchemy import ForeignKey, Integer, String, and_, exists, false, or_, select
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from auth.permissions import permissions_for_role, permissions_for_scopes
+from portal.extensions import db
+
+TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+RESTRICTED_TLP = frozenset({"AMBER+STRICT", "RED"})  # never exported, forwarded or re-shared wider
+OBSERVER_TLP = frozenset({"CLEAR", "GREEN"})
+DISTRIBUTION_LEVELS = ("party", "parties", "network", "members")
+# How wide each level reaches, to refuse re-sharing a restricted record wider than it was.
+_LEVEL_WIDTH = {"party": 0, "parties": 1, "network": 1, "members": 2}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The subject of an access decision."""
+
+    user_id: int
+    party_id: int
+    party_code: str
+    party_kind: str
+    role: str
+    permissions: frozenset[str]
+    token_id: int | None = None
+    scopes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_observer(self) -> bool:
+        """Observer roles and observer parties see only members-wide CLEAR or GREEN records."""
+        return self.role == "observer" or self.party_kind in ("observer", "organisation")
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @classmethod
+    def for_user(cls, user) -> "Principal":
+        return cls(
+            user_id=user.id,
+            party_id=user.party_id,
+            party_code=user.party.code,
+            party_kind=user.party.kind,
+            role=user.role,
+            permissions=permissions_for_role(user.role),
+        )
+
+    @classmethod
+    def for_token(cls, token) -> "Principal":
+        """A token acts for its owner, limited to the intersection of role and scopes."""
+        owner = cls.for_user(token.user)
+        return cls(
+            user_id=owner.user_id,
+            party_id=owner.party_id,
+            party_code=owner.party_code,
+            party_kind=owner.party_kind,
+            role=owner.role,
+            permissions=owner.permissions & permissions_for_scopes(token.scopes),
+            token_id=token.id,
+            scopes=tuple(token.scopes),
+        )
+
+
+def current_principal() -> Principal | None:
+    """Set per request by the login loader or the bearer-token check."""
+    return g.get("principal")
+
+
+def has_permission(permission: str) -> bool:
+    principal = current_principal()
+    return principal is not None and principal.can(permission)
+
+
+def permission_required(permission: str):
+    """Refuse the view with 403 (audited) unless the principal holds ``permission``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                abort(401)
+            if not principal.can(permission):
+                from portal.audit.service import record
+
+                record("access.denied", outcome="denied", details={"permission": permission})
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class DistributionRecipient(db.Model):
+    """Listed recipient parties of a shareable record of any model (distribution level ``parties``).
+
+    One table for every shareable model keeps the scoping query identical for all of them; the record
+    is named by its table and id rather than a foreign key, because shareable records are never deleted
+    (they are withdrawn), so no row can be orphaned.
+    """
+
+    __tablename__ = "distribution_recipients"
+
+    record_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+
+
+class ShareableMixin:
+    """Owning party, distribution and TLP marking for a record that parties share."""
+
+    @declared_attr
+    def owner_party_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("parties.id"), index=True)
+
+    @declared_attr
+    def distribution_level(cls) -> Mapped[str]:
+        return mapped_column(String(16), default="party")
+
+    @declared_attr
+    def network_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("networks.id"), nullable=True)
+
+    @declared_attr
+    def tlp(cls) -> Mapped[str]:
+        return mapped_column(String(16), default="AMBER")
+
+    @property
+    def recipient_party_ids(self) -> list[int]:
+        return list(
+            db.session.scalars(
+                select(DistributionRecipient.party_id).where(
+                    DistributionRecipient.record_type == type(self).__tablename__,
+                    DistributionRecipient.record_id == self.id,
+                )
+            )
+        )
+
+
+class DistributionError(ValueError):
+    """An invalid distribution or TLP; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def validate_distribution(level: str, tlp: str, party_ids=(), network_id=None) -> None:
+    if tlp not in TLP_LEVELS:
+        raise DistributionError("tlp", f"TLP must be one of {', '.join(TLP_LEVELS)}")
+    if level not in DISTRIBUTION_LEVELS:
+        raise DistributionError("distribution", f"distribution must be one of {', '.join(DISTRIBUTION_LEVELS)}")
+    if level == "parties" and not party_ids:
+        raise DistributionError("parties", "a 'parties' distribution needs at least one recipient party")
+    if level == "network" and not network_id:
+        raise DistributionError("network", "a 'network' distribution needs a network")
+
+
+def set_distribution(record, *, level: str, tlp: str, party_ids=(), network_id=None) -> None:
+    """Set a record's distribution and TLP (the record must have been flushed, so it has an id)."""
+    validate_distribution(level, tlp, party_ids, network_id)
+    record.distribution_level = level
+    record.tlp = tlp
+    record.network_id = network_id if level == "network" else None
+    table = type(record).__tablename__
+    db.session.execute(
+        DistributionRecipient.__table__.delete().where(
+            DistributionRecipient.record_type == table, DistributionRecipient.record_id == record.id
+        )
+    )
+    if level == "parties":
+        for party_id in sorted(set(party_ids)):
+            db.session.add(DistributionRecipient(record_type=table, record_id=record.id, party_id=party_id))
+
+
+def visibility_clause(model, principal: Principal | None):
+    """SQL condition: the rows of ``model`` that ``principal`` may see."""
+    if principal is None:
+        return false()
+    from portal.parties.models import NetworkParty
+
+    members_wide = model.distribution_level == "members"
+    if principal.is_observer:
+        return and_(members_wide, model.tlp.in_(OBSERVER_TLP))
+    listed = and_(
+        model.distribution_level == "parties",
+        exists().where(
+            DistributionRecipient.record_type == model.__tablename__,
+            DistributionRecipient.record_id == model.id,
+            DistributionRecipient.party_id == principal.party_id,
+        ),
+    )
+    in_network = and_(
+        model.distribution_level == "network",
+        exists().where(
+            NetworkParty.network_id == model.network_id,
+            NetworkParty.party_id == principal.party_id,
+        ),
+    )
+    return or_(model.owner_party_id == principal.party_id, members_wide, listed, in_network)
+
+
+def visible(model, principal: Principal | None = None):
+    """``select(model)`` filtered to what the principal (default: the current one) may see."""
+    principal = principal if principal is not None else current_principal()
+    return select(model).where(visibility_clause(model, principal))
+
+
+def get_visible_or_404(model, record_id, principal: Principal | None = None):
+    """The one loader for a single shareable record: invisible and nonexistent both answer 404."""
+    principal = principal if principal is not None else current_principal()
+    record = None
+    if isinstance(record_id, int) or (isinstance(record_id, str) and record_id.isdigit()):
+        record = db.session.scalar(visible(model, principal).where(model.id == int(record_id)))
+    if record is None:
+        from portal.audit.service import record as audit
+
+        audit(
+            f"{model.__tablename__}.access",
+            outcome="denied",
+            object_type=model.__tablename__,
+            object_id=str(record_id),
+        )
+        abort(404)
+    return record
+
+
+def can_export(record) -> bool:
+    return record.tlp not in RESTRICTED_TLP
+
+
+def can_reshare(record, new_level: str) -> bool:
+    """Restricted records may be re-shared only as narrowly as they already are, or narrower."""
+    if record.tlp not in RESTRICTED_TLP:
+        return True
+    return _LEVEL_WIDTH[new_level] <= _LEVEL_WIDTH[record.distribution_level]

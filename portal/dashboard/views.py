@@ -1,0 +1,21 @@
+"""Dashboard: who you are, what was recently shared with your party, what needs attention."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from portal.access import current_principal, permission_required, visible
+from portal.extensions import db
+from portal.notices.models import Notice
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/")
+@permission_required("view_dashboard")
+def index():
+    notices = db.session.scalars(
+        visible(Notice, current_principal()).order_by(Notice.created_at.desc()).limit(5)
+    ).all()
+    return render_template("dashboard/index.html", user=current_user, notices=notices)

@@ -1,0 +1,41 @@
+"""Where SQLite and PostgreSQL differ, this small adapter hides it; everything else is one code path."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises audit-chain appends.
+AUDIT_CHAIN_LOCK = 0x52434D41  # "RCMA"
+
+
+def configure_engine(engine: Engine) -> None:
+    """Give SQLite foreign keys, WAL, a busy timeout and write-locking transactions.
+
+    pysqlite opens transactions lazily and never for SAVEPOINT; taking over BEGIN ourselves (the recipe
+    from SQLAlchemy's SQLite dialect documentation) makes savepoints work and lets us BEGIN IMMEDIATE,
+    so two requests never both read the audit head and then race to append after it.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_audit_chain(session) -> None:
+    """Serialise audit appends until the end of the transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
+    # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE).

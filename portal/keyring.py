@@ -1,0 +1,117 @@
+"""The key ring: versioned master keys in a file outside the database.
+
+Each purpose (audit HMAC, TOTP secrets, field encryption, blind indexes, file keys) gets its own key,
+derived with HKDF from a master key, so that a leak of one derived key exposes nothing else. Master
+keys carry ids (``k1``, ``k2``...) so that ciphertexts and audit entries name the key they need and
+rotation can add a key without breaking what the older one protects.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+
+PURPOSES = frozenset({"audit-hmac", "totp-secret", "field", "blind-index", "file-key", "token-hmac"})
+
+
+class KeyRingError(RuntimeError):
+    """The key ring file is missing, unreadable or unsafe."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Master keys by id, and the id of the one new material is protected with."""
+
+    keys: dict[str, bytes]
+    active_id: str
+    path: Path | None = field(default=None, compare=False)
+
+    def derive(self, purpose: str, key_id: str | None = None) -> bytes:
+        """The 32-byte key for ``purpose`` under master key ``key_id`` (default: the active one)."""
+        if purpose not in PURPOSES:
+            raise KeyError(f"unknown key purpose {purpose!r}")
+        key_id = key_id or self.active_id
+        if key_id not in self.keys:
+            raise KeyRingError(f"key {key_id!r} is not in the key ring")
+        return _hkdf(self.keys[key_id], purpose)
+
+    @classmethod
+    def generate(cls) -> "KeyRing":
+        return cls(keys={"k1": secrets.token_bytes(32)}, active_id="k1")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": 1,
+                "active": self.active_id,
+                "keys": {kid: base64.b64encode(key).decode() for kid, key in self.keys.items()},
+            },
+            indent=2,
+        )
+
+    def with_new_key(self) -> "KeyRing":
+        """A ring with one more master key, made active (rotation)."""
+        numbers = [int(kid[1:]) for kid in self.keys if kid[1:].isdigit()]
+        new_id = f"k{max(numbers, default=0) + 1}"
+        return KeyRing({**self.keys, new_id: secrets.token_bytes(32)}, new_id, self.path)
+
+    def save(self, path: Path) -> None:
+        """Write atomically with mode 0600."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+
+@lru_cache(maxsize=256)
+def _hkdf(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"rcm-portal:" + purpose.encode()).derive(
+        master
+    )
+
+
+def load_keyring(path: str | Path, generate: bool) -> KeyRing:
+    """Read the ring; in development create it on first use, with a warning."""
+    path = Path(path)
+    if not path.exists():
+        if not generate:
+            raise KeyRingError(f"PORTAL_KEYRING_FILE {path} does not exist")
+        ring = KeyRing.generate()
+        ring.save(path)
+        warnings.warn(
+            f"generated a development key ring in {path}; production must set PORTAL_KEYRING_FILE",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyRingError(f"key ring {path} has mode {mode:o}; it must not be wider than 0600")
+    try:
+        data = json.loads(path.read_text())
+        keys = {kid: base64.b64decode(value) for kid, value in data["keys"].items()}
+        active = data["active"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KeyRingError(f"key ring {path} is not a valid key ring file") from exc
+    if active not in keys or any(len(key) != 32 for key in keys.values()):
+        raise KeyRingError(f"key ring {path} is inconsistent (active key missing or wrong key length)")
+    return KeyRing(keys=keys, active_id=active, path=path)
+
+
+def current_keyring() -> KeyRing:
+    """The ring of the running application."""
+    return current_app.extensions["keyring"]

@@ -1,0 +1,1 @@
+"""Notices: short bulletins a party posts to others (meeting calls, circulars). The first shareable model."""

@@ -1,0 +1,26 @@
+"""A notice, shared under the portal's distribution and TLP rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.access import ShareableMixin
+from portal.crypto import EncryptedText
+from portal.extensions import db
+from portal.parties.models import Party
+from portal.timeutil import utcnow
+
+
+class Notice(ShareableMixin, db.Model):
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(EncryptedText("notices.title"))
+    body: Mapped[str] = mapped_column(EncryptedText("notices.body"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    owner_party: Mapped[Party] = relationship(foreign_keys="Notice.owner_party_id", lazy="joined")

@@ -1,0 +1,1 @@
+"""E-mail outbox: messages are queued in the database and sent by ``flask --app portal outbox send``."""

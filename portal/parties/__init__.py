@@ -1,0 +1,1 @@
+"""Parties (member and observer countries, the Technical Secretariat, organisations) and networks."""

@@ -1,0 +1,45 @@
+"""Template globals: permission checks, TLP styling, languages, unread notification count."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal.access import TLP_LEVELS, has_permission
+
+TLP_CSS = {
+    "CLEAR": "tlp-clear",
+    "GREEN": "tlp-green",
+    "AMBER": "tlp-amber",
+    "AMBER+STRICT": "tlp-amber-strict",
+    "RED": "tlp-red",
+}
+
+
+def _unread_notifications() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_notifications" not in g:
+        from portal.extensions import db
+        from portal.notifications.models import Notification
+
+        g.unread_notifications = db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == current_user.id, Notification.read_at.is_(None)
+            )
+        )
+    return g.unread_notifications
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _globals():
+        return {
+            "can": has_permission,
+            "tlp_css": TLP_CSS,
+            "tlp_levels": TLP_LEVELS,
+            "current_locale": str(get_locale() or "en"),
+            "unread_notifications": _unread_notifications,
+        }

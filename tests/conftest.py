@@ -1,0 +1,180 @@
+"""Test fixtures: one schema per run (Alembic), a rolled-back transaction per test, and factories.
+
+``PORTAL_TEST_DATABASE_URL`` selects the database (default: a SQLite file in a temporary folder);
+``make test-pg`` points it at PostgreSQL and ``PORTAL_TEST_REDIS_URL`` at Redis for rate limits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pyotp
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from auth.models import User
+from auth.passwords import hash_password
+from portal import create_app
+from portal.extensions import db
+from portal.keyring import KeyRing
+from portal.parties.models import Party
+from portal.parties.seed import load_reference_parties
+
+STRONG_PASSWORD = "correct-Horse-battery-staple-42"
+_counter = itertools.count(1)
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _reset_schema(app) -> None:
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    keyring_file = instance / "keyring.json"
+    KeyRing.generate().save(keyring_file)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
+            "KEYRING_FILE": str(keyring_file),
+            "INSTANCE_PATH": str(instance),
+            "MAIL_SPOOL_DIR": str(instance / "mail"),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": os.environ.get("PORTAL_TEST_REDIS_URL", "memory://"),
+            # cheap argon2 in tests only: the suite hashes hundreds of passwords
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 8,
+            "ARGON2_PARALLELISM": 1,
+        }
+    )
+    with app.app_context():
+        _reset_schema(app)
+        upgrade(directory=str(app.extensions["migrate"].directory))
+        load_reference_parties()
+        db.session.commit()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request, app):
+    """Run each test inside a transaction that is rolled back; app commits become savepoints."""
+    if "real_commits" in request.fixturenames:
+        yield
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+    from portal.extensions import limiter
+
+    limiter.reset()
+
+
+@pytest.fixture
+def real_commits():
+    """Opt out of the per-test rollback (concurrency tests); such a test cleans up after itself."""
+    return True
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.test_request_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def party():
+    def get(code: str) -> Party:
+        return db.session.scalar(select(Party).where(Party.code == code))
+
+    return get
+
+
+@pytest.fixture
+def make_user(app, party):
+    """Factory: ``make_user(role="liaison_officer", party="GTM")`` -> a committed, enrolled user.
+
+    The plain password and TOTP secret are kept on the object (``.password``, ``.totp``) for tests.
+    """
+
+    def make(role="liaison_officer", party_code="GTM", *, party=None, password=STRONG_PASSWORD,
+             enrolled=True, active=True, email=None, name=None, locale=None) -> User:
+        code = party or party_code
+        n = next(_counter)
+        secret = pyotp.random_base32()
+        user = User(
+            email=email or f"user{n}@{code.lower()}.example.org",
+            full_name=name or f"Test User {n}",
+            role=role,
+            active=active,
+            password_hash=hash_password(password),
+            totp_secret=secret if enrolled else None,
+            locale=locale,
+        )
+        from auth.models import email_index
+        from portal.timeutil import utcnow
+
+        user.email_index = email_index(user.email)
+        user.party_id = get_party(code).id
+        if enrolled:
+            user.totp_enrolled_at = utcnow()
+        db.session.add(user)
+        db.session.commit()
+        user.password = password
+        user.totp = pyotp.TOTP(secret) if enrolled else None
+        return user
+
+    get_party = party
+    return make
+
+
+@pytest.fixture
+def login_as(app, client):
+    """Sign ``user`` in on ``client`` through a real server-side session (no form round trip)."""
+    import secrets as _secrets
+
+    from auth.models import UserSession
+    from portal.crypto import token_digest
+
+    def login(user, the_client=None):
+        the_client = the_client or client
+        sid = _secrets.token_urlsafe(32)
+        db.session.add(UserSession(sid_digest=token_digest(sid), user_id=user.id))
+        db.session.commit()
+        with the_client.session_transaction() as sess:
+            sess["sid"] = sid
+            sess["_user_id"] = str(user.id)
+            sess["_fresh"] = True
+        return the_client
+
+    return login
