@@ -101,6 +101,7 @@ def permission_required(permission: str):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_permission = permission  # read by the route-matrix test
         return wrapped
 
     return decorator

@@ -69,7 +69,9 @@ def app(tmp_path_factory):
         load_reference_parties()
         db.session.commit()
         db.session.remove()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before the interpreter does (ResourceWarning)
 
 
 @pytest.fixture(autouse=True)
