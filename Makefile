@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 PORTAL_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PORTAL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-pg test-e2e translations setup
+.PHONY: run test test-pg test-e2e translations messages setup
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,8 +13,13 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Compiled catalogs are build output (not committed); `make messages` refreshes the .po files.
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile --use-fuzzy -q -d portal/translations 2>/dev/null || $(VENV)/bin/pybabel compile -q -d portal/translations
+	$(VENV)/bin/pybabel -q compile -d portal/translations
+
+messages: $(STAMP)
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i portal/translations/messages.pot -d portal/translations
 
 setup: $(STAMP) translations
 	$(VENV)/bin/flask --app portal setup
