@@ -15,6 +15,10 @@ def wants_json() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        if error.code == 429:
+            from portal.audit.service import record
+
+            record("request.rate_limited", outcome="denied", details={"endpoint": request.endpoint or ""})
         if wants_json():
             body = {"error": error.name, "status": error.code}
             if error.code == 429:

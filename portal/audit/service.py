@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from flask import has_request_context, request
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import OUTCOMES, AuditEntry, AuditObjective
@@ -108,20 +108,31 @@ def chain_hash(key: bytes, prev_hash: str, canonical: str) -> str:
     return hmac.new(key, f"{prev_hash}\n{canonical}".encode(), hashlib.sha256).hexdigest()
 
 
-def _head(session) -> tuple[int, str]:
-    row = session.execute(
+def _head(connection) -> tuple[int, str]:
+    row = connection.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     return (row.seq, row.entry_hash) if row else (0, GENESIS_HASH)
 
 
+_ENTRIES = AuditEntry.__table__
+_OBJECTIVES = AuditObjective.__table__
+
+
 @event.listens_for(Session, "before_commit")
 def _append_pending(session) -> None:
+    """Chain and insert the queued entries, under the chain lock, just before the commit.
+
+    Core statements rather than the ORM unit of work: this runs in every request that commits, and the
+    entries are never read back through this session.
+    """
     pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
     if not pending:
         return
+    session.flush()  # the request's own changes first, so a failing flush fails before the log is touched
     lock_audit_chain(session)
-    seq, prev_hash = _head(session)
+    connection = session.connection()
+    seq, prev_hash = _head(connection)
     ring = current_keyring()
     key_id = ring.active_id
     key = ring.derive("audit-hmac", key_id)
@@ -129,18 +140,12 @@ def _append_pending(session) -> None:
         seq += 1
         canonical = canonical_json(item.fields, item.objectives, seq)
         entry_hash = chain_hash(key, prev_hash, canonical)
-        entry = AuditEntry(
-            **{**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True)},
-            seq=seq,
-            key_id=key_id,
-            prev_hash=prev_hash,
-            entry_hash=entry_hash,
-        )
-        session.add(entry)
-        session.flush()
-        session.add_all(AuditObjective(entry_id=entry.id, code=code) for code in item.objectives)
+        row = {**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
+               "seq": seq, "key_id": key_id, "prev_hash": prev_hash, "entry_hash": entry_hash}
+        entry_id = connection.execute(insert(_ENTRIES).returning(_ENTRIES.c.id), row).scalar_one()
+        if item.objectives:
+            connection.execute(insert(_OBJECTIVES), [{"entry_id": entry_id, "code": code} for code in item.objectives])
         prev_hash = entry_hash
-    session.flush()
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -230,5 +235,5 @@ def _parse_checkpoint(checkpoint: str) -> tuple[int, str]:
 
 def checkpoint() -> str:
     """The current head, to publish out of band."""
-    seq, digest = _head(db.session)
+    seq, digest = _head(db.session.connection())
     return f"{seq}:{digest}"
