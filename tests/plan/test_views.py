@@ -1,0 +1,149 @@
+"""The plan pages: both plans, an objective or topic with its audit summary, in English and Spanish."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.audit.models import AuditEntry
+from portal.audit.service import record
+from portal.extensions import db
+from portal.plan import views
+from portal.plan.data import objective_codes
+
+ROLES = ("secretariat_admin", "country_admin", "liaison_officer", "border_officer", "observer")
+PARTY_OF_ROLE = {"secretariat_admin": "TS", "observer": "IOM"}
+
+
+@pytest.fixture
+def signed_in(client, make_user, login_as):
+    user = make_user(role="liaison_officer", party_code="GTM")
+    login_as(user)
+    return client
+
+
+@pytest.mark.parametrize("path", ["/plan/", "/plan/MPM-2", "/plan/ERX-INF", "/plan/NOPE"])
+def test_login_required(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_views_require_view_plan():
+    assert views.index.required_permission == "view_plan"
+    assert views.detail.required_permission == "view_plan"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_may_browse(client, make_user, login_as, role):
+    login_as(make_user(role=role, party_code=PARTY_OF_ROLE.get(role, "GTM")))
+    assert client.get("/plan/").status_code == 200
+    assert client.get("/plan/ERX-INF-4").status_code == 200
+
+
+def test_index_lists_both_plans(signed_in):
+    response = signed_in.get("/plan/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Plan of Action of the Regional Conference on Migration (updated 13 November 2009)" in page
+    assert "RCM work plan on extra-regional migrant flows (2018)" in page
+    for code in ("MPM", "HR", "MD", "ERX-INF", "ERX-COO", "ERX-COP", *objective_codes()):
+        assert f'href="/plan/{code}"' in page, code
+    assert "Migration Policy and Management" in page
+    assert "Early warning system on false and fraudulently obtained travel documents" in page
+
+
+def test_index_in_spanish(client, make_user, login_as):
+    login_as(make_user(locale="es"))
+    page = client.get("/plan/").get_data(as_text=True)
+    assert '<html lang="es">' in page
+    assert "Plan de Acción de la Conferencia Regional sobre Migración" in page
+    assert "Políticas y gestión migratoria" in page
+    assert "Sistema de alerta temprana sobre documentos de viaje falsos u obtenidos fraudulentamente" in page
+    assert "Migration Policy and Management" not in page
+
+
+def test_objective_page_2009(signed_in):
+    response = signed_in.get("/plan/MPM-2")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Security of migration documents" in page
+    assert "To identify basic norms relating to information, issuance, and security of migration documents" in page
+    for code in ("MPM-2.1", "MPM-2.2", "MPM-2.1.1", "MPM-2.2.1", "MPM-2.1.1.1", "MPM-2.2.1.1"):
+        assert f'id="{code}"' in page
+    assert "IOM manual on the detection of fraudulent documents." in page
+    assert "In progress" in page
+    assert 'data-body="IOM"' in page
+    assert 'id="audit-summary-empty"' in page
+
+
+def test_objective_page_2018(signed_in):
+    page = signed_in.get("/plan/ERX-COP-4").get_data(as_text=True)
+    assert "Maintain contact and exchange of information with the SACM" in page
+    assert "Hold a RCM-SACM Plenary Meeting" in page
+    assert 'data-body="TROIKA"' in page and 'data-body="SACM"' in page
+    assert "I Semester 2018" in page
+
+
+def test_objective_page_in_spanish(client, make_user, login_as):
+    login_as(make_user(locale="es"))
+    page = client.get("/plan/ERX-INF-4").get_data(as_text=True)
+    assert "Sistema de alerta temprana sobre documentos de viaje falsos u obtenidos fraudulentamente" in page
+    assert "Develop an early warning system." in page  # the source text stays in its language
+    assert '<span lang="en">Maintain on the private site' in page
+    assert "Países Miembros" in page
+
+
+def test_topic_page(signed_in):
+    response = signed_in.get("/plan/HR")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "DERECHOS HUMANOS" in page
+    for n in range(1, 6):
+        assert f'id="HR-{n}"' in page
+    assert "Honduras and RNCOM proposed a seminar on human rights" in page
+
+
+def test_deeper_codes_open_their_objective(signed_in):
+    response = signed_in.get("/plan/MPM-11.1.2.1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/plan/MPM-11#MPM-11.1.2.1"
+    response = signed_in.get("/plan/ERX-COO-1.2")
+    assert response.headers["Location"] == "/plan/ERX-COO-1#ERX-COO-1.2"
+    response = signed_in.get("/plan/RCM-2009")
+    assert response.headers["Location"] == "/plan/#RCM-2009"
+
+
+@pytest.mark.parametrize("code", ["NOPE", "MPM-12", "HR-0", "mpm-2", "ERX-INF-5", "MPM-2.3"])
+def test_unknown_code_is_404(signed_in, code):
+    assert signed_in.get(f"/plan/{code}").status_code == 404
+
+
+def test_objective_page_shows_audit_counts(app_ctx, client, make_user, login_as):
+    officer = make_user(role="liaison_officer", party_code="GTM", name="Officer Confidential")
+    record("alert.publish", object_type="alert", object_id=1, object_party="GTM", objectives=["ERX-INF-4"])
+    record("alert.publish", object_type="alert", object_id=2, object_party="GTM", objectives=["ERX-INF-4"])
+    record("alert.search", outcome="denied", objectives=["ERX-INF-4", "ERX-INF-1"])
+    record("exchange.send", objectives=["ERX-COO-1"])
+    db.session.commit()
+    assert db.session.scalar(select(func.count(AuditEntry.id))) >= 4
+
+    login_as(officer)
+    page = client.get("/plan/ERX-INF-4").get_data(as_text=True)
+    assert '<tr data-action="alert.publish" data-outcome="ok">' in page
+    assert '<tr data-action="alert.search" data-outcome="denied">' in page
+    assert "exchange.send" not in page
+    summary = views.audit_summary(["ERX-INF-4"])
+    assert [(r["action"], r["outcome"], r["count"]) for r in summary["rows"]] == [
+        ("alert.publish", "ok", 2), ("alert.search", "denied", 1)]
+    assert summary["total"] == 3
+    assert summary["latest"].strftime("%Y-%m-%d") in page
+    assert "3 audited actions" in page
+    # Aggregates only: no actor, party of the actor, or object id.
+    assert "Officer Confidential" not in page.split('id="audit-summary-heading"')[1]
+
+    # A topic counts an entry linked to two of its objectives once.
+    topic = views.audit_summary(["ERX-INF-1", "ERX-INF-4"])
+    assert topic["total"] == 3
+    page = client.get("/plan/ERX-INF").get_data(as_text=True)
+    assert "3 audited actions" in page
