@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 # name -> description shown in the README table and the admin pages
 PERMISSIONS: dict[str, object] = {
     "view_dashboard": _l("See the dashboard"),
+    "manage_own_account": _l("Change the own password, two-factor and language"),
     "view_plan": _l("Browse the plans of action"),
     "view_notices": _l("Read notices distributed to the party"),
     "post_notice": _l("Post notices"),
@@ -24,6 +25,7 @@ PERMISSIONS: dict[str, object] = {
     "manage_party_directory": _l("Maintain the party's directory entries"),
     "manage_networks": _l("Maintain networks and memberships"),
     "manage_library": _l("Add documents to the library"),
+    "manage_own_account": _l("Manage the own account: profile, password, two-factor, sessions"),
     "manage_own_tokens": _l("Create and revoke personal API tokens"),
     "manage_party_users": _l("Manage the accounts of the own party"),
     "manage_all_users": _l("Create country-admin accounts for every party"),
@@ -31,7 +33,7 @@ PERMISSIONS: dict[str, object] = {
     "view_all_audit": _l("See the whole audit log"),
 }
 
-_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory"}
+_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "manage_own_account"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "secretariat_admin": frozenset(

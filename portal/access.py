@@ -191,14 +191,29 @@ def set_distribution(record, *, level: str, tlp: str, party_ids=(), network_id=N
 
 
 def visibility_clause(model, principal: Principal | None):
-    """SQL condition: the rows of ``model`` that ``principal`` may see."""
+    """SQL condition: the rows of ``model`` that ``principal`` may see.
+
+    A model may narrow its distribution further with a ``visibility_refinement(principal)`` classmethod
+    (alerts: a draft is seen only by its own party), so every loader still goes through this one place.
+    """
     if principal is None:
         return false()
+    refinement = getattr(model, "visibility_refinement", None)
+    clause = _distribution_clause(model, principal)
+    return and_(clause, refinement(principal)) if refinement is not None else clause
+
+
+def _distribution_clause(model, principal: Principal):
     from portal.parties.models import NetworkParty
 
     members_wide = model.distribution_level == "members"
     if principal.is_observer:
-        return and_(members_wide, model.tlp.in_(OBSERVER_TLP))
+        observed = and_(members_wide, model.tlp.in_(OBSERVER_TLP))
+        if principal.role != "observer" and principal.party_kind in ("observer", "organisation"):
+            # An observer country or organisation still sees what its own party posted (otherwise its
+            # country admin could post a notice and never read it back); the observer *role* does not.
+            return or_(model.owner_party_id == principal.party_id, observed)
+        return observed
     listed = and_(
         model.distribution_level == "parties",
         exists().where(
@@ -246,8 +261,69 @@ def can_export(record) -> bool:
     return record.tlp not in RESTRICTED_TLP
 
 
-def can_reshare(record, new_level: str) -> bool:
-    """Restricted records may be re-shared only as narrowly as they already are, or narrower."""
+def _audience(owner_party_id: int, level: str, party_ids, network_id) -> frozenset[int] | None:
+    """The party ids a distribution reaches (``None``: every member party and the secretariat)."""
+    if level == "members":
+        return None
+    reach = {owner_party_id}
+    if level == "parties":
+        reach |= set(party_ids or ())
+    elif level == "network" and network_id:
+        from portal.parties.models import NetworkParty
+
+        reach |= set(db.session.scalars(select(NetworkParty.party_id).where(NetworkParty.network_id == network_id)))
+    return frozenset(reach)
+
+
+def can_reshare(record, new_level: str, party_ids=None, network_id=None) -> bool:
+    """Restricted records may be re-shared only as narrowly as they already are, or narrower.
+
+    Given only a level, levels are compared by width. Given the new recipients (``party_ids`` or
+    ``network_id``), the new audience must be a subset of the current one: listing another party, or
+    swapping a network for a different one, is wider even at the same level.
+    """
     if record.tlp not in RESTRICTED_TLP:
         return True
-    return _LEVEL_WIDTH[new_level] <= _LEVEL_WIDTH[record.distribution_level]
+    if _LEVEL_WIDTH[new_level] > _LEVEL_WIDTH[record.distribution_level]:
+        return False
+    if party_ids is None and network_id is None:
+        return True
+    current = _audience(record.owner_party_id, record.distribution_level, record.recipient_party_ids,
+                        record.network_id)
+    wanted = _audience(record.owner_party_id, new_level, party_ids, network_id)
+    if current is None:
+        return True
+    return wanted is not None and wanted <= current
+
+
+def manageable_users(principal: Principal | None):
+    """``select(User)`` of the accounts ``principal`` may administer (the one scope for admin pages).
+
+    Holders of ``manage_all_users`` administer every party's accounts; holders of
+    ``manage_party_users`` only their own party's. Everyone else administers nobody.
+    """
+    from auth.models import User
+
+    if principal is None:
+        return select(User).where(false())
+    if principal.can("manage_all_users"):
+        return select(User)
+    if principal.can("manage_party_users"):
+        return select(User).where(User.party_id == principal.party_id)
+    return select(User).where(false())
+
+
+def visible_audit_entries(principal: Principal | None):
+    """``select(AuditEntry)`` the principal may read: all of it with ``view_all_audit``; with
+    ``view_party_audit``, the entries whose actor or object belongs to the principal's party."""
+    from portal.audit.models import AuditEntry
+
+    if principal is None:
+        return select(AuditEntry).where(false())
+    if principal.can("view_all_audit"):
+        return select(AuditEntry)
+    if principal.can("view_party_audit"):
+        return select(AuditEntry).where(
+            or_(AuditEntry.actor_party == principal.party_code, AuditEntry.object_party == principal.party_code)
+        )
+    return select(AuditEntry).where(false())

@@ -34,6 +34,10 @@ def _unread_notifications() -> int:
 
 
 def init_app(app: Flask) -> None:
+    # Globals too, not only context: macros imported without context (``{% from "_macros.html" import
+    # tlp_badge %}``) see only the environment's globals.
+    app.jinja_env.globals.update(tlp_css=TLP_CSS, tlp_levels=TLP_LEVELS)
+
     @app.context_processor
     def _globals():
         return {

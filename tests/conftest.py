@@ -47,7 +47,25 @@ def app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     keyring_file = instance / "keyring.json"
     KeyRing.generate().save(keyring_file)
-    app = create_app(
+    # Keep the suite out of the repository's instance/ folder: on a clean checkout load_settings()
+    # would otherwise generate instance/secret_key there with a warning (and warnings are errors).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PORTAL_INSTANCE_PATH", str(instance))
+        env.setenv("PORTAL_SECRET_KEY", "test-secret-key")
+        app = _create_test_app(tmp_path_factory, instance, keyring_file)
+    with app.app_context():
+        _reset_schema(app)
+        upgrade(directory=str(app.extensions["migrate"].directory))
+        load_reference_parties()
+        db.session.commit()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before the interpreter does (ResourceWarning)
+
+
+def _create_test_app(tmp_path_factory, instance, keyring_file):
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
@@ -63,15 +81,6 @@ def app(tmp_path_factory):
             "ARGON2_PARALLELISM": 1,
         }
     )
-    with app.app_context():
-        _reset_schema(app)
-        upgrade(directory=str(app.extensions["migrate"].directory))
-        load_reference_parties()
-        db.session.commit()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()  # close pooled connections before the interpreter does (ResourceWarning)
 
 
 @pytest.fixture(autouse=True)

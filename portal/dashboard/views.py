@@ -8,6 +8,7 @@ from flask_login import current_user
 from portal.access import current_principal, permission_required, visible
 from portal.extensions import db
 from portal.notices.models import Notice
+from portal.notifications.operations import notifications_for
 
 bp = Blueprint("dashboard", __name__)
 
@@ -15,7 +16,10 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/")
 @permission_required("view_dashboard")
 def index():
-    notices = db.session.scalars(
-        visible(Notice, current_principal()).order_by(Notice.created_at.desc()).limit(5)
-    ).all()
-    return render_template("dashboard/index.html", user=current_user, notices=notices)
+    notices = []
+    if current_principal().can("view_notices"):
+        notices = db.session.scalars(
+            visible(Notice).order_by(Notice.created_at.desc(), Notice.id.desc()).limit(5)
+        ).all()
+    unread = db.session.scalars(notifications_for(current_user, unread_only=True).limit(5)).all()
+    return render_template("dashboard/index.html", user=current_user, notices=notices, unread_notes=unread)

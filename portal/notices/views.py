@@ -1,15 +1,121 @@
-"""Placeholder blueprint (skeleton); replaced by the feature implementation."""
+"""Notices: list, read, post and re-share. Every read goes through ``visible()`` / ``get_visible_or_404()``."""
 
-from flask import Blueprint, abort
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import (
+    RESTRICTED_TLP,
+    DistributionError,
+    current_principal,
+    get_visible_or_404,
+    permission_required,
+    visible,
+)
+from portal.audit.service import record
+from portal.extensions import db
+from portal.notices import operations
+from portal.notices.forms import NoticeForm, ShareForm
+from portal.notices.models import Notice
+from portal.parties.models import Network, Party
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 
+def _distribution_form(form_class, owner_party_id: int, **kwargs):
+    form = form_class(**kwargs)
+    form.set_choices(operations.recipient_parties(owner_party_id), operations.networks())
+    return form
+
+
+def _apply_distribution_error(form, error: DistributionError) -> None:
+    field = getattr(form, error.field, None) or form.distribution
+    messages = {
+        "tlp": _("Choose a TLP marking from the list."),
+        "distribution": _("Choose a distribution from the list."),
+        "parties": _("Choose recipient parties from the list."),
+        "network": _("Choose a network from the list."),
+    }
+    field.errors = list(field.errors) + [messages.get(error.field, _("This value is not valid."))]
+
+
 @bp.get("/")
+@permission_required("view_notices")
 def index():
-    abort(404)
+    page = db.paginate(
+        visible(Notice).order_by(Notice.created_at.desc(), Notice.id.desc()),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("notices/index.html", page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("post_notice")
+def new():
+    form = _distribution_form(NoticeForm, current_user.party_id)
+    if form.validate_on_submit():
+        try:
+            notice = operations.create_notice(
+                current_user, title=form.title.data, body=form.body.data, tlp=form.tlp.data,
+                level=form.distribution.data, party_ids=form.parties.data, network_id=form.network.data,
+            )
+        except DistributionError as error:
+            _apply_distribution_error(form, error)
+        else:
+            flash(_("Notice posted."), "success")
+            return redirect(url_for("notices.detail", notice_id=notice.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("notices/new.html", form=form), status
+
+
+def _detail_context(notice: Notice, share_form=None) -> dict:
+    recipients = []
+    if notice.distribution_level == "parties":
+        ids = notice.recipient_party_ids
+        recipients = sorted(db.session.get(Party, pid).code for pid in ids)
+    network = db.session.get(Network, notice.network_id) if notice.network_id else None
+    is_owner = notice.owner_party_id == current_principal().party_id
+    if share_form is None and is_owner and current_principal().can("post_notice"):
+        share_form = _distribution_form(
+            ShareForm, notice.owner_party_id, formdata=None, distribution=notice.distribution_level,
+            parties=notice.recipient_party_ids, network=notice.network_id,
+        )
+    return {"notice": notice, "recipients": recipients, "network": network, "share_form": share_form,
+            "restricted": notice.tlp in RESTRICTED_TLP}
 
 
 @bp.get("/<int:notice_id>")
+@permission_required("view_notices")
 def detail(notice_id):
-    abort(404)
+    notice = get_visible_or_404(Notice, notice_id)
+    record("notice.view", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code)
+    return render_template("notices/detail.html", **_detail_context(notice))
+
+
+@bp.post("/<int:notice_id>/share")
+@permission_required("post_notice")
+def share(notice_id):
+    notice = get_visible_or_404(Notice, notice_id)
+    if notice.owner_party_id != current_principal().party_id:
+        record("notice.share", outcome="denied", object_type="notice", object_id=notice.id,
+               object_party=notice.owner_party.code, details={"reason": "not_owner"})
+        abort(403)
+    form = _distribution_form(ShareForm, notice.owner_party_id)
+    if form.validate_on_submit():
+        try:
+            operations.reshare_notice(notice, current_user, level=form.distribution.data,
+                                      party_ids=form.parties.data, network_id=form.network.data)
+        except operations.ReshareRefused:
+            form.distribution.errors = list(form.distribution.errors) + [_(
+                "A notice marked TLP:%(tlp)s cannot be shared wider than it already is. "
+                "You may only narrow its distribution.", tlp=notice.tlp)]
+        except DistributionError as error:
+            _apply_distribution_error(form, error)
+        else:
+            flash(_("Distribution updated."), "success")
+            return redirect(url_for("notices.detail", notice_id=notice.id))
+    return render_template("notices/detail.html", **_detail_context(notice, form)), 400

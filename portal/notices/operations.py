@@ -1,0 +1,134 @@
+"""Posting and re-sharing notices. Each operation flushes, writes its audit entry and its notifications."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import has_request_context, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from auth.models import User
+from portal.access import (
+    DistributionError,
+    Principal,
+    can_reshare,
+    set_distribution,
+    validate_distribution,
+    visible,
+)
+from portal.audit.service import record
+from portal.extensions import db
+from portal.notices.models import Notice
+from portal.notifications.operations import notify, title_for
+from portal.parties.models import Network, Party
+
+# Parties a notice can be listed for: those whose users can see a listed record (observer countries and
+# organisations only ever see members-wide CLEAR/GREEN records, so listing them would be a silent no-op).
+RECIPIENT_KINDS = ("member", "secretariat")
+
+
+class ReshareRefused(ValueError):
+    """A restricted (RED, AMBER+STRICT) notice may not be re-shared wider than it is."""
+
+
+def recipient_parties(owner_party_id: int) -> list[Party]:
+    """Active parties a notice of ``owner_party_id`` may be listed for, by code."""
+    return list(
+        db.session.scalars(
+            select(Party)
+            .where(Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id)
+            .order_by(Party.code)
+        )
+    )
+
+
+def networks() -> list[Network]:
+    return list(db.session.scalars(select(Network).order_by(Network.code)))
+
+
+def _check_recipients(owner_party_id: int, level: str, party_ids, network_id) -> tuple[list[int], int | None]:
+    party_ids = sorted(set(party_ids or ())) if level == "parties" else []
+    network_id = network_id if level == "network" else None
+    if party_ids:
+        allowed = {party.id for party in recipient_parties(owner_party_id)}
+        unknown = [pid for pid in party_ids if pid not in allowed]
+        if unknown:
+            raise DistributionError("parties", "unknown or ineligible recipient party")
+    if network_id is not None and db.session.get(Network, network_id) is None:
+        raise DistributionError("network", "unknown network")
+    return party_ids, network_id
+
+
+def audience(notice: Notice) -> list[User]:
+    """Active users who can see ``notice``, by the same scoping query the pages use.
+
+    Visibility depends only on a user's party and on whether they are an observer, so the query runs
+    once per (party, role) group rather than once per user.
+    """
+    users = db.session.scalars(select(User).where(User.active.is_(True))).all()
+    groups: dict[tuple[int, str], list[User]] = defaultdict(list)
+    for user in users:
+        groups[(user.party_id, user.role)].append(user)
+    seen: list[User] = []
+    for members in groups.values():
+        principal = Principal.for_user(members[0])
+        if not principal.can("view_notices"):
+            continue
+        if db.session.scalar(visible(Notice, principal).where(Notice.id == notice.id).with_only_columns(Notice.id)):
+            seen.extend(members)
+    return seen
+
+
+def _notify_new_readers(notice: Notice, users, kind: str) -> int:
+    owner = notice.owner_party.code
+    title = title_for(
+        notice.tlp,
+        content_title=_l("New notice from %(party)s: %(title)s", party=owner, title=notice.title),
+        reference_title=_l("New notice N-%(id)s from %(party)s", id=notice.id, party=owner),
+    )
+    link = url_for("notices.detail", notice_id=notice.id) if has_request_context() else f"/notices/{notice.id}"
+    return len(notify(users, kind, title, link, notice.tlp))
+
+
+def create_notice(author: User, *, title: str, body: str, tlp: str, level: str, party_ids=(),
+                  network_id=None) -> Notice:
+    """Post a notice for ``author``'s party; raises ``DistributionError`` (naming the field) on bad input."""
+    validate_distribution(level, tlp, party_ids, network_id)
+    party_ids, network_id = _check_recipients(author.party_id, level, party_ids, network_id)
+    notice = Notice(title=title.strip(), body=body.strip(), owner_party_id=author.party_id,
+                    created_by_id=author.id, distribution_level=level, tlp=tlp)
+    db.session.add(notice)
+    db.session.flush()
+    set_distribution(notice, level=level, tlp=tlp, party_ids=party_ids, network_id=network_id)
+    db.session.flush()
+    record("notice.create", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code,
+           details={"level": level, "tlp": tlp, "recipients": len(party_ids), "network_id": network_id})
+    readers = [user for user in audience(notice) if user.id != author.id]
+    _notify_new_readers(notice, readers, "notice.new")
+    return notice
+
+
+def reshare_notice(notice: Notice, actor: User, *, level: str, party_ids=(), network_id=None) -> Notice:
+    """Change a notice's distribution (TLP unchanged); new readers are notified.
+
+    Raises ``ReshareRefused`` (audited as denied) when a RED or AMBER+STRICT notice would reach anyone
+    it does not reach now, and ``DistributionError`` on bad input.
+    """
+    validate_distribution(level, notice.tlp, party_ids, network_id)
+    party_ids, network_id = _check_recipients(notice.owner_party_id, level, party_ids, network_id)
+    if not can_reshare(notice, level, party_ids=party_ids, network_id=network_id):
+        record("notice.share", outcome="denied", object_type="notice", object_id=notice.id,
+               object_party=notice.owner_party.code,
+               details={"level": level, "tlp": notice.tlp, "reason": "restricted_tlp"})
+        raise ReshareRefused(notice.tlp)
+    before = {user.id for user in audience(notice)}
+    old_level = notice.distribution_level
+    set_distribution(notice, level=level, tlp=notice.tlp, party_ids=party_ids, network_id=network_id)
+    db.session.flush()
+    record("notice.share", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code,
+           details={"from_level": old_level, "level": level, "tlp": notice.tlp,
+                    "recipients": len(party_ids), "network_id": network_id})
+    readers = [user for user in audience(notice) if user.id not in before and user.id != actor.id]
+    _notify_new_readers(notice, readers, "notice.shared")
+    return notice

@@ -1,0 +1,183 @@
+"""The application-wide route matrix: every endpoint declares who may use it, and says so in its status.
+
+1. Every endpoint is classified: static files, ``@public`` views, API views (``token_required`` sets
+   ``required_scope``) or pages with ``permission_required`` (sets ``required_permission``). A new page
+   that declares neither fails here, so no page can be reachable by accident.
+2. Every GET route is requested anonymously and as each role, and must answer exactly: anonymous ->
+   302 to the login page (public pages 200, API 401); a missing permission -> 403; otherwise 200.
+   Routes with URL arguments need a builder in ``URL_BUILDERS`` that creates a record every viewer
+   with the permission can see; a GET route without one fails the test until it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from auth.permissions import permissions_for_role
+from tests.notices.factories import make_notice
+
+# (role, party) of each signed-in viewer: a party allowed for that role.
+ROLE_VIEWERS = (
+    ("secretariat_admin", "TS"),
+    ("country_admin", "GTM"),
+    ("liaison_officer", "GTM"),
+    ("border_officer", "GTM"),
+    ("observer", "GTM"),
+    ("country_admin", "ARG"),  # an observer country's administrator
+    ("observer", "ARG"),
+)
+VIEWERS = (None, *ROLE_VIEWERS)
+
+
+@dataclass
+class RouteContext:
+    """What a URL builder may use to create the record its route shows."""
+
+    make_user: Callable
+    party: Callable
+
+    def author(self, role="liaison_officer", party_code="GTM"):
+        return self.make_user(role=role, party_code=party_code)
+
+
+def _notice_detail(ctx: RouteContext) -> dict:
+    # members-wide and CLEAR: every role that may read notices sees it (observers included)
+    return {"notice_id": make_notice(ctx.author(), level="members", tlp="CLEAR").id}
+
+
+# endpoint -> builder(ctx) returning the URL values for a record every permitted viewer can see.
+URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
+    "notices.detail": _notice_detail,
+}
+
+# Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where
+# viewer is None (anonymous) or a (role, party) pair from ROLE_VIEWERS, or "signed_in" for all of them.
+STATUS_OVERRIDES: dict[tuple[str, object], int] = {
+    ("auth.login", "signed_in"): 302,  # already signed in: sent on to the dashboard
+    # The two-factor steps are public because they come before the login completes; without a login in
+    # progress there is nothing to confirm, so both anonymous and signed-in visitors are redirected.
+    ("auth.two_factor", None): 302,
+    ("auth.two_factor", "signed_in"): 302,
+    ("auth.enrol", None): 302,
+    ("auth.enrol", "signed_in"): 302,
+}
+
+
+def _is_static(endpoint: str) -> bool:
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def _classify(app, rule) -> str | None:
+    view = app.view_functions[rule.endpoint]
+    if _is_static(rule.endpoint):
+        return "static"
+    if getattr(view, "is_public", False):
+        return "public"
+    if rule.rule.startswith("/api/"):
+        return "api" if hasattr(view, "required_scope") else None
+    if getattr(view, "required_permission", None):
+        return "permission"
+    return None
+
+
+def _get_rules(app):
+    return sorted(
+        (rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and not _is_static(rule.endpoint)),
+        key=lambda rule: rule.rule,
+    )
+
+
+def _expected(app, rule, viewer) -> int | None:
+    for key in ((rule.endpoint, viewer), (rule.endpoint, "signed_in" if viewer else None)):
+        if key in STATUS_OVERRIDES:
+            return STATUS_OVERRIDES[key]
+    kind = _classify(app, rule)
+    if kind == "public":
+        return 200
+    if kind == "api":
+        return 401  # the API never accepts a browser session, only bearer tokens
+    if viewer is None:
+        return 302
+    permission = getattr(app.view_functions[rule.endpoint], "required_permission", None)
+    if permission is None:
+        return None  # unclassified: reported by test_every_endpoint_is_classified
+    return 200 if permission in permissions_for_role(viewer[0]) else 403
+
+
+def test_every_endpoint_is_classified(app):
+    unclassified = sorted(
+        f"{rule.endpoint} ({rule.rule})" for rule in app.url_map.iter_rules() if _classify(app, rule) is None
+    )
+    assert unclassified == [], (
+        "these endpoints declare no access rule (use @permission_required, @public or token_required): "
+        + ", ".join(unclassified)
+    )
+
+
+def test_every_get_route_with_arguments_has_a_builder(app):
+    missing = sorted(rule.endpoint for rule in _get_rules(app) if rule.arguments and rule.endpoint not in URL_BUILDERS)
+    assert missing == [], "add a URL builder to tests/test_route_matrix.py URL_BUILDERS for: " + ", ".join(missing)
+
+
+def test_api_routes_declare_a_scope_or_are_public(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            view = app.view_functions[rule.endpoint]
+            assert hasattr(view, "required_scope") or getattr(view, "is_public", False), rule.endpoint
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: "anonymous" if v is None else f"{v[0]}@{v[1]}")
+def test_get_route_statuses(app, client, make_user, login_as, party, viewer):
+    ctx = RouteContext(make_user=make_user, party=party)
+    user = make_user(role=viewer[0], party_code=viewer[1]) if viewer else None
+    mismatches = []
+    for rule in _get_rules(app):
+        if rule.arguments and rule.endpoint not in URL_BUILDERS:
+            continue  # reported by test_every_get_route_with_arguments_has_a_builder
+        values = URL_BUILDERS[rule.endpoint](ctx) if rule.arguments else {}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **values)
+        the_client = app.test_client()
+        if user is not None:
+            login_as(user, the_client)
+        response = the_client.get(url)
+        want = _expected(app, rule, viewer)
+        got = response.status_code
+        if want is None:
+            continue
+        if got == want == 302 and viewer is None and not response.headers["Location"].startswith("/auth/login"):
+            mismatches.append(f"{rule.endpoint} {url}: redirects to {response.headers['Location']}, not the login page")
+        elif got != want:
+            mismatches.append(f"{rule.endpoint} {url}: expected {want}, got {got}")
+    assert mismatches == [], "\n".join(mismatches)
+
+
+def _dummy_values(rule) -> dict:
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        values[name] = 1 if type(converter).__name__ in ("IntegerConverter", "FloatConverter") else "x"
+    return values
+
+
+def test_anonymous_posts_are_refused_before_the_view(app, client):
+    """Every non-public POST route sends an anonymous visitor to the login page (the API answers 401)."""
+    mismatches = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or _classify(app, rule) in ("public", "static"):
+            continue
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **_dummy_values(rule))
+        response = client.post(url)
+        want = 401 if rule.rule.startswith("/api/") else 302
+        location = response.headers.get("Location", "")
+        if response.status_code != want or (want == 302 and not location.startswith("/auth/login")):
+            mismatches.append(f"{rule.endpoint} {url}: {response.status_code} {location}")
+    assert mismatches == [], "\n".join(mismatches)
