@@ -1,10 +1,113 @@
-"""Placeholder blueprint (skeleton); replaced by the feature implementation."""
+"""The audit log viewer and its CSV export.
 
-from flask import Blueprint, abort
+Rows come only from ``portal.access.visible_audit_entries``: the secretariat reads the whole log, a
+country administrator the entries whose actor or object belongs to their party. The page and the
+export apply the same filters to the same scope; an export is itself audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists
+
+from portal.access import current_principal, permission_required, visible_audit_entries
+from portal.admin.forms import ROLE_LABELS
+from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
+from portal.audit.models import AuditEntry, AuditObjective
+from portal.audit.service import record
+from portal.extensions import db
+from portal.timeutil import utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-@bp.route("/", methods=["GET", "POST"])
-def index():
-    abort(404)
+PER_PAGE = 50
+EXPORT_LIMIT = 100_000
+CSV_COLUMNS = ("seq", "time_utc", "actor_party", "actor_role", "actor_user_id", "actor_token_id", "ip",
+               "action", "object_type", "object_id", "object_party", "outcome", "objectives", "details")
 
+
+@bp.context_processor
+def _labels():
+    return {
+        "role_label": lambda role: ROLE_LABELS.get(role, role) if role else "",
+        "outcome_label": lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+    }
+
+
+def _filtered(form: AuditFilterForm):
+    """The principal's visible entries narrowed by the (validated) filters, newest first."""
+    query = visible_audit_entries(current_principal())
+    if form.actor.data is not None:
+        query = query.where(AuditEntry.actor_user_id == form.actor.data)
+    if form.action.data:
+        query = query.where(AuditEntry.action.startswith(form.action.data, autoescape=True))
+    if form.objective.data:
+        query = query.where(exists().where(AuditObjective.entry_id == AuditEntry.id,
+                                           AuditObjective.code == form.objective.data.upper()))
+    if form.outcome.data:
+        query = query.where(AuditEntry.outcome == form.outcome.data)
+    if form.date_from.data:
+        query = query.where(AuditEntry.created_at >= form.date_from.data)
+    if form.date_to.data:
+        query = query.where(AuditEntry.created_at < form.date_to.data + timedelta(days=1))
+    return query.order_by(AuditEntry.seq.desc())
+
+
+def _filter_details(form: AuditFilterForm) -> dict:
+    """The filters an export used, for its own audit entry (ids and codes only)."""
+    values = {
+        "actor": form.actor.data,
+        "action": form.action.data or None,
+        "objective": form.objective.data.upper() if form.objective.data else None,
+        "outcome": form.outcome.data or None,
+        "date_from": form.date_from.data.isoformat() if form.date_from.data else None,
+        "date_to": form.date_to.data.isoformat() if form.date_to.data else None,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@bp.get("/")
+@permission_required("view_party_audit")
+def index():
+    form = AuditFilterForm(request.args)
+    if not form.validate():
+        return render_template("audit/index.html", form=form, page=None), 400
+    page = db.paginate(_filtered(form), page=form.page.data or 1, per_page=PER_PAGE, error_out=False)
+    return render_template("audit/index.html", form=form, page=page)
+
+
+def _csv_cell(value) -> str:
+    """A cell as text, defused against spreadsheet formula injection."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/export.csv")
+@permission_required("view_party_audit")
+def export():
+    form = AuditFilterForm(request.args)
+    if not form.validate():
+        errors = "; ".join(f"{name}: {', '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
+        return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=400, mimetype="text/plain")
+    entries = db.session.scalars(_filtered(form).limit(EXPORT_LIMIT)).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        writer.writerow(_csv_cell(value) for value in (
+            entry.seq, entry.created_at.isoformat(timespec="seconds") + "Z", entry.actor_party, entry.actor_role,
+            entry.actor_user_id, entry.actor_token_id, entry.ip, entry.action, entry.object_type,
+            entry.object_id, entry.object_party, entry.outcome, " ".join(entry.objective_codes), entry.details,
+        ))
+    record("audit.export", details={"rows": len(entries), **_filter_details(form)})
+    filename = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
