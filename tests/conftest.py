@@ -11,6 +11,8 @@ import os
 
 import pyotp
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import select, text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -53,6 +55,7 @@ def app(tmp_path_factory):
         env.setenv("PORTAL_INSTANCE_PATH", str(instance))
         env.setenv("PORTAL_SECRET_KEY", "test-secret-key")
         app = _create_test_app(tmp_path_factory, instance, keyring_file)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         _reset_schema(app)
         upgrade(directory=str(app.extensions["migrate"].directory))
@@ -62,6 +65,23 @@ def app(tmp_path_factory):
     yield app
     with app.app_context():
         db.engine.dispose()  # close pooled connections before the interpreter does (ResourceWarning)
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    Tests keep an application context open (for the rolled-back session), and Flask reuses it for the
+    client's requests, so without this Flask-Login's cached user would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                g.__dict__.clear()
 
 
 def _create_test_app(tmp_path_factory, instance, keyring_file):
