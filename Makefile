@@ -1,9 +1,21 @@
 # The two commands: `make run` and `make test` (see README.md). Each sets up what it needs.
+#   make run       .venv, translations, `flask setup` + `flask demo`, gunicorn on http://127.0.0.1:5000
+#   make test      the suite on SQLite (browser tests excluded)
+#   make test-pg   the suite on PostgreSQL, Redis as the rate-limit store
+#   make test-e2e  the browser tests (Playwright driving /usr/bin/chromium)
+# .ci/run starts the services and runs the three test targets.
 VENV := .venv
 PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app portal
 STAMP := $(VENV)/.installed-stamp
 PORTAL_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PORTAL_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PYTEST_ARGS ?=
+
+# pytest exits 5 when it collected no tests: that is a failure here (a marker or path went wrong),
+# and it is said so rather than left as a bare "Error 5".
+pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
 .PHONY: run test test-pg test-e2e translations messages setup
 
@@ -21,19 +33,24 @@ messages: $(STAMP)
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -i portal/translations/messages.pot -d portal/translations
 
+# Idempotent: creates or upgrades the SQLite database under instance/; demo accounts are created (and
+# their passwords printed) only the first time.
 setup: $(STAMP) translations
-	$(VENV)/bin/flask --app portal setup
-	$(VENV)/bin/flask --app portal demo
+	$(FLASK) setup
+	$(FLASK) demo
 
 run: setup
+	@# No access log: request paths can carry reset secrets and API queries document numbers; the audit log
+	@# records every access instead.
 	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:5000 'portal:create_app()'
 
+# SQLite even when the PostgreSQL variables are exported (as .ci/run does for test-pg).
 test: $(STAMP) translations
-	$(PY) -m pytest -m "not e2e"
+	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m "not e2e")
 
 test-pg: $(STAMP) translations
-	PORTAL_TEST_DATABASE_URL=$(PORTAL_TEST_DATABASE_URL) PORTAL_TEST_REDIS_URL=$(PORTAL_TEST_REDIS_URL) \
-		$(PY) -m pytest -m "not e2e"
+	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
+		$(call pytest,-m "not e2e")
 
 test-e2e: $(STAMP) translations
-	$(PY) -m pytest -m e2e -p no:randomly tests/e2e
+	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m e2e -p no:randomly tests/e2e)

@@ -51,6 +51,9 @@ def _notice_detail(ctx: RouteContext) -> dict:
 # endpoint -> builder(ctx) returning the URL values for a record every permitted viewer can see.
 URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "notices.detail": _notice_detail,
+    "plan.detail": lambda ctx: {"code": "ERX-INF-4"},
+    # a GTM account: its own country admin and the secretariat may administer it
+    "admin.user_detail": lambda ctx: {"user_id": ctx.author("liaison_officer", "GTM").id},
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where
@@ -63,6 +66,8 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     ("auth.two_factor", "signed_in"): 302,
     ("auth.enrol", None): 302,
     ("auth.enrol", "signed_in"): 302,
+    # another party's account is not found, exactly like a nonexistent one
+    ("admin.user_detail", ("country_admin", "ARG")): 404,
 }
 
 
