@@ -25,7 +25,6 @@ PERMISSIONS: dict[str, object] = {
     "manage_party_directory": _l("Maintain the party's directory entries"),
     "manage_networks": _l("Maintain networks and memberships"),
     "manage_library": _l("Add documents to the library"),
-    "manage_own_account": _l("Manage the own account: profile, password, two-factor, sessions"),
     "manage_own_tokens": _l("Create and revoke personal API tokens"),
     "manage_party_users": _l("Manage the accounts of the own party"),
     "manage_all_users": _l("Create country-admin accounts for every party"),

@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "portal.outbox.models",
     "portal.notifications.models",
     "portal.notices.models",
+    "alerts.models",
 )
 
 
@@ -46,6 +47,12 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.update(settings.load_settings())
     if config:
         app.config.update(config)
+
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from portal.keyring import load_keyring
 

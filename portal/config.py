@@ -91,6 +91,9 @@ def load_settings() -> dict:
         "MAIL_SENDER": os.environ.get("PORTAL_MAIL_SENDER", "no-reply@rcm-portal.invalid"),
         "MAIL_SPOOL_DIR": os.environ.get("PORTAL_MAIL_SPOOL_DIR") or str(folder / "mail"),
         "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
+        # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto to trust (0: none). Rate
+        # limits and the audit log need the client's address, not the proxy's.
+        "TRUSTED_PROXIES": int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0")),
         # argon2id parameters (RFC 9106 second recommended option); tests lower them.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 64 * 1024,

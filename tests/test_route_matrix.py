@@ -48,10 +48,27 @@ def _notice_detail(ctx: RouteContext) -> dict:
     return {"notice_id": make_notice(ctx.author(), level="members", tlp="CLEAR").id}
 
 
+def _reset_link(ctx: RouteContext) -> dict:
+    import secrets
+    from datetime import timedelta
+
+    from auth.models import PasswordResetToken
+    from portal.crypto import token_digest
+    from portal.extensions import db
+    from portal.timeutil import utcnow
+
+    secret = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(user_id=ctx.author().id, token_digest=token_digest(secret),
+                                      expires_at=utcnow() + timedelta(hours=1)))
+    db.session.commit()
+    return {"token": secret}
+
+
 # endpoint -> builder(ctx) returning the URL values for a record every permitted viewer can see.
 URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "notices.detail": _notice_detail,
     "plan.detail": lambda ctx: {"code": "ERX-INF-4"},
+    "auth.reset": _reset_link,
     # a GTM account: its own country admin and the secretariat may administer it
     "admin.user_detail": lambda ctx: {"user_id": ctx.author("liaison_officer", "GTM").id},
 }
