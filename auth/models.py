@@ -59,7 +59,7 @@ class User(UserMixin, db.Model):
         return self.locked_until is not None and self.locked_until > (now or utcnow())
 
     @classmethod
-    def find_by_email(cls, email: str) -> "User | None":
+    def find_by_email(cls, email: str) -> User | None:
         return db.session.scalar(select(cls).where(cls.email_index == email_index(email)))
 
     def __repr__(self) -> str:

@@ -49,7 +49,7 @@ class Principal:
         return permission in self.permissions
 
     @classmethod
-    def for_user(cls, user) -> "Principal":
+    def for_user(cls, user) -> Principal:
         return cls(
             user_id=user.id,
             party_id=user.party_id,
@@ -60,7 +60,7 @@ class Principal:
         )
 
     @classmethod
-    def for_token(cls, token) -> "Principal":
+    def for_token(cls, token) -> Principal:
         """A token acts for its owner, limited to the intersection of role and scopes."""
         owner = cls.for_user(token.user)
         return cls(

@@ -47,7 +47,7 @@ class KeyRing:
         return _hkdf(self.keys[key_id], purpose)
 
     @classmethod
-    def generate(cls) -> "KeyRing":
+    def generate(cls) -> KeyRing:
         return cls(keys={"k1": secrets.token_bytes(32)}, active_id="k1")
 
     def to_json(self) -> str:
@@ -60,7 +60,7 @@ class KeyRing:
             indent=2,
         )
 
-    def with_new_key(self) -> "KeyRing":
+    def with_new_key(self) -> KeyRing:
         """A ring with one more master key, made active (rotation)."""
         numbers = [int(kid[1:]) for kid in self.keys if kid[1:].isdigit()]
         new_id = f"k{max(numbers, default=0) + 1}"

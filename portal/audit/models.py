@@ -33,7 +33,7 @@ class AuditEntry(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
 
-    objectives: Mapped[list["AuditObjective"]] = relationship(
+    objectives: Mapped[list[AuditObjective]] = relationship(
         order_by="AuditObjective.code", lazy="selectin", viewonly=True
     )
 

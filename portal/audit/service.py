@@ -25,14 +25,14 @@ from sqlalchemy.orm import Session
 from portal.audit.models import OUTCOMES, AuditEntry, AuditObjective
 from portal.database import lock_audit_chain
 from portal.extensions import db
-from portal.keyring import current_keyring
+from portal.keyring import KeyRingError, current_keyring
 from portal.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64
 _PENDING_KEY = "audit_pending"
 # Detail keys that could carry a secret or a document number in clear: refused outright, so a
 # careless caller fails in tests instead of leaking in production.
-_FORBIDDEN_DETAIL_KEY = re.compile(r"password|secret|^token$|recovery|document_number|mrz|holder|email|otp", re.I)
+_FORBIDDEN_DETAIL_KEY = re.compile(r"password|secret|^token$|recovery|document_number|mrz|holder|email|otp", re.IGNORECASE)
 
 
 class AuditDetailError(ValueError):
@@ -207,7 +207,7 @@ def verify_chain(checkpoint: str | None = None, batch: int = 2000) -> VerifyResu
                 return VerifyResult(False, count, entry.seq - 1, prev_hash, entry.seq, "broken link to previous entry")
             try:
                 key = ring.derive("audit-hmac", entry.key_id)
-            except Exception:
+            except KeyRingError:
                 return VerifyResult(False, count, entry.seq - 1, prev_hash, entry.seq, f"unknown key {entry.key_id}")
             canonical = canonical_json(entry_fields(entry), entry.objective_codes, entry.seq)
             if not hmac.compare_digest(chain_hash(key, prev_hash, canonical), entry.entry_hash):
