@@ -22,6 +22,8 @@ BLUEPRINTS = (
     "portal.notices.views",
     "portal.notifications.views",
     "portal.api",
+    "portal.directory.views",
+    "portal.directory.api",
 )
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (
@@ -32,6 +34,7 @@ MODEL_MODULES = (
     "portal.notifications.models",
     "portal.notices.models",
     "alerts.models",
+    "portal.directory.models",
 )
 
 

@@ -1,0 +1,156 @@
+"""Alerts on fraudulent travel documents, their revisions, acknowledgements and reference counters.
+
+Secrets at rest: the document number, the bounds of a number range, the MRZ and the holder's name and
+date of birth are ``EncryptedText`` columns (AES-GCM, each bound to its column), and searched only
+through the blind indexes of ``alerts.indexes``. The narrative fields (description, modus operandi,
+detection tips) are stored in clear on purpose: they are what full-text search reads, and the operations
+refuse a narrative that quotes the document number or the holder's name.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, or_
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.access import ShareableMixin
+from portal.crypto import EncryptedText
+from portal.extensions import db
+from portal.parties.models import Party
+from portal.timeutil import utcnow
+
+
+class Alert(ShareableMixin, db.Model):
+    """One reported fraudulent document (or series of stolen blanks), shared by distribution and TLP."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    reference_year: Mapped[int] = mapped_column(Integer)
+    reference_seq: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    published_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    expired_at: Mapped[datetime | None]
+    review_date: Mapped[date] = mapped_column(Date, index=True)
+
+    # detection
+    detecting_unit: Mapped[str | None] = mapped_column(String(200))
+    detection_place_kind: Mapped[str | None] = mapped_column(String(16))
+    detection_place: Mapped[str | None] = mapped_column(String(200))
+    detection_date: Mapped[date | None] = mapped_column(Date, index=True)
+    route: Mapped[list] = mapped_column(JSON, default=list)
+    bearer_nationality: Mapped[str | None] = mapped_column(String(3))
+
+    # document
+    document_category: Mapped[str] = mapped_column(String(32), index=True)
+    document_type: Mapped[str | None] = mapped_column(String(16))
+    issuing_state: Mapped[str] = mapped_column(String(3), index=True)
+    series: Mapped[str | None] = mapped_column(String(64))
+    document_number: Mapped[str | None] = mapped_column(EncryptedText("alerts.document_number"))
+    number_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    number_any_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    skeleton_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    range_start: Mapped[str | None] = mapped_column(EncryptedText("alerts.range_start"))
+    range_end: Mapped[str | None] = mapped_column(EncryptedText("alerts.range_end"))
+    range_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+
+    # fraud
+    fraud_type: Mapped[str] = mapped_column(String(32), index=True)
+    forgery_subtype: Mapped[str | None] = mapped_column(String(32))
+    security_features: Mapped[list] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    modus_operandi: Mapped[str | None] = mapped_column(Text)
+    detection_tips: Mapped[str | None] = mapped_column(Text)
+
+    # holder and MRZ (encrypted); the MRZ's failed checks are kept as codes, which reveal nothing
+    holder_name: Mapped[str | None] = mapped_column(EncryptedText("alerts.holder_name"))
+    holder_birth_date: Mapped[str | None] = mapped_column(EncryptedText("alerts.holder_birth_date"))
+    mrz: Mapped[str | None] = mapped_column(EncryptedText("alerts.mrz"))
+    mrz_findings: Mapped[list] = mapped_column(JSON, default=list)
+
+    objectives: Mapped[list] = mapped_column(JSON, default=list)
+
+    owner_party: Mapped[Party] = relationship(foreign_keys="Alert.owner_party_id", lazy="joined")
+
+    __table_args__ = (UniqueConstraint("owner_party_id", "reference_year", "reference_seq",
+                                       name="uq_alerts_owner_party_id_reference"),)
+
+    @classmethod
+    def visibility_refinement(cls, principal):
+        """A draft is not yet quality-checked: only its own party sees it, whatever its distribution."""
+        return or_(cls.status != "draft", cls.owner_party_id == principal.party_id)
+
+    @property
+    def is_revised(self) -> bool:
+        """Published and changed since first publication."""
+        return self.status == "published" and self.revision > 1
+
+    @property
+    def display_status(self) -> str:
+        """``revised`` for a revised published alert, else the stored status."""
+        return "revised" if self.is_revised else self.status
+
+    @property
+    def has_range(self) -> bool:
+        return self.range_index is not None
+
+    def __repr__(self) -> str:
+        return f"<Alert {self.reference} {self.status}>"
+
+
+class AlertRevision(db.Model):
+    """A full snapshot of an alert after each change, encrypted as a whole (it holds the secret fields).
+
+    ``seq`` numbers the snapshots of one alert; ``revision`` is the alert's revision at that moment (it
+    grows only when a published alert is edited), ``event`` says what happened.
+    """
+
+    __tablename__ = "alert_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    snapshot: Mapped[str] = mapped_column(EncryptedText("alert_revisions.snapshot"))
+
+    __table_args__ = (UniqueConstraint("alert_id", "seq", name="uq_alert_revisions_alert_id_seq"),)
+
+
+class AlertAcknowledgement(db.Model):
+    """An officer of a receiving party marked the alert as seen (once per user)."""
+
+    __tablename__ = "alert_acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    party: Mapped[Party] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("alert_id", "user_id", name="uq_alert_acknowledgements_alert_id_user_id"),)
+
+
+class AlertReferenceCounter(db.Model):
+    """The last reference number given per party and year (``alerts.references`` increments it atomically)."""
+
+    __tablename__ = "alert_reference_counters"
+
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

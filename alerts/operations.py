@@ -1,0 +1,419 @@
+"""Reporting, revising, publishing, withdrawing, acknowledging and expiring alerts.
+
+Each operation checks the principal, validates everything before writing anything, flushes, keeps a
+revision snapshot, and writes its audit entry (``object_type="alert"``; details never carry a document
+number, an MRZ or holder data: only the reference, codes and counts). Only users of the reporting party
+holding ``report_alert`` (editing) or ``publish_alert`` (publishing, withdrawing) may change an alert; for
+anyone else it does not exist (``AlertNotFound``, a 404).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.exceptions import Forbidden, NotFound
+
+from alerts import vocabulary
+from alerts.indexes import NumberRange, number_any_index, number_index, skeleton_index
+from alerts.models import Alert, AlertAcknowledgement, AlertRevision
+from alerts.mrz import parse_mrz
+from alerts.references import next_reference
+from alerts.validation import AlertValidationError, clean
+from portal.access import Principal, can_reshare, set_distribution, visible
+from portal.audit.service import record
+from portal.extensions import db
+from portal.parties.models import Network, Party
+from portal.timeutil import utcnow
+
+__all__ = [
+    "AlertNotFound",
+    "AlertValidationError",
+    "acknowledge_alert",
+    "acknowledgements",
+    "create_alert",
+    "expire_due_alerts",
+    "prefill_from_mrz",
+    "publish_alert",
+    "revisions",
+    "snapshot",
+    "update_alert",
+    "withdraw_alert",
+]
+
+# Fields of an alert as given to create_alert / update_alert, in the order a snapshot lists them.
+CONTENT_FIELDS = (
+    "detecting_unit", "detection_place_kind", "detection_place", "detection_date", "route", "bearer_nationality",
+    "document_category", "document_type", "issuing_state", "series", "document_number", "range_start", "range_end",
+    "issue_date", "expiry_date", "fraud_type", "forgery_subtype", "security_features", "description",
+    "modus_operandi", "detection_tips", "holder_name", "holder_birth_date", "mrz", "review_date", "objectives",
+)
+# Output of prefill_from_mrz that describes the MRZ rather than filling a field.
+_MRZ_META = ("mrz_format", "mrz_valid", "fraud_indicators")
+
+
+class AlertNotFound(NotFound):
+    """The alert does not exist for this principal (invisible, or not theirs to change): a 404."""
+
+
+class AlertForbidden(Forbidden):
+    """The principal's role does not allow the operation at all (reporting without ``report_alert``)."""
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+def _deny(principal, alert_id, action: str, permission: str):
+    record(action, outcome="denied", object_type="alert", object_id=alert_id, principal=principal,
+           details={"permission": permission})
+    return AlertNotFound()
+
+
+def _own_alert(principal: Principal | None, alert, permission: str, action: str) -> Alert:
+    """The alert, if ``principal`` belongs to its reporting party and holds ``permission``; else 404."""
+    alert_id = alert.id if isinstance(alert, Alert) else alert
+    found = db.session.get(Alert, alert_id) if isinstance(alert_id, int) else None
+    if (found is None or principal is None or found.owner_party_id != principal.party_id
+            or not principal.can(permission)):
+        raise _deny(principal, alert_id, action, permission)
+    return found
+
+
+def _require(principal: Principal | None, permission: str, action: str) -> None:
+    if principal is None or not principal.can(permission):
+        record(action, outcome="denied", object_type="alert", principal=principal, details={"permission": permission})
+        raise AlertForbidden()
+
+
+# --- MRZ ----------------------------------------------------------------------------------------------
+
+def prefill_from_mrz(mrz_text: str) -> dict:
+    """Alert fields read from a pasted MRZ, plus what the MRZ itself gives away.
+
+    Returns the fields (``document_number``, ``issuing_state``, ``bearer_nationality``, ``expiry_date``,
+    ``holder_birth_date``, ``holder_name``, ``document_category``, ``document_type``, ``mrz``: the
+    normalised text) that the MRZ holds, and ``mrz_format``, ``mrz_valid`` and ``fraud_indicators`` (each
+    failed check or impossible value: ``{"field", "code", "message"}``). Raises ``AlertValidationError``
+    on ``mrz`` when the text is not an MRZ at all.
+    """
+    result = parse_mrz(mrz_text or "")
+    if result.format is None:
+        message = result.errors[0].message if result.errors else _("This is not a machine-readable zone.")
+        raise AlertValidationError({"mrz": message})
+    fields = result.fields
+    code = fields.get("document_code") or ""
+    category = vocabulary.MRZ_CATEGORY.get(code[:1])
+    surname, given = fields.get("surname"), fields.get("given_names")
+    prefill = {
+        "mrz": result.text,
+        "document_number": fields.get("document_number"),
+        "issuing_state": fields.get("issuing_state"),
+        "bearer_nationality": fields.get("nationality"),
+        "expiry_date": fields.get("expiry_date"),
+        "holder_birth_date": fields.get("birth_date"),
+        "holder_name": ", ".join(part for part in (surname, given) if part) or None,
+        "document_category": category,
+        "document_type": vocabulary.MRZ_PASSPORT_TYPE.get(fields.get("document_type")) if category == "passport" else None,
+    }
+    prefill = {key: value for key, value in prefill.items() if value is not None}
+    prefill.update({
+        "mrz_format": result.format,
+        "mrz_valid": result.valid,
+        "fraud_indicators": [issue.to_dict() for issue in result.fraud_indicators],
+    })
+    return prefill
+
+
+def _with_mrz(data: dict) -> tuple[dict, list[dict]]:
+    """``data`` completed from its MRZ (given fields win), and the MRZ's findings as field/code pairs."""
+    mrz_text = data.get("mrz")
+    if not mrz_text or not str(mrz_text).strip():
+        return data, []
+    try:
+        prefill = prefill_from_mrz(str(mrz_text))
+    except AlertValidationError:
+        return data, []  # clean() reports the bad MRZ together with every other bad field
+    findings = [{"field": item["field"], "code": item["code"]} for item in prefill["fraud_indicators"]]
+    merged = {key: value for key, value in prefill.items() if key not in _MRZ_META}
+    merged.update({key: value for key, value in data.items() if value not in (None, "", [], ())})
+    return merged, findings
+
+
+def _validate(data: dict, owner_party_id: int, **kwargs) -> tuple[dict, list[dict]]:
+    data, findings = _with_mrz(dict(data))
+    errors = {}
+    try:
+        values = clean(data, owner_party_id=owner_party_id, **kwargs)
+    except AlertValidationError as exc:
+        errors = exc.errors
+    if isinstance(data.get("mrz"), str) and data["mrz"].strip() and parse_mrz(data["mrz"]).format is None:
+        errors.setdefault("mrz", _("This is not a machine-readable zone."))
+    if errors:
+        raise AlertValidationError(errors)
+    if values["mrz"]:
+        values["mrz"] = parse_mrz(values["mrz"]).text
+    return values, findings
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+def _apply(alert: Alert, values: dict) -> list[str]:
+    """Copy validated values onto the alert and recompute its blind indexes; the fields that changed."""
+    changed = []
+    for name in CONTENT_FIELDS:
+        if getattr(alert, name, None) != values[name]:
+            changed.append(name)
+            setattr(alert, name, values[name])
+    state, number = values["issuing_state"], values["document_number"]
+    alert.number_index = number_index(number, state) if number else None
+    alert.number_any_index = number_any_index(number) if number else None
+    alert.skeleton_index = skeleton_index(number) if number else None
+    series = NumberRange.parse(values["range_start"], values["range_end"]) if values["range_start"] else None
+    alert.range_index = series.index(state) if series else None
+    return changed
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def snapshot(alert: Alert) -> dict:
+    """Every field of the alert (secrets included, in clear) as JSON-ready values: a revision's content."""
+    network = db.session.get(Network, alert.network_id) if alert.network_id else None
+    parties = [] if alert.distribution_level != "parties" else sorted(
+        db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids)))
+    )
+    content = {name: _iso(getattr(alert, name)) for name in CONTENT_FIELDS}
+    content.update({
+        "reference": alert.reference,
+        "status": alert.status,
+        "revision": alert.revision,
+        "tlp": alert.tlp,
+        "distribution": {"level": alert.distribution_level, "parties": parties,
+                         "network": network.code if network else None},
+        "mrz_findings": list(alert.mrz_findings or []),
+        "withdrawal_reason": alert.withdrawal_reason,
+    })
+    return content
+
+
+def _keep_revision(alert: Alert, event: str, principal: Principal | None) -> AlertRevision:
+    seq = (db.session.scalar(select(func.max(AlertRevision.seq)).where(AlertRevision.alert_id == alert.id)) or 0) + 1
+    revision = AlertRevision(alert_id=alert.id, seq=seq, revision=alert.revision, event=event,
+                             author_id=principal.user_id if principal else None, created_at=utcnow(),
+                             snapshot=json.dumps(snapshot(alert), sort_keys=True, ensure_ascii=False))
+    db.session.add(revision)
+    db.session.flush()
+    return revision
+
+
+def revisions(alert: Alert) -> list[dict]:
+    """The alert's snapshots, oldest first: ``{"seq", "revision", "event", "author_id", "created_at", "data"}``."""
+    rows = db.session.scalars(
+        select(AlertRevision).where(AlertRevision.alert_id == alert.id).order_by(AlertRevision.seq)
+    )
+    return [{"seq": row.seq, "revision": row.revision, "event": row.event, "author_id": row.author_id,
+             "created_at": row.created_at, "data": json.loads(row.snapshot)} for row in rows]
+
+
+def _audit(action: str, alert: Alert, principal, details: dict | None = None) -> None:
+    record(action, object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
+           principal=principal, objectives=list(alert.objectives or []) or None,
+           details={"reference": alert.reference, **(details or {})})
+
+
+def _publish_now(alert: Alert) -> None:
+    alert.status = "published"
+    alert.published_at = utcnow()
+
+
+def create_alert(principal: Principal, data: dict) -> Alert:
+    """Report an alert for ``principal``'s party, as a draft or (with ``publish_alert``) published.
+
+    ``data`` holds the fields (see ``CONTENT_FIELDS``), ``status``, ``tlp`` and ``distribution``
+    (``{"level", "parties": [codes], "network": code}``). An ``mrz`` fills the fields it holds that
+    ``data`` leaves empty. Raises ``AlertValidationError`` (every bad field, nothing written) or
+    ``AlertForbidden``.
+    """
+    _require(principal, "report_alert", "alert.create")
+    values, findings = _validate(data, principal.party_id)
+    if values["status"] == "published":
+        _require(principal, "publish_alert", "alert.publish")
+    now = utcnow()
+    reference, seq = next_reference(principal.party_id, principal.party_code, now.year)
+    alert = Alert(reference=reference, reference_year=now.year, reference_seq=seq, owner_party_id=principal.party_id,
+                  created_by_id=principal.user_id, created_at=now, updated_at=now, status="draft", revision=1,
+                  distribution_level=values["distribution_level"], tlp=values["tlp"], mrz_findings=findings)
+    _apply(alert, values)
+    db.session.add(alert)
+    db.session.flush()
+    set_distribution(alert, level=values["distribution_level"], tlp=values["tlp"], party_ids=values["party_ids"],
+                     network_id=values["network_id"])
+    db.session.flush()
+    _keep_revision(alert, "create", principal)
+    _audit("alert.create", alert, principal, {
+        "status": values["status"], "tlp": alert.tlp, "level": alert.distribution_level,
+        "recipients": len(values["party_ids"]), "category": alert.document_category,
+        "fraud_type": alert.fraud_type, "issuing_state": alert.issuing_state, "series": alert.has_range,
+        "fraud_indicators": len(findings),
+    })
+    if values["status"] == "published":
+        _publish_now(alert)
+        db.session.flush()
+        _keep_revision(alert, "publish", principal)
+        _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+    return alert
+
+
+def update_alert(principal: Principal, alert, data: dict) -> Alert:
+    """Change an alert's fields (only those in ``data``); a published alert gets a new revision number.
+
+    Status changes go through ``publish_alert`` and ``withdraw_alert``. A RED or AMBER+STRICT alert may not
+    be re-shared wider than it is.
+    """
+    alert = _own_alert(principal, alert, "report_alert", "alert.update")
+    current = snapshot(alert)
+    errors = {}
+    if alert.status in ("withdrawn", "expired"):
+        errors["status"] = _("A withdrawn or expired alert can no longer be changed.")
+    if "status" in data and data["status"] != alert.status:
+        errors["status"] = _("Publish or withdraw the alert to change its status.")
+    merged = {**{name: current[name] for name in CONTENT_FIELDS}, "tlp": current["tlp"],
+              "distribution": current["distribution"], "status": alert.status}
+    if "review_date" not in data:
+        merged.pop("review_date")
+    merged.update({key: value for key, value in data.items() if key != "status"})
+    if data.get("mrz") and data["mrz"] != current["mrz"]:
+        # A new MRZ refills the fields it holds, unless this change sets them itself.
+        for name in prefill_keys():
+            if name not in data:
+                merged.pop(name, None)
+    try:
+        values, findings = _validate(merged, alert.owner_party_id, statuses=(alert.status,))
+    except AlertValidationError as exc:
+        raise AlertValidationError({**exc.errors, **errors}) from None
+    if "review_date" not in data:
+        values["review_date"] = alert.review_date
+    if not can_reshare(alert, values["distribution_level"], party_ids=values["party_ids"],
+                       network_id=values["network_id"]):
+        errors["distribution"] = _("A RED or AMBER+STRICT alert cannot be shared more widely than it is.")
+    if errors:
+        raise AlertValidationError(errors)
+    changed = _apply(alert, values)
+    if values["mrz"] != current["mrz"]:
+        alert.mrz_findings = findings
+    sharing = (values["distribution_level"], values["tlp"], values["party_ids"], values["network_id"])
+    if sharing != (alert.distribution_level, alert.tlp, sorted(alert.recipient_party_ids), alert.network_id):
+        changed.append("distribution")
+        set_distribution(alert, level=values["distribution_level"], tlp=values["tlp"], party_ids=values["party_ids"],
+                         network_id=values["network_id"])
+    if not changed:
+        return alert
+    if alert.status == "published":
+        alert.revision += 1
+    alert.updated_at = utcnow()
+    db.session.flush()
+    _keep_revision(alert, "update", principal)
+    _audit("alert.update", alert, principal, {"revision": alert.revision, "changed": sorted(changed),
+                                               "tlp": alert.tlp, "level": alert.distribution_level})
+    return alert
+
+
+def prefill_keys() -> tuple[str, ...]:
+    """The fields an MRZ can fill."""
+    return ("document_number", "issuing_state", "bearer_nationality", "expiry_date", "holder_birth_date",
+            "holder_name", "document_category", "document_type")
+
+
+def publish_alert(principal: Principal, alert) -> Alert:
+    """Publish a draft: from now on its distribution sees it."""
+    alert = _own_alert(principal, alert, "publish_alert", "alert.publish")
+    if alert.status != "draft":
+        raise AlertValidationError({"status": _("Only a draft can be published.")})
+    _publish_now(alert)
+    alert.updated_at = alert.published_at
+    db.session.flush()
+    _keep_revision(alert, "publish", principal)
+    _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+    return alert
+
+
+def withdraw_alert(principal: Principal, alert, reason: str) -> Alert:
+    """Withdraw a published alert, saying why (the reason is shown to every reader, so no secrets)."""
+    alert = _own_alert(principal, alert, "publish_alert", "alert.withdraw")
+    errors = {}
+    if alert.status != "published":
+        errors["status"] = _("Only a published alert can be withdrawn.")
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        errors["reason"] = _("Say why the alert is withdrawn.")
+    elif len(reason) > 1000:
+        errors["reason"] = _("At most %(limit)d characters.", limit=1000)
+    elif _reason_leaks(alert, reason):
+        errors["reason"] = _("Do not write the document number or the holder's name here.")
+    if errors:
+        raise AlertValidationError(errors)
+    alert.status = "withdrawn"
+    alert.withdrawn_at = alert.updated_at = utcnow()
+    alert.withdrawal_reason = reason
+    db.session.flush()
+    _keep_revision(alert, "withdraw", principal)
+    _audit("alert.withdraw", alert, principal, {"reason_length": len(reason)})
+    return alert
+
+
+def _reason_leaks(alert: Alert, reason: str) -> bool:
+    from alerts.validation import _leaks
+
+    secrets = [value for value in (alert.document_number, alert.range_start, alert.range_end) if value]
+    return _leaks(reason, secrets, [alert.holder_name])
+
+
+def acknowledge_alert(principal: Principal, alert) -> AlertAcknowledgement:
+    """Mark a published alert as seen by ``principal`` (once per user; not by the reporting party)."""
+    alert_id = alert.id if isinstance(alert, Alert) else alert
+    found = None
+    if principal is not None and isinstance(alert_id, int) and (
+            principal.can("search_alerts") or principal.can("check_alerts")):
+        found = db.session.scalar(visible(Alert, principal).where(Alert.id == alert_id))
+    if found is None:
+        raise _deny(principal, alert_id, "alert.acknowledge", "search_alerts")
+    if found.owner_party_id == principal.party_id:
+        raise AlertValidationError({"alert": _("The reporting party does not acknowledge its own alert.")})
+    if found.status != "published":
+        raise AlertValidationError({"status": _("Only a published alert can be acknowledged.")})
+    existing = db.session.scalar(select(AlertAcknowledgement).where(
+        AlertAcknowledgement.alert_id == found.id, AlertAcknowledgement.user_id == principal.user_id))
+    if existing is not None:
+        return existing
+    mark = AlertAcknowledgement(alert_id=found.id, party_id=principal.party_id, user_id=principal.user_id,
+                                created_at=utcnow())
+    db.session.add(mark)
+    db.session.flush()
+    _audit("alert.acknowledge", found, principal)
+    return mark
+
+
+def acknowledgements(principal: Principal, alert) -> list[AlertAcknowledgement]:
+    """Who has marked the alert as seen, oldest first: for the reporting party only (others: 404)."""
+    alert = _own_alert(principal, alert, "report_alert", "alert.acknowledgements")
+    return list(db.session.scalars(
+        select(AlertAcknowledgement).where(AlertAcknowledgement.alert_id == alert.id)
+        .order_by(AlertAcknowledgement.created_at, AlertAcknowledgement.id)
+    ))
+
+
+def expire_due_alerts(now: datetime | None = None) -> list[Alert]:
+    """Expire every published alert whose review date has come (a scheduled job; audited per alert)."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Alert).where(Alert.status == "published", Alert.review_date <= now.date()).order_by(Alert.id)
+    ).all()
+    for alert in due:
+        alert.status = "expired"
+        alert.expired_at = alert.updated_at = now
+        db.session.flush()
+        _keep_revision(alert, "expire", None)
+        _audit("alert.expire", alert, None, {"review_date": alert.review_date.isoformat()})
+    return list(due)

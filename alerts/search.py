@@ -1,0 +1,351 @@
+"""Searching alerts, always within what the principal may see (``portal.access.visible``).
+
+One search box: a document number (normalised: upper case, no spaces, dashes or fillers), a pasted MRZ
+(its number and issuing state are searched) or words (full text over the narrative fields). A number
+search answers, in this order:
+
+1. ``match="exact"``: the number itself (blind index; within the issuing state when one is given, in any
+   state otherwise);
+2. ``match="near"``: numbers that differ only by look-alike characters (O/0, I/1, S/5, B/8, Z/2, G/6);
+3. ``match="range"``: series of stolen blanks whose bounds enclose the number (candidate series found by
+   blind index, then only their bounds decrypted and compared).
+
+Every search is audited as ``alert.search`` with the blind index of what was asked, never the number in
+clear, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
+and series matches among published alerts, by indexed lookups only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import defer
+from werkzeug.exceptions import Forbidden
+
+from alerts import fulltext, vocabulary
+from alerts.indexes import (
+    VALID_NUMBER,
+    NumberRange,
+    normalise_document_number,
+    number_any_index,
+    number_index,
+    range_index,
+    skeleton_index,
+    split_number,
+)
+from alerts.models import Alert
+from alerts.mrz import is_valid_icao_code, looks_like_mrz, parse_mrz
+from portal.access import Principal, visible
+from portal.audit.service import record
+from portal.crypto import blind_index
+from portal.extensions import db
+from portal.parties.models import Party
+
+MAX_PER_PAGE = 100
+FILTER_KEYS = ("issuing_state", "document_category", "fraud_type", "reporting_party", "detected_from",
+               "detected_to", "status", "text")
+_ORDER = {
+    "-detection_date": lambda: (Alert.detection_date.desc().nulls_last(), Alert.id.desc()),
+    "detection_date": lambda: (Alert.detection_date.asc().nulls_last(), Alert.id.asc()),
+    "reference": lambda: (Alert.reference.asc(),),
+    "-reference": lambda: (Alert.reference.desc(),),
+}
+
+
+class SearchError(ValueError):
+    """A filter or parameter is invalid; ``errors`` maps each bad one to a message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class AlertHit:
+    alert: Alert
+    match: str | None = None  # "exact", "near", "range" for a number search; None otherwise
+
+
+@dataclass
+class SearchResult:
+    hits: list[AlertHit]
+    total: int
+    page: int
+    per_page: int
+    kind: str  # "all", "number", "mrz" or "text"
+    number_searched: bool = False
+    issuing_state: str | None = None
+    mrz_errors: list = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [hit.alert for hit in self.hits]
+
+
+@dataclass
+class CheckResult:
+    """Hit / no hit for one document: the contract of ``GET /api/v1/alerts/check``."""
+
+    hits: list[AlertHit]
+
+    @property
+    def hit(self) -> bool:
+        return bool(self.hits)
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [hit.alert for hit in self.hits]
+
+    def to_dict(self) -> dict:
+        return {"hit": self.hit, "alerts": [{
+            "id": hit.alert.id, "reference": hit.alert.reference, "fraud_type": hit.alert.fraud_type,
+            "status": hit.alert.status, "issuing_state": hit.alert.issuing_state,
+            "reporting_party": hit.alert.owner_party.code, "tlp": hit.alert.tlp, "match": hit.match,
+        } for hit in self.hits]}
+
+
+# A hit / no-hit answer shows none of the encrypted fields: leave them undecrypted (and out of memory).
+_SECRET_COLUMNS = ("document_number", "range_start", "range_end", "holder_name", "holder_birth_date", "mrz")
+
+
+def _without_secrets(statement: Select) -> Select:
+    return statement.options(*(defer(getattr(Alert, name)) for name in _SECRET_COLUMNS))
+
+
+def visible_alerts(principal: Principal | None) -> Select:
+    """``select(Alert)`` of what ``principal`` may see (drafts only within their own party)."""
+    return visible(Alert, principal)
+
+
+# --- parameters ---------------------------------------------------------------------------------------
+
+def _date(errors, name, value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = _("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def clean_filters(filters: dict | None) -> dict:
+    """Validated filters (unknown values refused, so a typo never silently widens or empties a search)."""
+    filters = {key: value for key, value in (filters or {}).items() if value not in (None, "", [])}
+    errors: dict[str, str] = {}
+    unknown = sorted(set(filters) - set(FILTER_KEYS))
+    if unknown:
+        errors["filters"] = _("Unknown filter: %(names)s.", names=", ".join(unknown))
+    cleaned: dict = {}
+    if "issuing_state" in filters:
+        state = str(filters["issuing_state"]).strip().upper()
+        if not is_valid_icao_code(state):
+            errors["issuing_state"] = _("Not an ICAO code of a state or organisation.")
+        cleaned["issuing_state"] = state
+    for name, vocab in (("document_category", vocabulary.DOCUMENT_CATEGORIES),
+                        ("fraud_type", vocabulary.FRAUD_TYPES),
+                        ("status", {**vocabulary.STATUSES, "revised": None})):
+        if name in filters:
+            if filters[name] not in vocab:
+                errors[name] = _("Choose one of: %(choices)s.", choices=", ".join(vocab))
+            cleaned[name] = filters[name]
+    if "reporting_party" in filters:
+        cleaned["reporting_party"] = str(filters["reporting_party"]).strip().upper()
+    cleaned["detected_from"] = _date(errors, "detected_from", filters.get("detected_from"))
+    cleaned["detected_to"] = _date(errors, "detected_to", filters.get("detected_to"))
+    if "text" in filters:
+        cleaned["text"] = str(filters["text"])[:500]
+    if errors:
+        raise SearchError(errors)
+    return {key: value for key, value in cleaned.items() if value is not None}
+
+
+def _filtered(statement: Select, filters: dict, *, with_state: bool = True) -> Select:
+    if with_state and "issuing_state" in filters:
+        statement = statement.where(Alert.issuing_state == filters["issuing_state"])
+    if "document_category" in filters:
+        statement = statement.where(Alert.document_category == filters["document_category"])
+    if "fraud_type" in filters:
+        statement = statement.where(Alert.fraud_type == filters["fraud_type"])
+    if "status" in filters:
+        if filters["status"] == "revised":
+            statement = statement.where(Alert.status == "published", Alert.revision > 1)
+        else:
+            statement = statement.where(Alert.status == filters["status"])
+    if "reporting_party" in filters:
+        statement = statement.where(Alert.owner_party_id.in_(select(Party.id).where(Party.code == filters["reporting_party"])))
+    if "detected_from" in filters:
+        statement = statement.where(Alert.detection_date >= filters["detected_from"])
+    if "detected_to" in filters:
+        statement = statement.where(Alert.detection_date <= filters["detected_to"])
+    if "text" in filters:
+        statement = statement.where(fulltext.matching(filters["text"]))
+    return statement
+
+
+def _looks_like_number(query: str) -> bool:
+    number = normalise_document_number(query)
+    return bool(VALID_NUMBER.match(number)) and any(char.isdigit() for char in number)
+
+
+def _ordered(statement: Select, sort: str) -> Select:
+    return statement.order_by(*_ORDER[sort]())
+
+
+# --- number search ------------------------------------------------------------------------------------
+
+def _series_hits(principal, filters: dict, number: str, state: str | None, *, published_only=False) -> list[int]:
+    """Ids of visible series (stolen blanks) that enclose ``number``: indexed candidates, then bounds."""
+    parts = split_number(number)
+    if parts is None:
+        return []
+    base = visible_alerts(principal).with_only_columns(Alert.issuing_state).where(Alert.range_index.is_not(None))
+    if published_only:
+        base = base.where(Alert.status == "published")
+    states = [state] if state else list(db.session.scalars(_filtered(base, filters).distinct()))
+    indexes = [range_index(code, parts[0], len(parts[1])) for code in states]
+    if not indexes:
+        return []
+    candidates = visible_alerts(principal).with_only_columns(Alert.id, Alert.range_start, Alert.range_end)
+    candidates = candidates.where(Alert.range_index.in_(indexes))
+    if published_only:
+        candidates = candidates.where(Alert.status == "published")
+    ids = []
+    for alert_id, start, end in db.session.execute(_filtered(candidates, filters)):
+        series = NumberRange.parse(start, end)
+        if series is not None and series.contains(number):
+            ids.append(alert_id)
+    return ids
+
+
+def _number_hits(principal, number: str, state: str | None, filters: dict, sort: str) -> list[tuple[int, str]]:
+    """``(id, match)`` of every visible alert matching ``number``: exact, then near, then series."""
+    base = _filtered(visible_alerts(principal).with_only_columns(Alert.id), filters)
+    exact_clause = Alert.number_index == number_index(number, state) if state else \
+        Alert.number_any_index == number_any_index(number)
+    exact = list(db.session.scalars(_ordered(base.where(exact_clause), sort)))
+    near_statement = base.where(Alert.skeleton_index == skeleton_index(number))
+    if state:
+        near_statement = near_statement.where(Alert.issuing_state == state)
+    if exact:
+        near_statement = near_statement.where(Alert.id.not_in(exact))
+    near = list(db.session.scalars(_ordered(near_statement, sort)))
+    series = _series_hits(principal, filters, number, state)
+    seen = set(exact) | set(near)
+    series_sorted = [alert_id for alert_id in db.session.scalars(_ordered(
+        select(Alert.id).where(Alert.id.in_(series)), sort))] if series else []
+    return ([(i, "exact") for i in exact] + [(i, "near") for i in near]
+            + [(i, "range") for i in series_sorted if i not in seen])
+
+
+# --- the search ---------------------------------------------------------------------------------------
+
+def search_alerts(principal: Principal | None, query: str | None = None, filters: dict | None = None, *,
+                  page: int = 1, per_page: int = 20, sort: str = "-detection_date") -> SearchResult:
+    """Search the alerts ``principal`` may see. Raises ``SearchError`` on bad filters, ``Forbidden``
+    without the ``search_alerts`` permission (audited as denied)."""
+    if principal is None or not principal.can("search_alerts"):
+        record("alert.search", outcome="denied", principal=principal, details={"permission": "search_alerts"})
+        raise Forbidden()
+    errors = {}
+    try:
+        filters = clean_filters(filters)
+    except SearchError as exc:
+        errors = dict(exc.errors)
+    if sort not in _ORDER:
+        errors["sort"] = _("Choose one of: %(choices)s.", choices=", ".join(_ORDER))
+    if not isinstance(page, int) or page < 1:
+        errors["page"] = _("Enter a positive number.")
+    if not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
+        errors["per_page"] = _("Enter a number from 1 to %(limit)d.", limit=MAX_PER_PAGE)
+    if errors:
+        raise SearchError(errors)
+
+    query = (query or "").strip()
+    kind, number, state, mrz_errors = "all", None, filters.get("issuing_state"), []
+    if query and looks_like_mrz(query):
+        parsed = parse_mrz(query)
+        kind, number = "mrz", normalise_document_number(parsed.fields.get("document_number") or "")
+        mrz_errors = [issue.to_dict() for issue in parsed.errors]
+        mrz_state = parsed.fields.get("issuing_state")
+        if not state and mrz_state and is_valid_icao_code(mrz_state):
+            state = mrz_state
+    elif query and _looks_like_number(query):
+        kind, number = "number", normalise_document_number(query)
+    elif query:
+        kind = "text"
+        filters = {**filters, "text": " ".join(filter(None, (filters.get("text"), query)))}
+
+    if kind in ("number", "mrz"):
+        matches = _number_hits(principal, number, state, filters, sort) if number else []
+        total = len(matches)
+        window = matches[(page - 1) * per_page: page * per_page]
+        loaded = {alert.id: alert for alert in db.session.scalars(
+            select(Alert).where(Alert.id.in_([alert_id for alert_id, _ in window])))} if window else {}
+        hits = [AlertHit(loaded[alert_id], match) for alert_id, match in window]
+        query_index = number_any_index(number) if number else None
+    else:
+        statement = _filtered(visible_alerts(principal), filters)
+        total = db.session.scalar(statement.with_only_columns(func.count(Alert.id)).order_by(None))
+        rows = db.session.scalars(_ordered(statement, sort).limit(per_page).offset((page - 1) * per_page))
+        hits = [AlertHit(alert) for alert in rows]
+        query_index = blind_index(" ".join(fulltext.words(filters["text"])), scope="alert-search-text") \
+            if "text" in filters else None
+
+    record("alert.search", object_type="alert", principal=principal, details={
+        "kind": kind,
+        "query_index": query_index,
+        "issuing_state": state,
+        "filters": {key: (value.isoformat() if isinstance(value, date) else value)
+                    for key, value in filters.items() if key not in ("text", "issuing_state")},
+        "results": total,
+        "page": page,
+        "sort": sort,
+    })
+    return SearchResult(hits=hits, total=total, page=page, per_page=per_page, kind=kind,
+                        number_searched=number is not None, issuing_state=state, mrz_errors=mrz_errors)
+
+
+def check_document(principal: Principal | None, number: str, issuing_state: str | None = None) -> CheckResult:
+    """Hit / no hit: the published, visible alerts on exactly this document number (or on a series of
+    stolen blanks holding it, when the issuing state is given). Indexed lookups only; audited as
+    ``alert.check`` with the blind index of the number.
+
+    Raises ``SearchError`` on a malformed number or state, ``Forbidden`` without ``check_alerts``.
+    """
+    if principal is None or not principal.can("check_alerts"):
+        record("alert.check", outcome="denied", principal=principal, details={"permission": "check_alerts"})
+        raise Forbidden()
+    normalised = normalise_document_number(number or "")
+    state = (issuing_state or "").strip().upper() or None
+    errors = {}
+    if not VALID_NUMBER.match(normalised):
+        errors["document_number"] = _("A document number holds 1 to 30 letters and digits.")
+    if state is not None and not is_valid_icao_code(state):
+        errors["issuing_state"] = _("Not an ICAO code of a state or organisation.")
+    if errors:
+        raise SearchError(errors)
+    base = visible_alerts(principal).where(Alert.status == "published")
+    if state:
+        exact = base.where(Alert.number_index == number_index(normalised, state))
+    else:
+        exact = base.where(Alert.number_any_index == number_any_index(normalised))
+    hits = [AlertHit(alert, "exact") for alert in db.session.scalars(_without_secrets(exact.order_by(Alert.id)))]
+    if state:
+        series = _series_hits(principal, {}, normalised, state, published_only=True)
+        if series:
+            hits += [AlertHit(alert, "range") for alert in db.session.scalars(
+                _without_secrets(select(Alert).where(Alert.id.in_(series)).order_by(Alert.id)))]
+    record("alert.check", object_type="alert", principal=principal, details={
+        "query_index": number_any_index(normalised), "issuing_state": state, "results": len(hits),
+    })
+    return CheckResult(hits)
