@@ -1,0 +1,124 @@
+"""Encrypt into, and decrypt out of, the blob store: envelope keys + STREAM + BlobStore in one place.
+
+Plaintext only ever exists in memory, one segment at a time: chunks go through the STREAM encryptor
+straight into ``BlobStore.put`` (whose temporary file already holds ciphertext), and reading decrypts
+segment by segment out of ``BlobStore.open``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, NamedTuple, Self
+
+from portal.keyring import KeyRing
+
+from . import envelope
+from .storage import BlobStore
+from .stream import DEFAULT_SEGMENT_SIZE, StreamIntegrityError, decrypt_stream, encrypt_chunks
+
+
+class StoredFile(NamedTuple):
+    """What a file's row keeps: where the ciphertext is, the wrapped data key, and the plaintext's digest."""
+
+    blob_id: str
+    wrapped_key: bytes
+    key_id: str
+    size: int
+    sha256: str
+
+
+def encrypt_to_store(
+    store: BlobStore,
+    chunks: Iterable[bytes],
+    file_id: str | int,
+    ring: KeyRing,
+    *,
+    segment_size: int = DEFAULT_SEGMENT_SIZE,
+) -> StoredFile:
+    """Encrypt ``chunks`` under a new data key into a new blob.
+
+    An exception raised while iterating ``chunks`` (``UploadRefused`` from a size limit, a dropped
+    connection) propagates and leaves no blob and no temporary file.
+    """
+    data_key = envelope.new_data_key()
+    wrapped = envelope.wrap(data_key, file_id, ring)
+    digest = hashlib.sha256()
+    counted = [0]
+
+    def measured() -> Iterator[bytes]:
+        for chunk in chunks:
+            digest.update(chunk)
+            counted[0] += len(chunk)
+            yield chunk
+
+    blob_id = store.put(encrypt_chunks(measured(), data_key, file_id, segment_size))
+    return StoredFile(blob_id, wrapped.wrapped, wrapped.key_id, counted[0], digest.hexdigest())
+
+
+class DecryptingReader:
+    """An iterator of plaintext chunks that owns the blob's reader and closes it (WSGI calls ``close()``).
+
+    A ``StreamIntegrityError`` may be raised from any ``next()``: the consumer must treat it as a
+    failure of the whole file, even after some chunks were passed on (see ``documents.stream``).
+    """
+
+    def __init__(self, handle: BinaryIO, data_key: bytes, file_id: str | int):
+        self._handle = handle
+        self._chunks = decrypt_stream(handle, data_key, file_id)
+
+    def __iter__(self) -> DecryptingReader:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._handle.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def decrypt_from_store(
+    store: BlobStore, blob_id: str, wrapped_key: bytes, key_id: str, file_id: str | int, ring: KeyRing
+) -> DecryptingReader:
+    """Plaintext chunks of a stored file. The key is unwrapped (and the blob opened) before returning,
+    so a wrong file id, a missing key or a missing blob fail here rather than mid-response."""
+    data_key = envelope.unwrap(wrapped_key, key_id, file_id, ring)
+    return DecryptingReader(store.open(blob_id), data_key, file_id)
+
+
+def verify_stored(
+    store: BlobStore,
+    blob_id: str,
+    wrapped_key: bytes,
+    key_id: str,
+    file_id: str | int,
+    ring: KeyRing,
+    *,
+    size: int | None = None,
+    sha256: str | None = None,
+) -> None:
+    """Decrypt a whole blob and compare with the recorded size and digest (``keys verify``).
+
+    Raises ``StreamIntegrityError`` (or the unwrap/lookup error) describing what is wrong.
+    """
+    digest = hashlib.sha256()
+    total = 0
+    with decrypt_from_store(store, blob_id, wrapped_key, key_id, file_id, ring) as reader:
+        for chunk in reader:
+            digest.update(chunk)
+            total += len(chunk)
+    if size is not None and total != size:
+        raise StreamIntegrityError(f"blob {blob_id} decrypts to {total} bytes, the row records {size}")
+    if sha256 is not None and digest.hexdigest() != sha256:
+        raise StreamIntegrityError(f"blob {blob_id} does not match the recorded SHA-256")

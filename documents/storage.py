@@ -1,0 +1,226 @@
+"""Blob storage: opaque, already-encrypted objects named by random ids.
+
+Callers only ever see ``BlobStore`` (``put``, ``open``, ``delete``, ``exists``, ``iter_ids``, ``size``) and
+obtain the configured one with ``current_blob_store()``. Blobs hold ciphertext only (see
+``documents.service``); no store ever receives a plaintext byte.
+
+The local filesystem store keeps ``<root>/<first 2 chars of id>/<id>``, folders 0700 and files 0600. A
+write goes to a hidden temporary file in the blob's own folder, is fsync'd, renamed into place and the
+folder fsync'd, so a reader never sees a partial blob and a crash leaves at worst a stale ``.tmp-`` file
+that ``remove_stale_temporaries()`` (and ``blobs gc``) clears.
+
+Adding an S3-compatible store does not touch callers: write ``class S3BlobStore(BlobStore)`` whose
+``put`` streams the chunks into a multipart upload (parts of >= 5 MiB, ``AbortMultipartUpload`` on any
+exception - an object is not visible until ``CompleteMultipartUpload``, which gives the same atomicity),
+whose ``open`` returns the ``GetObject`` body (anything with ``read(n)``; the decryptor tolerates short
+reads), ``iter_ids`` pages ``ListObjectsV2`` under the prefix, ``size`` is ``HeadObject``'s
+ContentLength, and register it with ``register_backend("s3", S3BlobStore.from_url)``. Setting
+``BLOB_STORE = "s3://bucket/prefix"`` then selects it.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+
+BLOB_ID = re.compile(r"[0-9a-f]{32}")
+_TEMP_PREFIX = ".tmp-"
+
+
+class BlobNotFound(LookupError):
+    """No blob with this id."""
+
+
+class InvalidBlobId(ValueError):
+    """The id is not a well-formed blob id (and so could never name a stored blob)."""
+
+
+def new_blob_id() -> str:
+    return secrets.token_hex(16)
+
+
+def validate_blob_id(blob_id: str) -> str:
+    if not isinstance(blob_id, str) or not BLOB_ID.fullmatch(blob_id):
+        raise InvalidBlobId("invalid blob id")
+    return blob_id
+
+
+class BlobStore(abc.ABC):
+    """Where encrypted blobs live. Implementations must make ``put`` all-or-nothing."""
+
+    @abc.abstractmethod
+    def put(self, chunks: Iterable[bytes]) -> str:
+        """Store the concatenated chunks under a new random id and return it.
+
+        If iterating ``chunks`` raises (a refused upload, a client that went away), nothing is stored
+        and the exception propagates.
+        """
+
+    @abc.abstractmethod
+    def open(self, blob_id: str) -> BinaryIO:
+        """A binary reader (``read(n)``, ``close()``, context manager). Raises ``BlobNotFound``."""
+
+    @abc.abstractmethod
+    def delete(self, blob_id: str) -> bool:
+        """Remove the blob; False if there was none."""
+
+    @abc.abstractmethod
+    def exists(self, blob_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def iter_ids(self) -> Iterator[str]:
+        """Every stored blob id (for garbage collection, backups and ``keys verify``)."""
+
+    @abc.abstractmethod
+    def size(self, blob_id: str) -> int:
+        """Stored (ciphertext) size in bytes. Raises ``BlobNotFound``."""
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs as files under ``root``, sharded by the first two characters of the id."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+
+    @classmethod
+    def from_url(cls, url: str) -> LocalBlobStore:
+        return cls(url.removeprefix("file://"))
+
+    def _path(self, blob_id: str) -> Path:
+        validate_blob_id(blob_id)
+        path = self.root / blob_id[:2] / blob_id
+        # Belt and braces: the id pattern already excludes separators and dots.
+        if path.parent.parent != self.root:
+            raise InvalidBlobId("invalid blob id")
+        return path
+
+    def _ensure_folder(self, folder: Path) -> None:
+        if folder.is_dir():
+            return
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        _fsync_dir(self.root)
+
+    def put(self, chunks: Iterable[bytes]) -> str:
+        blob_id = new_blob_id()
+        final = self._path(blob_id)
+        self._ensure_folder(final.parent)
+        temporary = final.parent / f"{_TEMP_PREFIX}{blob_id}-{secrets.token_hex(4)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync_dir(final.parent)
+        return blob_id
+
+    def open(self, blob_id: str) -> BinaryIO:
+        try:
+            return open(self._path(blob_id), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(blob_id) from None
+
+    def delete(self, blob_id: str) -> bool:
+        path = self._path(blob_id)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+    def exists(self, blob_id: str) -> bool:
+        return self._path(blob_id).is_file()
+
+    def size(self, blob_id: str) -> int:
+        try:
+            return self._path(blob_id).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(blob_id) from None
+
+    def iter_ids(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for shard in sorted(self.root.iterdir()):
+            if not (shard.is_dir() and re.fullmatch(r"[0-9a-f]{2}", shard.name)):
+                continue
+            for entry in sorted(shard.iterdir()):
+                if BLOB_ID.fullmatch(entry.name) and entry.name[:2] == shard.name and entry.is_file():
+                    yield entry.name
+
+    def iter_temporaries(self) -> Iterator[Path]:
+        if not self.root.is_dir():
+            return
+        yield from self.root.glob(f"??/{_TEMP_PREFIX}*")
+
+    def remove_stale_temporaries(self, older_than_seconds: float = 3600) -> int:
+        """Delete temporary files left by a crash (never one a running upload may still be writing)."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self.iter_temporaries():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_BACKENDS: dict[str, Callable[[str], BlobStore]] = {"file": LocalBlobStore.from_url}
+
+
+def register_backend(scheme: str, factory: Callable[[str], BlobStore]) -> None:
+    """Make ``BLOB_STORE = "<scheme>://..."`` build its store with ``factory(url)``."""
+    _BACKENDS[scheme] = factory
+
+
+def blob_store_from_setting(setting: str) -> BlobStore:
+    """A store from a ``BLOB_STORE`` value: a folder path, ``file:///folder`` or ``<scheme>://...``."""
+    scheme, sep, _ = setting.partition("://")
+    if not sep:
+        return LocalBlobStore(setting)
+    try:
+        factory = _BACKENDS[scheme]
+    except KeyError:
+        raise ValueError(f"BLOB_STORE: no blob store backend for {scheme!r}") from None
+    return factory(setting)
+
+
+def current_blob_store() -> BlobStore:
+    """The application's store: ``BLOB_STORE`` from the config, by default ``<instance>/blobs``."""
+    store = current_app.extensions.get("blob_store")
+    if store is None:
+        setting = current_app.config.get("BLOB_STORE") or str(
+            Path(current_app.config["INSTANCE_PATH"]) / "blobs"
+        )
+        store = current_app.extensions["blob_store"] = blob_store_from_setting(setting)
+    return store

@@ -1,0 +1,851 @@
+"""Upload checks: the type comes from the content, dangerous content is refused, metadata is stripped.
+
+``inspect_upload(chunks, filename, allowed=..., limits=...)`` reads just enough to recognise the file
+(magic bytes), checks the name's extension agrees, and returns a ``CheckedUpload`` whose ``chunks``
+iterator yields the bytes to store. Refusals are ``UploadRefused(code, message)``; they can come from
+``inspect_upload`` itself or later, while ``chunks`` is consumed (a size limit or a PDF action found
+half-way), so callers feed ``chunks`` straight into ``service.encrypt_to_store`` and treat an
+``UploadRefused`` from either place the same way (nothing is stored in either case).
+
+Memory and streaming, per type:
+
+- CSV and PDF are checked while they stream (constant memory: a CSV line, a PDF scanning window).
+- JPEG, PNG and TIFF are decoded in memory to be re-encoded without their metadata; that is bounded by
+  the size limit (compressed) and by ``max_image_pixels`` (decoded) - the pixel count is checked from
+  the header before any pixel is decoded.
+- XLSX and DOCX are zip files, whose directory is at the end: they are buffered in memory (bounded by the
+  size limit) because writing them to a temporary file would put plaintext on disk.
+
+PDF checks are a byte-level scan, not a full parse. Names are read with their ``#xx`` escapes decoded,
+in the raw file and inside every Flate-compressed stream (which covers object streams, where modern
+PDFs hide dictionaries). What this cannot see: streams encoded only with other filters (LZW, ASCII85,
+ASCIIHex, RunLength) - so an object stream using one of those is refused rather than trusted -, content
+of encrypted PDFs (refused), and JavaScript inside XFA forms (every PDF naming /XFA is refused). A name
+such as ``/JS`` that appears inside a text string is refused too: false positives are preferred.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from struct import error as struct_error
+from xml.etree import ElementTree
+
+from flask_babel import lazy_gettext as _l
+
+MB = 1024 * 1024
+
+
+class UploadRefused(ValueError):
+    """An upload the portal will not store. ``code`` is stable (API, audit), ``message`` translatable."""
+
+    def __init__(self, code: str, message):
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 50 * MB
+    max_image_pixels: int = 40_000_000
+    max_image_dimension: int = 20_000
+    max_image_frames: int = 16
+    max_unzipped_bytes: int = 200 * MB
+    max_zip_ratio: int = 100
+    max_zip_entries: int = 5_000
+    max_pdf_inflated_bytes: int = 512 * MB
+    max_csv_line_chars: int = MB
+    max_name_length: int = 150
+
+
+def limits_from_config(config) -> UploadLimits:
+    """Limits from the Flask config (``UPLOAD_MAX_BYTES`` or ``MAX_CONTENT_LENGTH``, ``UPLOAD_*``)."""
+    defaults = UploadLimits()
+    values = {}
+    for name in UploadLimits.__dataclass_fields__:
+        key = "UPLOAD_" + name.upper()
+        if config.get(key) is not None:
+            values[name] = int(config[key])
+    if "max_bytes" not in values and config.get("MAX_CONTENT_LENGTH"):
+        values["max_bytes"] = int(config["MAX_CONTENT_LENGTH"])
+    return UploadLimits(**{**defaults.__dict__, **values})
+
+
+@dataclass(frozen=True)
+class FileKind:
+    code: str
+    mime_type: str
+    extensions: tuple[str, ...]  # the first is canonical
+
+
+KINDS = {
+    kind.code: kind
+    for kind in (
+        FileKind("jpeg", "image/jpeg", (".jpg", ".jpeg", ".jpe")),
+        FileKind("png", "image/png", (".png",)),
+        FileKind("tiff", "image/tiff", (".tif", ".tiff")),
+        FileKind("pdf", "application/pdf", (".pdf",)),
+        FileKind("csv", "text/csv", (".csv",)),
+        FileKind("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)),
+        FileKind(
+            "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",)
+        ),
+    )
+}
+IMAGE_KINDS = frozenset({"jpeg", "png", "tiff"})
+ATTACHMENT_KINDS = frozenset({"jpeg", "png", "tiff", "pdf"})
+LIBRARY_KINDS = frozenset(KINDS)
+
+
+@dataclass
+class CheckedUpload:
+    kind: FileKind
+    display_name: str
+    chunks: Iterator[bytes]
+
+    @property
+    def mime_type(self) -> str:
+        return self.kind.mime_type
+
+
+def iter_file_chunks(stream, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """Chunks read from a binary stream (``request.stream``, a form part), for ``inspect_upload``."""
+    while chunk := stream.read(chunk_size):
+        yield chunk
+
+
+# --------------------------------------------------------------------------- names
+
+_UNSAFE_NAME_CHARS = set('"<>:*?|')
+
+
+def sanitize_display_name(filename: str | None, max_length: int = 150) -> str:
+    """A display name: no folders, no control or format characters (bidi overrides), bounded length.
+
+    Letters of every script are kept. The result is for display and Content-Disposition only; storage
+    never uses it.
+    """
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[/\\]", name)[-1]
+    kept = []
+    for char in name:
+        category = unicodedata.category(char)
+        if char in "\t\n\r\v\f":
+            kept.append(" ")
+            continue
+        if category[0] == "C" or char in _UNSAFE_NAME_CHARS:  # Cc, Cf (U+202E...), Cs, Co, Cn
+            continue
+        kept.append(" " if category[0] == "Z" else char)
+    name = re.sub(r" {2,}", " ", "".join(kept)).strip(" .")
+    if len(name) > max_length:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[: max_length - len(ext) - 1].rstrip(" .") + "." + ext
+        else:
+            name = name[:max_length].rstrip(" .")
+    return name
+
+
+def _extension(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f".{ext.lower()}" if dot and stem else ""
+
+
+# --------------------------------------------------------------------------- sniffing
+
+_HEAD_SIZE = 8192
+
+
+def _limited(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise UploadRefused(
+                "too_large",
+                _l("The file is larger than the limit of %(size)s MB.", size=_format_mb(max_bytes)),
+            )
+        if chunk:
+            yield bytes(chunk)
+
+
+def _format_mb(size: int) -> str:
+    return f"{size / MB:g}"
+
+
+def _read_head(source: Iterator[bytes]) -> bytes:
+    parts, total = [], 0
+    for chunk in source:
+        parts.append(chunk)
+        total += len(chunk)
+        if total >= _HEAD_SIZE:
+            break
+    return b"".join(parts)
+
+
+def _looks_like_text(head: bytes) -> str | None:
+    """The head decoded as UTF-8 if it is text (an incomplete final character allowed), else None."""
+    if b"\x00" in head:
+        return None
+    try:
+        text = codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\r\n\f" for c in text):
+        return None
+    return text
+
+
+_EXECUTABLE_MAGIC = (
+    b"MZ",  # Windows PE / DOS
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",  # Mach-O
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",  # Mach-O fat binary / Java class
+    b"\x00asm",  # WebAssembly
+)
+
+
+def _refuse_executable():
+    raise UploadRefused("executable", _l("Programs and scripts cannot be uploaded."))
+
+
+def sniff(head: bytes) -> str:
+    """The kind code of the content, or an ``UploadRefused`` naming why it is not acceptable."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if (head.startswith(_EXECUTABLE_MAGIC) and _looks_like_text(head) is None) or head.lstrip(
+        b"\xef\xbb\xbf"
+    ).startswith(b"#!"):
+        _refuse_executable()
+    text = _looks_like_text(head)
+    if text is not None:
+        start = text.lstrip("\ufeff \t\r\n").lower()
+        if start.startswith("<"):
+            if "<svg" in start:
+                raise UploadRefused("svg", _l("SVG images cannot be uploaded; use PNG or JPEG instead."))
+            if "<html" in start or "<!doctype html" in start or "<script" in start or "<body" in start:
+                raise UploadRefused("html", _l("Web pages (HTML) cannot be uploaded."))
+            raise UploadRefused("unsupported_type", _unsupported_message())
+        return "csv"
+    raise UploadRefused("unsupported_type", _unsupported_message())
+
+
+def _unsupported_message():
+    return _l("This type of file is not accepted. Accepted: JPEG, PNG, TIFF, PDF, CSV, XLSX and DOCX.")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def inspect_upload(
+    chunks: Iterable[bytes],
+    filename: str | None,
+    *,
+    allowed: Iterable[str] = LIBRARY_KINDS,
+    limits: UploadLimits | None = None,
+) -> CheckedUpload:
+    """Recognise and check an upload; see the module docstring for what is read when."""
+    limits = limits or UploadLimits()
+    allowed = frozenset(allowed)
+    source = _limited(chunks, limits.max_bytes)
+    head = _read_head(source)
+    if not head:
+        raise UploadRefused("empty", _l("The file is empty."))
+    display_name = sanitize_display_name(filename, limits.max_name_length)
+    try:
+        code = sniff(head)
+    except UploadRefused as refusal:
+        if refusal.code == "unsupported_type" and _extension(display_name) == ".csv":
+            raise _csv_invalid() from None
+        raise
+    if code == "zip":
+        data = head + b"".join(source)
+        code = _check_office(data, limits)
+        kind = KINDS[code]
+        body: Iterator[bytes] = _slices(data)
+    else:
+        kind = KINDS[code]
+        body = None
+    _check_name(display_name, kind)
+    if code not in allowed:
+        raise UploadRefused(
+            "not_allowed_here",
+            _l("%(kind)s files cannot be attached here.", kind=kind.extensions[0][1:].upper()),
+        )
+    if code in IMAGE_KINDS:
+        body = _slices(clean_image(head + b"".join(source), code, limits))
+    elif code == "pdf":
+        body = _pdf_chunks(head, source, limits)
+    elif code == "csv":
+        body = _csv_chunks(head, source, limits)
+    if _extension(display_name) == "":
+        display_name = (display_name or "document") + kind.extensions[0]
+    return CheckedUpload(kind=kind, display_name=display_name, chunks=body)
+
+
+def _check_name(display_name: str, kind: FileKind) -> None:
+    extension = _extension(display_name)
+    if extension and extension not in kind.extensions:
+        raise UploadRefused(
+            "extension_mismatch",
+            _l(
+                "The file name ends in %(extension)s but the file is a %(kind)s file. "
+                "Rename it or upload the right file.",
+                extension=extension,
+                kind=kind.extensions[0][1:].upper(),
+            ),
+        )
+
+
+def _slices(data: bytes, size: int = MB) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield bytes(view[start : start + size])
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _image_invalid():
+    return UploadRefused("image_invalid", _l("The image is damaged or not a valid image file."))
+
+
+def _image_too_large(limits: UploadLimits):
+    return UploadRefused(
+        "image_too_large",
+        _l(
+            "The image is too large (at most %(pixels)s megapixels and %(side)s pixels on a side).",
+            pixels=f"{limits.max_image_pixels / 1_000_000:g}",
+            side=limits.max_image_dimension,
+        ),
+    )
+
+
+def clean_image(data: bytes, code: str, limits: UploadLimits) -> bytes:
+    """Verify an image with Pillow and re-encode its pixels, dropping EXIF, GPS, XMP, comments and ICC.
+
+    An embedded colour profile is applied (converted to sRGB) before it is dropped, and the EXIF
+    orientation is applied to the pixels, so the image looks the same without them. Resolution (DPI) is
+    kept: it is needed to measure a specimen and says nothing about who made it.
+    """
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+    expected = {"jpeg": ("JPEG", "MPO"), "png": ("PNG",), "tiff": ("TIFF",)}[code]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "TIFF"]) as probe:
+                if probe.format not in expected:
+                    raise _image_invalid()
+                _check_dimensions(probe.size, limits)
+                frames = getattr(probe, "n_frames", 1)
+                if frames > limits.max_image_frames:
+                    raise _image_too_large(limits)
+                probe.verify()
+            with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "TIFF"]) as image:
+                if code != "tiff":
+                    frames = 1
+                cleaned = []
+                for index in range(frames):
+                    image.seek(index)
+                    _check_dimensions(image.size, limits)
+                    image.load()
+                    cleaned.append(_clean_frame(image, ImageOps))
+                dpi = _safe_dpi(image.info.get("dpi"))
+                quantization = getattr(image, "quantization", None) if code == "jpeg" else None
+                subsampling = -1
+                if code == "jpeg":
+                    from PIL import JpegImagePlugin
+
+                    subsampling = JpegImagePlugin.get_sampling(image)
+        except UploadRefused:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _image_too_large(limits) from None
+        except (OSError, ValueError, SyntaxError, EOFError, struct_error, MemoryError):
+            raise _image_invalid() from None
+    out = io.BytesIO()
+    options = {"dpi": dpi} if dpi else {}
+    if code == "jpeg":
+        first = cleaned[0]
+        if first.mode not in ("L", "RGB", "CMYK"):
+            first = first.convert("RGB")
+        if quantization and first.mode == image.mode:
+            options["qtables"] = quantization
+            if subsampling != -1:
+                options["subsampling"] = subsampling
+        else:
+            options["quality"] = 95
+        first.save(out, "JPEG", **options)
+    elif code == "png":
+        cleaned[0].save(out, "PNG", **options)
+    else:
+        cleaned[0].save(
+            out,
+            "TIFF",
+            compression="tiff_lzw",
+            save_all=len(cleaned) > 1,
+            append_images=cleaned[1:],
+            **options,
+        )
+    return out.getvalue()
+
+
+def _check_dimensions(size: tuple[int, int], limits: UploadLimits) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise _image_invalid()
+    if (
+        width > limits.max_image_dimension
+        or height > limits.max_image_dimension
+        or width * height > limits.max_image_pixels
+    ):
+        raise _image_too_large(limits)
+
+
+def _safe_dpi(dpi) -> tuple[float, float] | None:
+    try:
+        x, y = (float(v) for v in dpi)
+    except (TypeError, ValueError):
+        return None
+    if 0 < x <= 100_000 and 0 < y <= 100_000:
+        return (x, y)
+    return None
+
+
+def _clean_frame(image, ImageOps):
+    """A new image holding only the pixels of the current frame (no info dict, no EXIF, no ICC)."""
+    from PIL import Image, ImageCms
+
+    frame = ImageOps.exif_transpose(image) or image
+    icc = frame.info.get("icc_profile")
+    if frame.mode in ("P", "PA"):
+        has_alpha = frame.mode == "PA" or "transparency" in frame.info
+        frame = frame.convert("RGBA" if has_alpha else "RGB")
+    if icc and frame.mode in ("RGB", "CMYK"):
+        try:
+            frame = ImageCms.profileToProfile(
+                frame,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                ImageCms.createProfile("sRGB"),
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            frame = frame.convert("RGB") if frame.mode == "CMYK" else frame
+    try:
+        return Image.frombytes(frame.mode, frame.size, frame.tobytes())
+    except (ValueError, OSError):
+        converted = frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
+        return Image.frombytes(converted.mode, converted.size, converted.tobytes())
+
+
+# --------------------------------------------------------------------------- office (zip)
+
+_OFFICE_MAIN = {
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "xl/workbook.xml",
+    ),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+        "word/document.xml",
+    ),
+}
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_MACRO_NAME = re.compile(
+    r"(^|/)(vbaProject\.bin|vbaData\.xml|activeX\d*\.bin|oleObject\d*\.bin)$", re.IGNORECASE
+)
+
+
+def _office_invalid():
+    return UploadRefused("office_invalid", _l("The file is damaged or not a valid XLSX or DOCX document."))
+
+
+def _zip_bomb():
+    return UploadRefused(
+        "zip_bomb", _l("The document expands to an unreasonable size when opened and was refused.")
+    )
+
+
+def _parse_xml(data: bytes):
+    # OOXML parts never carry a DTD; refusing one rules out entity-expansion attacks on the parser.
+    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+        raise _office_invalid()
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        raise _office_invalid() from None
+
+
+def _check_office(data: bytes, limits: UploadLimits) -> str:
+    """'xlsx' or 'docx' for a well-formed, macro-free OOXML package, else ``UploadRefused``."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _office_invalid() from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > limits.max_zip_entries:
+            raise _zip_bomb()
+        total = 0
+        names = set()
+        for info in entries:
+            total += info.file_size
+            if info.file_size > MB and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
+                raise _zip_bomb()
+            if info.flag_bits & 0x1:  # encrypted entry: cannot be inspected
+                raise _office_invalid()
+            if _MACRO_NAME.search(info.filename):
+                raise UploadRefused(
+                    "office_macros",
+                    _l(
+                        "Documents with macros or embedded programs cannot be uploaded. Save it as .xlsx or .docx without macros."
+                    ),
+                )
+            names.add(info.filename)
+        if total > limits.max_unzipped_bytes:
+            raise _zip_bomb()
+        if "[Content_Types].xml" not in names:
+            raise _office_invalid()
+        try:
+            types = _parse_xml(_read_entry(archive, "[Content_Types].xml", MB))
+            overrides = {
+                element.get("PartName", "").lstrip("/"): element.get("ContentType", "")
+                for element in types.iter(f"{_CT_NS}Override")
+            }
+            all_types = (
+                " ".join(overrides.values())
+                + " "
+                + " ".join(element.get("ContentType", "") for element in types.iter(f"{_CT_NS}Default"))
+            )
+            if "macroEnabled" in all_types or "vbaProject" in all_types:
+                raise UploadRefused(
+                    "office_macros",
+                    _l(
+                        "Documents with macros or embedded programs cannot be uploaded. Save it as .xlsx or .docx without macros."
+                    ),
+                )
+            for code, (content_type, part) in _OFFICE_MAIN.items():
+                if overrides.get(part) == content_type and part in names:
+                    _parse_xml(_read_entry(archive, part, limits.max_unzipped_bytes))
+                    # Every entry must decompress to its declared size with a matching CRC.
+                    for info in entries:
+                        _read_entry(archive, info.filename, limits.max_unzipped_bytes, keep=False)
+                    return code
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):
+            raise _office_invalid() from None
+    raise _office_invalid()
+
+
+def _read_entry(archive: zipfile.ZipFile, name: str, cap: int, keep: bool = True) -> bytes:
+    parts, total = [], 0
+    with archive.open(name) as entry:
+        while piece := entry.read(64 * 1024):
+            total += len(piece)
+            if total > cap:
+                raise _zip_bomb()
+            if keep:
+                parts.append(piece)
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------- PDF
+
+_PDF_VERSION = re.compile(rb"%PDF-[12]\.\d")
+_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
+_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n)")
+_ENDSTREAM = re.compile(rb"endstream")
+_IMAGE_FILTERS = frozenset({b"DCTDecode", b"DCT", b"JPXDecode", b"JBIG2Decode", b"CCITTFaxDecode", b"CCF"})
+_OTHER_FILTERS = frozenset(
+    {
+        b"FlateDecode",
+        b"Fl",
+        b"LZWDecode",
+        b"LZW",
+        b"ASCII85Decode",
+        b"A85",
+        b"ASCIIHexDecode",
+        b"AHx",
+        b"RunLengthDecode",
+        b"RL",
+        b"Crypt",
+    }
+)
+_PDF_TAIL = 4096
+_BLOCKED_NAMES = {
+    b"JavaScript": "pdf_javascript",
+    b"JS": "pdf_javascript",
+    b"XFA": "pdf_javascript",
+    b"RichMedia": "pdf_javascript",
+    b"Launch": "pdf_launch",
+    b"EmbeddedFile": "pdf_embedded_file",
+    b"EmbeddedFiles": "pdf_embedded_file",
+    b"GoToE": "pdf_embedded_file",
+    b"Encrypt": "pdf_encrypted",
+}
+
+
+def _pdf_refusal(code: str) -> UploadRefused:
+    messages = {
+        "pdf_javascript": _l(
+            "PDF files containing scripts (JavaScript) or dynamic forms cannot be uploaded."
+        ),
+        "pdf_launch": _l("PDF files that launch other programs cannot be uploaded."),
+        "pdf_embedded_file": _l("PDF files with embedded files cannot be uploaded."),
+        "pdf_encrypted": _l(
+            "Password-protected PDF files cannot be checked; remove the password and try again."
+        ),
+        "pdf_uninspectable": _l("This PDF is built in a way that cannot be checked safely and was refused."),
+        "pdf_invalid": _l("The file is damaged or not a valid PDF document."),
+    }
+    return UploadRefused(code, messages[code])
+
+
+def _decode_name(raw: bytes) -> bytes:
+    return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+
+
+def _blocked(names) -> None:
+    for name in names:
+        code = _BLOCKED_NAMES.get(_decode_name(name))
+        if code:
+            raise _pdf_refusal(code)
+
+
+class _NameScanner:
+    """Finds blocked names in a byte stream fed in pieces (names split across pieces are still seen)."""
+
+    def __init__(self):
+        self._tail = b""
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        buffer = self._tail + data
+        names = []
+        for match in _NAME.finditer(buffer):
+            if match.end() == len(buffer) and not final:
+                break  # may continue in the next piece; the tail keeps it
+            names.append(match.group(1))
+        _blocked(names)
+        self._tail = buffer[-256:]
+
+
+class _PdfScanner:
+    """Streaming scan of a PDF.
+
+    Every byte is either scanned for blocked names as it is ("raw"), or belongs to a stream that
+    inflated successfully and whose inflated content is scanned instead. Streams whose only filters are
+    image codecs (DCT, JPX, JBIG2, CCITT) are skipped up to ``endstream``: their bytes are pixels, where
+    a random ``/JS`` would only cause false refusals.
+    """
+
+    def __init__(self, limits: UploadLimits):
+        self.limits = limits
+        self.tail = b""
+        self.total = 0  # absolute offset of the end of what was fed
+        self.cursor = 0  # absolute offset up to which the bytes were dealt with
+        self.mode = "raw"
+        self.stream_start = 0
+        self.inflater = None
+        self.inflated_names = None
+        self.object_stream = False
+        self.inflated = 0
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        buffer = self.tail + chunk
+        base = self.total - len(self.tail)
+        self.total += len(chunk)
+        position = max(self.cursor - base, 0)
+        while position < len(buffer):
+            if self.mode == "inflate":
+                consumed = self._inflate(buffer[position:])
+                if consumed is None:
+                    position = len(buffer)
+                elif consumed < 0:  # not zlib after all: scan the stream's bytes as they are
+                    self.mode = "raw"
+                    position = max(self.stream_start - base, 0)
+                else:
+                    self.mode = "raw"
+                    position += consumed
+                continue
+            if self.mode == "skip":
+                match = _ENDSTREAM.search(buffer, position)
+                if match is None:
+                    position = len(buffer) if final else max(position, len(buffer) - 16)
+                    break
+                self.mode = "raw"
+                position = match.end()
+                continue
+            match = _STREAM.search(buffer, position)
+            end = match.start() if match else len(buffer)
+            names = []
+            for name in _NAME.finditer(buffer, position, end):
+                if match is None and name.end() == len(buffer) and not final:
+                    end = max(name.start(), len(buffer) - 1024)
+                    break
+                names.append(name.group(1))
+            _blocked(names)
+            if match is None:
+                position = len(buffer) if final else max(min(end, len(buffer) - 16), position)
+                break
+            self._start_stream(buffer[max(0, match.start() - 2048) : match.start()])
+            position = match.end()
+            self.stream_start = base + position
+        self.cursor = base + position
+        self.tail = buffer[-_PDF_TAIL:]
+        if final:
+            if self.mode == "inflate":
+                self._end_stream(failed=True)
+            if b"%%EOF" not in self.tail[-2048:]:
+                raise _pdf_refusal("pdf_invalid")
+
+    def _start_stream(self, before: bytes) -> None:
+        at = before.rfind(b" obj")
+        dictionary = before[at + 4 :] if at >= 0 else before
+        names = {_decode_name(m.group(1)) for m in _NAME.finditer(dictionary)}
+        _blocked(names)
+        self.object_stream = b"ObjStm" in names
+        filters = names & (_IMAGE_FILTERS | _OTHER_FILTERS)
+        if self.object_stream and not filters <= {b"FlateDecode", b"Fl"}:
+            raise _pdf_refusal("pdf_uninspectable")
+        if filters and filters <= _IMAGE_FILTERS:
+            self.mode = "skip"
+            return
+        # Any other stream is tried as zlib data: a dictionary far before its stream, or an indirect
+        # /Filter, must not let compressed content escape the scan.
+        self.mode = "inflate"
+        self.inflater = zlib.decompressobj()
+        self.inflated_names = _NameScanner()
+
+    def _inflate(self, data: bytes) -> int | None:
+        """Bytes consumed when the zlib stream ended, None if it needs more, -1 if it is not zlib."""
+        try:
+            out = self.inflater.decompress(data, 256 * 1024)
+            while True:
+                self._scan_inflated(out)
+                if self.inflater.eof or not self.inflater.unconsumed_tail:
+                    break
+                out = self.inflater.decompress(self.inflater.unconsumed_tail, 256 * 1024)
+        except zlib.error:
+            self._end_stream(failed=True)
+            return -1
+        if self.inflater.eof:
+            consumed = len(data) - len(self.inflater.unused_data)
+            self._end_stream(failed=False)
+            return consumed
+        return None
+
+    def _scan_inflated(self, out: bytes) -> None:
+        self.inflated += len(out)
+        if self.inflated > self.limits.max_pdf_inflated_bytes:
+            raise _pdf_refusal("pdf_uninspectable")
+        if out:
+            self.inflated_names.feed(out)
+
+    def _end_stream(self, failed: bool) -> None:
+        if failed and self.object_stream:
+            raise _pdf_refusal("pdf_uninspectable")
+        self.inflated_names.feed(b"", final=True)
+        self.inflater = None
+        self.inflated_names = None
+        self.object_stream = False
+
+
+def _pdf_chunks(head: bytes, source: Iterator[bytes], limits: UploadLimits) -> Iterator[bytes]:
+    if not _PDF_VERSION.match(head):
+        raise _pdf_refusal("pdf_invalid")
+    scanner = _PdfScanner(limits)
+    pending = head
+    for chunk in source:
+        scanner.feed(pending)
+        yield pending
+        pending = chunk
+    # The last piece is only released once the whole file has passed the scan.
+    scanner.feed(pending, final=True)
+    yield pending
+
+
+# --------------------------------------------------------------------------- CSV
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+
+
+def _csv_invalid(detail=None):
+    return UploadRefused(
+        "csv_invalid",
+        detail or _l("The file is not a valid CSV file in UTF-8 (check the encoding and the quotes)."),
+    )
+
+
+def _csv_chunks(head: bytes, source: Iterator[bytes], limits: UploadLimits) -> Iterator[bytes]:
+    """Validate while streaming: strict UTF-8, no NUL, strict CSV quoting; at most one line held."""
+    released: list[bytes] = []
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+
+    def lines() -> Iterator[str]:
+        pending = ""
+        for raw in _prepend(head, source):
+            released.append(raw)
+            if b"\x00" in raw:
+                raise _csv_invalid()
+            try:
+                pending += decoder.decode(raw)
+            except UnicodeDecodeError:
+                raise _csv_invalid() from None
+            end = 0
+            for match in _LINE.finditer(pending):
+                # A lone "\r" at the very end may be the first half of "\r\n".
+                if match.end() == len(pending) and pending.endswith("\r"):
+                    break
+                if match.end() - match.start() > limits.max_csv_line_chars:
+                    raise _csv_invalid(_l("A line of the CSV file is too long."))
+                yield match.group()
+                end = match.end()
+            pending = pending[end:]
+            if len(pending) > limits.max_csv_line_chars:
+                raise _csv_invalid(_l("A line of the CSV file is too long."))
+        try:
+            pending += decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise _csv_invalid() from None
+        if pending:
+            yield pending
+
+    reader = csv.reader(lines(), strict=True)
+    try:
+        for _row in reader:
+            if released:
+                yield from released
+                released.clear()
+    except csv.Error:
+        raise _csv_invalid() from None
+    yield from released
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
