@@ -347,3 +347,6 @@ def outbox_send():
 def register_cli(app) -> None:
     for command in (setup_command, demo_command, users_cli, tokens_cli, audit_cli, outbox_cli):
         app.cli.add_command(command)
+    from portal.directory.cli import register as register_directory_cli
+
+    register_directory_cli(app)

@@ -1,0 +1,31 @@
+"""``flask --app portal directory remind``: staleness reminders to the country admins (once a day)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from portal.cli import CLI_ACTOR, _command
+
+directory_cli = AppGroup("directory", help="The network directories.")
+
+
+@directory_cli.command("remind")
+@click.option("--date", "day", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Count staleness as of this day (default: today, UTC).")
+@_command
+def remind(day):
+    """Queue an e-mail and a notification to each country admin of every party with entries not verified
+    for 6 months. Idempotent per day: a party reminded today is not reminded again."""
+    from portal.directory.operations import send_reminders
+    from portal.extensions import db
+
+    sent, skipped = send_reminders(day.date() if day else None, principal=CLI_ACTOR)
+    db.session.commit()
+    for item in sent:
+        click.echo(f"{item.party_code}: {item.stale} stale entries, {item.recipients} country admin(s) reminded")
+    click.echo(f"Directory reminders: {len(sent)} parties reminded, {skipped} already reminded today.")
+
+
+def register(app) -> None:
+    app.cli.add_command(directory_cli)
