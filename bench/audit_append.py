@@ -43,7 +43,7 @@ def main() -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
-        upgrade(directory=str(app.extensions["migrate"].directory))
+        upgrade(directory=str(app.extensions["migrate"].directory), revision="heads")
         db.session.execute(text(
             "CREATE TABLE bench_plain (id INTEGER PRIMARY KEY, action VARCHAR(64), details TEXT, created_at TIMESTAMP)"))
         db.session.commit()

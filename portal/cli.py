@@ -106,7 +106,7 @@ def setup_command():
 
     for folder in {Path(current_app.instance_path), Path(current_app.config["INSTANCE_PATH"])}:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     load_reference_parties()
     db.session.commit()
     if db.engine.dialect.name == "sqlite" and db.engine.url.database not in (None, "", ":memory:"):

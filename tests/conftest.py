@@ -58,7 +58,7 @@ def app(tmp_path_factory):
     app.test_client_class = IsolatedClient
     with app.app_context():
         _reset_schema(app)
-        upgrade(directory=str(app.extensions["migrate"].directory))
+        upgrade(directory=str(app.extensions["migrate"].directory), revision="heads")
         load_reference_parties()
         db.session.commit()
         db.session.remove()
