@@ -1,0 +1,127 @@
+"""A Guatemalan liaison officer reports an alert by pasting an MRZ and publishes it to every member; a
+Mexican border officer signs in and finds it by the document number."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+pytestmark = pytest.mark.e2e
+
+SPECIMEN_MRZ = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+                "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
+PASSWORD = "Quetzal-volcano-Antigua-2024!"
+
+
+def _create_user(live_server, email: str, role: str, party_code: str, name: str) -> str:
+    """An enrolled account on the live server; returns its TOTP secret."""
+    from auth.models import User, email_index
+    from auth.passwords import hash_password
+    from portal.extensions import db
+    from portal.parties.models import Party
+    from portal.timeutil import utcnow
+
+    secret = pyotp.random_base32()
+    with live_server.app.app_context():
+        try:
+            party = db.session.scalar(select(Party).where(Party.code == party_code))
+            db.session.add(User(email=email, email_index=email_index(email), full_name=name, party_id=party.id,
+                                role=role, active=True, password_hash=hash_password(PASSWORD),
+                                password_changed_at=utcnow(), totp_secret=secret, totp_enrolled_at=utcnow()))
+            db.session.commit()
+        finally:
+            db.session.remove()
+    return secret
+
+
+def _sign_in(page, live_server, email: str, secret: str) -> None:
+    page.goto(live_server.url + "/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("#main form [type=submit]").first.click()
+    expect(page).to_have_url(re.compile(r"/auth/two-factor$"))
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.locator("#main form [type=submit]").first.click()
+    expect(page.locator("#dashboard-heading")).to_be_visible()
+
+
+def _sign_out(page) -> None:
+    page.locator("form[action$='/auth/logout'] [type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/auth/login$"))
+
+
+def _stored_alert(live_server, reference: str):
+    from alerts.models import Alert
+    from portal.extensions import db
+
+    with live_server.app.app_context():
+        try:
+            alert = db.session.scalar(select(Alert).where(Alert.reference == reference))
+            return (alert.status, alert.distribution_level, alert.tlp, alert.document_number, alert.issuing_state,
+                    alert.route, alert.security_features)
+        finally:
+            db.session.remove()
+
+
+def test_report_from_mrz_publish_and_find_from_another_country(live_server, browser_page):
+    page = browser_page
+    reporter_secret = _create_user(live_server, "lucia.reporter@gtm.example.org", "liaison_officer", "GTM",
+                                   "Lucia Reporter")
+    searcher_secret = _create_user(live_server, "mateo.border@mex.example.org", "border_officer", "MEX",
+                                   "Mateo Border")
+
+    # The Guatemalan liaison officer reports the alert.
+    _sign_in(page, live_server, "lucia.reporter@gtm.example.org", reporter_secret)
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    expect(page.locator("#alerts-heading")).to_have_text("Fraudulent document alerts")
+    page.click("#new-alert")
+    page.fill("#mrz", SPECIMEN_MRZ)
+    page.click("#prefill")
+    expect(page.locator("#document_number")).to_have_value("L898902C3")
+    expect(page.locator("#issuing_state")).to_have_value("UTO")
+    expect(page.locator("#holder_name")).to_have_value("ERIKSSON, ANNA MARIA")
+    expect(page.locator("#document_category")).to_have_value("passport")
+
+    page.fill("#detecting_unit", "Immigration control, terminal 1")
+    page.select_option("#detection_place_kind", "airport")
+    page.fill("#detection_place", "La Aurora International Airport")
+    page.fill("#detection_date", "2026-01-15")
+    page.select_option("#route-0", "COL")
+    page.select_option("#route-1", "PAN")
+    page.select_option("#route-2", "GTM")
+    page.select_option("#fraud_type", "counterfeit")
+    page.check("input[name=security_features][value=laminate]")
+    page.check("input[name=security_features][value=uv_features]")
+    page.fill("#description", "Counterfeit of the specimen passport; good print quality.")
+    page.fill("#detection_tips", "The laminate shows no reaction under ultraviolet light.")
+    page.select_option("#tlp", "GREEN")
+    page.select_option("#distribution", "members")
+    page.click("#publish")
+
+    expect(page).to_have_url(re.compile(r"/alerts/\d+$"))
+    expect(page.locator("#alert-status")).to_have_text("Published")
+    expect(page.locator("#alert-document-number")).to_have_text("L898902C3")
+    reference = re.search(r"GTM-\d{4}-\d{6}", page.locator("#alert-heading").inner_text()).group(0)
+    assert _stored_alert(live_server, reference) == (
+        "published", "members", "GREEN", "L898902C3", "UTO", ["COL", "PAN", "GTM"], ["laminate", "uv_features"])
+    _sign_out(page)
+
+    # A Mexican border officer finds it by the document number, typed as printed on the booklet.
+    _sign_in(page, live_server, "mateo.border@mex.example.org", searcher_secret)
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    page.fill("#q", "L898902 C3")
+    page.click("#search-submit")
+    results = page.locator("#alert-results")
+    expect(results).to_contain_text(reference)
+    expect(results).to_contain_text("exact match")
+    expect(results).to_contain_text("TLP:GREEN")
+    page.get_by_role("link", name=reference).click()
+    expect(page.locator("#alert-document-number")).to_have_text("L898902C3")
+    expect(page.locator("#alert-route")).to_contain_text("PAN")
+    page.click("#acknowledge-alert")
+    expect(page.locator("#acknowledged")).to_be_visible()
+    assert page.csp_violations == []
