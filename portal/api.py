@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from auth.tokens import token_required
 from portal import public
 from portal.access import current_principal
 from portal.extensions import csrf
+from portal.openapi import build_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -18,6 +19,13 @@ csrf.exempt(bp)
 def health():
     """Liveness probe; also the baseline of the API benchmarks."""
     return jsonify({"status": "ok"})
+
+
+@bp.get("/openapi.json")
+@public
+def openapi():
+    """The OpenAPI 3.1 document of every /api/v1 route (``portal.openapi``)."""
+    return jsonify(build_document(current_app))
 
 
 @bp.get("/me")
