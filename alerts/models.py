@@ -154,3 +154,26 @@ class AlertReferenceCounter(db.Model):
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Key rotation (``portal.rotation``): the encrypted columns, and how to recompute the blind indexes from
+# the decrypted values (the same functions ``alerts.operations._apply`` uses).
+def _alert_blind_indexes(alert: Alert) -> dict[str, str | None]:
+    from alerts.indexes import NumberRange, number_any_index, number_index, skeleton_index
+
+    number, state = alert.document_number, alert.issuing_state
+    series = NumberRange.parse(alert.range_start, alert.range_end) if alert.range_start and alert.range_end else None
+    return {
+        "number_index": number_index(number, state) if number else None,
+        "number_any_index": number_any_index(number) if number else None,
+        "skeleton_index": skeleton_index(number) if number else None,
+        "range_index": series.index(state) if series else None,
+    }
+
+
+from portal.rotation import register_blind_index, register_encrypted_column
+
+register_encrypted_column(Alert, "document_number", "range_start", "range_end", "holder_name",
+                          "holder_birth_date", "mrz")
+register_encrypted_column(AlertRevision, "snapshot")
+register_blind_index(Alert, _alert_blind_indexes, name="alerts.number_indexes")

@@ -133,3 +133,10 @@ class ApiToken(db.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         return self.revoked_at is None and self.expires_at > now and self.user.active
+
+
+# Key rotation (``portal.rotation``): what this module encrypts and indexes under the key ring.
+from portal.rotation import register_blind_index, register_encrypted_column
+
+register_encrypted_column(User, "email", "full_name", "totp_secret")
+register_blind_index(User, lambda user: {"email_index": email_index(user.email)}, name="users.email_index")

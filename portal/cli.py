@@ -350,3 +350,6 @@ def register_cli(app) -> None:
     from portal.directory.cli import register as register_directory_cli
 
     register_directory_cli(app)
+    from portal.ops_cli import register as register_ops_cli
+
+    register_ops_cli(app)

@@ -43,8 +43,13 @@ def decrypt_text(stored: str, *, purpose: str = "field", context: str = "") -> s
 
 
 def blind_index(value: str, *, scope: str = "") -> str:
-    """A keyed hash for exact search on an encrypted value, never reversible without the key ring."""
-    key = current_keyring().derive("blind-index", current_keyring().active_id)
+    """A keyed hash for exact search on an encrypted value, never reversible without the key ring.
+
+    Derived from the ring's dedicated blind-index key (``KeyRing.index_key_id``), not the active key:
+    rotating the key-encryption keys leaves every stored index valid (see ``portal.rotation``).
+    """
+    ring = current_keyring()
+    key = ring.derive("blind-index", ring.index_key_id)
     return hmac.new(key, f"{scope}\x1f{value}".encode(), hashlib.sha256).hexdigest()
 
 

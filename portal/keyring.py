@@ -36,6 +36,15 @@ class KeyRing:
     keys: dict[str, bytes]
     active_id: str
     path: Path | None = field(default=None, compare=False)
+    # The master key blind indexes are derived from. It is separate from ``active_id`` on purpose: a
+    # blind index is compared, never decrypted, so it cannot carry a key id, and rotating the
+    # key-encryption keys must not change it. Changing it is its own step (``keys rotate --index``),
+    # which recomputes every registered blind index. Empty means "the active key" (old ring files).
+    index_key_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.index_key_id:
+            object.__setattr__(self, "index_key_id", self.active_id)
 
     def derive(self, purpose: str, key_id: str | None = None) -> bytes:
         """The 32-byte key for ``purpose`` under master key ``key_id`` (default: the active one)."""
@@ -53,18 +62,36 @@ class KeyRing:
     def to_json(self) -> str:
         return json.dumps(
             {
-                "format": 1,
+                "format": 2,
                 "active": self.active_id,
+                "index_key": self.index_key_id,
                 "keys": {kid: base64.b64encode(key).decode() for kid, key in self.keys.items()},
             },
             indent=2,
         )
 
-    def with_new_key(self) -> KeyRing:
-        """A ring with one more master key, made active (rotation)."""
+    def _next_id(self) -> str:
         numbers = [int(kid[1:]) for kid in self.keys if kid[1:].isdigit()]
-        new_id = f"k{max(numbers, default=0) + 1}"
-        return KeyRing({**self.keys, new_id: secrets.token_bytes(32)}, new_id, self.path)
+        return f"k{max(numbers, default=0) + 1}"
+
+    def with_new_key(self) -> KeyRing:
+        """A ring with one more master key, made active (rotation); the blind-index key is unchanged."""
+        new_id = self._next_id()
+        return KeyRing({**self.keys, new_id: secrets.token_bytes(32)}, new_id, self.path, self.index_key_id)
+
+    def with_new_index_key(self) -> KeyRing:
+        """A ring with one more master key, used only for blind indexes (``keys rotate --index``)."""
+        new_id = self._next_id()
+        return KeyRing({**self.keys, new_id: secrets.token_bytes(32)}, self.active_id, self.path, new_id)
+
+    def without_key(self, key_id: str) -> KeyRing:
+        """The ring without ``key_id`` (``keys retire``); never the active or the blind-index key."""
+        if key_id in (self.active_id, self.index_key_id):
+            raise KeyRingError(f"key {key_id!r} is in use by the ring itself (active or blind-index key)")
+        if key_id not in self.keys:
+            raise KeyRingError(f"key {key_id!r} is not in the key ring")
+        keys = {kid: key for kid, key in self.keys.items() if kid != key_id}
+        return KeyRing(keys, self.active_id, self.path, self.index_key_id)
 
     def save(self, path: Path) -> None:
         """Write atomically with mode 0600."""
@@ -105,11 +132,13 @@ def load_keyring(path: str | Path, generate: bool) -> KeyRing:
         data = json.loads(path.read_text())
         keys = {kid: base64.b64decode(value) for kid, value in data["keys"].items()}
         active = data["active"]
-    except (ValueError, KeyError, TypeError) as exc:
+        # Format 1 files have no "index_key": blind indexes were derived from the active key then.
+        index_key = data.get("index_key") or active
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyRingError(f"key ring {path} is not a valid key ring file") from exc
-    if active not in keys or any(len(key) != 32 for key in keys.values()):
-        raise KeyRingError(f"key ring {path} is inconsistent (active key missing or wrong key length)")
-    return KeyRing(keys=keys, active_id=active, path=path)
+    if active not in keys or index_key not in keys or any(len(key) != 32 for key in keys.values()):
+        raise KeyRingError(f"key ring {path} is inconsistent (active or index key missing, or wrong key length)")
+    return KeyRing(keys=keys, active_id=active, path=path, index_key_id=index_key)
 
 
 def current_keyring() -> KeyRing:

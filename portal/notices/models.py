@@ -24,3 +24,8 @@ class Notice(ShareableMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     owner_party: Mapped[Party] = relationship(foreign_keys="Notice.owner_party_id", lazy="joined")
+
+
+from portal.rotation import register_encrypted_column
+
+register_encrypted_column(Notice, "title", "body")

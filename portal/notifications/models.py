@@ -23,3 +23,8 @@ class Notification(db.Model):
     tlp: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+from portal.rotation import register_encrypted_column
+
+register_encrypted_column(Notification, "title")

@@ -27,3 +27,8 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+from portal.rotation import register_encrypted_column
+
+register_encrypted_column(OutboxMessage, "recipient", "subject", "body")

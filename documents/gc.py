@@ -1,0 +1,83 @@
+"""``blobs gc``: delete blobs no row references, and temporary files a crash left behind.
+
+The referenced set comes from the rotation registry (``portal.rotation.referenced_blob_ids``: every blob id
+column of every ``register_wrapped_key`` model), so a package that stores files is covered as soon as it
+registers them. An unreferenced blob younger than ``min_age_seconds`` is kept: an upload writes its blob
+first and commits its row afterwards, and gc must not win that race.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from documents.storage import BlobStore, LocalBlobStore
+
+STALE_AFTER_SECONDS = 3600
+
+
+@dataclass
+class GcResult:
+    referenced: int = 0
+    unreferenced: list[str] = field(default_factory=list)
+    kept_young: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    temporaries: int = 0
+
+
+def _blob_age(store: BlobStore, blob_id: str, now: float) -> float:
+    """Seconds since the blob was written (stores that cannot tell count as old)."""
+    if isinstance(store, LocalBlobStore):
+        try:
+            return now - store._path(blob_id).stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+    age = getattr(store, "age_seconds", None)
+    return age(blob_id) if age else float("inf")
+
+
+def collect_garbage(store: BlobStore, *, dry_run: bool = False,
+                    min_age_seconds: float = STALE_AFTER_SECONDS) -> GcResult:
+    """Delete (or, with ``dry_run``, only list) unreferenced blobs and stale temporaries."""
+    from portal.rotation import referenced_blob_ids
+
+    now = time.time()
+    referenced = referenced_blob_ids()
+    result = GcResult(referenced=len(referenced))
+    for blob_id in list(store.iter_ids()):
+        if blob_id in referenced:
+            continue
+        if _blob_age(store, blob_id, now) < min_age_seconds:
+            result.kept_young.append(blob_id)
+            continue
+        result.unreferenced.append(blob_id)
+        if not dry_run and blob_id not in referenced_blob_ids_now(blob_id) and store.delete(blob_id):
+            result.removed.append(blob_id)
+    if isinstance(store, LocalBlobStore):
+        if dry_run:
+            cutoff = now - STALE_AFTER_SECONDS
+            result.temporaries = sum(1 for path in store.iter_temporaries() if _mtime(path) < cutoff)
+        else:
+            result.temporaries = store.remove_stale_temporaries(STALE_AFTER_SECONDS)
+    return result
+
+
+def referenced_blob_ids_now(blob_id: str) -> set[str]:
+    """Re-check one candidate just before deleting it (a row may have been committed meanwhile)."""
+    from sqlalchemy import inspect, select
+
+    from portal.extensions import db
+    from portal.rotation import registry
+
+    for entry in registry.wrapped_keys.values():
+        column = inspect(entry.model).columns[entry.blob_id_attr]
+        if db.session.scalar(select(column).where(column == blob_id).limit(1)) is not None:
+            return {blob_id}
+    return set()
+
+
+def _mtime(path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")

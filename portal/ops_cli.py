@@ -1,0 +1,295 @@
+"""Operations commands: ``keys rotate|verify|retire|export|status``, ``backup``, ``restore``, ``blobs gc``.
+
+Rotation while the portal runs: the web processes hold the key ring they loaded at start, so they cannot
+read values under a key added after that. Stop the application servers (or put the portal in
+maintenance), run ``keys rotate``, start them again. A value written by an old process in between is under
+the previous key: ``keys rotate`` notices such leftovers and resumes instead of adding yet another key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from portal.cli import CLI_ACTOR, CommandError, _command
+
+keys_cli = AppGroup("keys", help="The key ring: rotation, verification, export.")
+blobs_cli = AppGroup("blobs", help="The encrypted blob store.")
+
+
+def _ring_path() -> Path:
+    from portal.keyring import current_keyring
+
+    ring = current_keyring()
+    return Path(ring.path or current_app.config["KEYRING_FILE"])
+
+
+def _install(ring) -> None:
+    """Save the ring (atomic, 0600) and use it for the rest of this command."""
+    path = _ring_path()
+    ring.save(path)
+    from dataclasses import replace
+
+    current_app.extensions["keyring"] = replace(ring, path=path)
+
+
+def _progress(label: str, count: int) -> None:
+    click.echo(f"  {label}: {count}")
+
+
+def _warn_unregistered() -> None:
+    from portal.rotation import unregistered_encrypted_columns
+
+    missing = unregistered_encrypted_columns()
+    if missing:
+        click.echo("WARNING: these encrypted columns are not registered with portal.rotation and were left "
+                   "under their current key: " + ", ".join(missing), err=True)
+
+
+def _report_problems(problems, what: str) -> None:
+    if not problems:
+        return
+    for problem in problems:
+        click.echo(f"CORRUPTED {problem}", err=True)
+    raise CommandError(f"{len(problems)} item(s) could not be {what}; they were left unchanged (see above)")
+
+
+@keys_cli.command("rotate")
+@click.option("--index", "index_key", is_flag=True,
+              help="Rotate the blind-index key instead, and recompute every registered blind index.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted rotation without adding a key.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@_command
+def keys_rotate(index_key, resume, batch_size):
+    """Add a key and move every registered encrypted value and wrapped file key under it (batch commits)."""
+    from portal.audit.service import record
+    from portal.extensions import db
+    from portal.keyring import current_keyring
+    from portal.rotation import (
+        Report,
+        pending_work,
+        reencrypt_columns,
+        reindex_blind_indexes,
+        rewrap_file_keys,
+    )
+
+    ring = current_keyring()
+    report = Report()
+    if index_key:
+        if not resume:
+            ring = ring.with_new_index_key()
+            _install(ring)
+            click.echo(f"Added blind-index key {ring.index_key_id} to {_ring_path()} (old keys kept). "
+                       "Searches match again once every index is recomputed:")
+        else:
+            click.echo(f"Recomputing blind indexes under index key {ring.index_key_id}:")
+        reindex_blind_indexes(batch_size=batch_size, progress=_progress, report=report)
+        record("keys.rotate_index", object_type="keyring", object_id=ring.index_key_id,
+               details={"rows": report.total, "failed": len(report.problems)}, principal=CLI_ACTOR)
+        db.session.commit()
+        click.echo(f"Blind indexes: {report.total} rows recomputed under {ring.index_key_id}.")
+        _report_problems(report.problems, "reindexed")
+        return
+
+    pending = pending_work(ring)
+    if resume or pending:
+        if not pending:
+            click.echo(f"Nothing to resume: every registered value is under {ring.active_id}.")
+            _warn_unregistered()
+            return
+        click.echo(f"Resuming: {pending} value(s) or file key(s) are not yet under the active key "
+                   f"{ring.active_id}; no new key is added.")
+    else:
+        ring = ring.with_new_key()
+        _install(ring)
+        click.echo(f"Added key {ring.active_id} to {_ring_path()} and made it active (old keys kept).")
+    click.echo("Re-encrypting columns:")
+    reencrypt_columns(ring, batch_size=batch_size, progress=_progress, report=report)
+    values = report.total
+    click.echo("Re-wrapping file keys:")
+    rewrap_file_keys(ring, batch_size=batch_size, progress=_progress, report=report)
+    file_keys = report.total - values
+    record("keys.rotate", object_type="keyring", object_id=ring.active_id,
+           details={"values": values, "file_keys": file_keys, "failed": len(report.problems), "resumed": bool(pending)},
+           principal=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"Rotation to {ring.active_id}: {values} encrypted value(s) and {file_keys} file key(s) moved. "
+               "Restart the application servers so they load the new key ring.")
+    _warn_unregistered()
+    _report_problems(report.problems, "re-encrypted")
+
+
+@keys_cli.command("verify")
+@click.option("--no-blobs", is_flag=True, help="Check the encrypted columns only.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@_command
+def keys_verify(no_blobs, batch_size):
+    """Decrypt every registered value and blob; list each corrupted item and exit 1 if there is any."""
+    from portal.keyring import current_keyring
+    from portal.rotation import verify_all
+
+    report = verify_all(current_keyring(), batch_size=batch_size, blobs=not no_blobs)
+    for label, count in report.checked.items():
+        click.echo(f"  {label}: {count} checked")
+    _warn_unregistered()
+    if report.problems:
+        for problem in report.problems:
+            click.echo(f"CORRUPTED {problem}", err=True)
+        raise CommandError(f"{len(report.problems)} corrupted item(s) found")
+    click.echo(f"Key ring verification OK: {sum(report.checked.values())} item(s) decrypted and checked.")
+
+
+@keys_cli.command("status")
+@_command
+def keys_status():
+    """The keys of the ring and what still uses each one."""
+    from portal.keyring import current_keyring
+    from portal.rotation import key_usage
+
+    ring = current_keyring()
+    usage = key_usage(ring)
+    for key_id in ring.keys:
+        roles = [name for name, flag in (("active", key_id == ring.active_id),
+                                         ("blind-index", key_id == ring.index_key_id)) if flag]
+        used = usage.get(key_id, {})
+        click.echo(f"{key_id}{' (' + ', '.join(roles) + ')' if roles else ''}: "
+                   + (", ".join(f"{label} {count}" for label, count in sorted(used.items())) or "unused"))
+    unknown = sorted(set(usage) - set(ring.keys))
+    if unknown:
+        click.echo(f"WARNING: data names key ids missing from the ring: {', '.join(unknown)}", err=True)
+
+
+@keys_cli.command("retire")
+@click.argument("key_id")
+@_command
+def keys_retire(key_id):
+    """Remove KEY_ID from the ring, only when nothing uses it any more (values, file keys, audit chain)."""
+    from portal.audit.service import record
+    from portal.extensions import db
+    from portal.keyring import KeyRingError, current_keyring
+    from portal.rotation import key_usage, unregistered_encrypted_columns
+
+    ring = current_keyring()
+    missing = unregistered_encrypted_columns()
+    if missing:
+        raise CommandError("unregistered encrypted columns may still use this key: " + ", ".join(missing))
+    used = key_usage(ring).get(key_id)
+    if used:
+        raise CommandError(f"key {key_id} is still used by: "
+                           + ", ".join(f"{label} ({count})" for label, count in sorted(used.items())))
+    try:
+        smaller = ring.without_key(key_id)
+    except KeyRingError as exc:
+        raise CommandError(str(exc)) from None
+    record("keys.retire", object_type="keyring", object_id=key_id, principal=CLI_ACTOR)
+    db.session.commit()
+    _install(smaller)
+    click.echo(f"Key {key_id} removed from {_ring_path()}. Recovery codes issued under it no longer work.")
+
+
+@keys_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_command
+def keys_export(path):
+    """Write the key ring to PATH (mode 0600) to keep apart from the backups."""
+    from portal.keyring import current_keyring
+
+    if path.exists():
+        raise CommandError(f"{path} exists already; choose a new file")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(current_keyring().to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    click.echo(f"Key ring exported to {path} (mode 0600).")
+    click.echo("WARNING: this file decrypts every record, file and backup of the portal. Keep it offline, "
+               "apart from the backups, and never in the same place.", err=True)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@_command
+def backup_command(path):
+    """Snapshot the database and the blob store into the new folder PATH, with a manifest of hashes."""
+    from documents.backup import KEYRING_WARNING, BackupError, create_backup
+    from documents.storage import current_blob_store
+    from portal.audit.service import record
+    from portal.extensions import db
+    from portal.keyring import current_keyring
+    from portal.rotation import key_usage
+
+    key_ids = sorted(set(key_usage()) | {current_keyring().index_key_id})
+    db.session.rollback()  # no transaction of ours open while the snapshot is taken
+    try:
+        result = create_backup(path, db.engine, current_blob_store(), key_ids)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    record("system.backup", object_type="backup", details={"files": len(result.manifest["files"]),
+                                                          "blobs": result.blob_count}, principal=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"Backup written to {path}: {result.manifest['database_kind']} database at revision "
+               f"{result.manifest['schema_revision']}, {result.blob_count} blob(s), manifest.json.")
+    click.echo(f"WARNING: {KEYRING_WARNING} Keys needed: {', '.join(key_ids)}.", err=True)
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_command
+def restore_command(path):
+    """Restore the backup in PATH into an EMPTY database and blob store (verifies the manifest first)."""
+    from documents.backup import KEYRING_WARNING, BackupError, restore_backup
+    from documents.storage import current_blob_store
+    from portal.extensions import db
+    from portal.keyring import current_keyring
+
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        manifest = restore_backup(path, db.engine, current_blob_store())
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    db.engine.dispose()
+    blobs = sum(1 for item in manifest["files"] if item["path"].startswith("blobs/"))
+    click.echo(f"Restored the {manifest['database_kind']} database (revision {manifest['schema_revision']}, "
+               f"backup of {manifest['created_at']}) and {blobs} blob(s). Run `flask --app portal setup` "
+               "if this code has newer migrations.")
+    missing = sorted(set(manifest.get("key_ids", [])) - set(current_keyring().keys))
+    if missing:
+        click.echo(f"WARNING: the key ring lacks key(s) {', '.join(missing)} that the restored data uses: "
+                   "install the exported key ring (PORTAL_KEYRING_FILE).", err=True)
+    else:
+        click.echo(KEYRING_WARNING, err=True)
+
+
+@blobs_cli.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@_command
+def blobs_gc(dry_run):
+    """Remove blobs no row references (older than an hour) and stale temporary files."""
+    from documents.gc import collect_garbage
+    from documents.storage import current_blob_store
+    from portal.audit.service import record
+    from portal.extensions import db
+
+    result = collect_garbage(current_blob_store(), dry_run=dry_run)
+    for blob_id in result.unreferenced:
+        click.echo(f"{'would remove' if dry_run else 'removed'} {blob_id}")
+    if dry_run:
+        click.echo(f"Dry run: {len(result.unreferenced)} unreferenced blob(s) and {result.temporaries} stale "
+                   f"temporary file(s) would be removed; {result.referenced} referenced, "
+                   f"{len(result.kept_young)} too recent to judge.")
+        return
+    record("blobs.gc", object_type="blob_store", details={"removed": len(result.removed),
+                                                         "temporaries": result.temporaries}, principal=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"Removed {len(result.removed)} unreferenced blob(s) and {result.temporaries} stale temporary "
+               f"file(s); {result.referenced} referenced, {len(result.kept_young)} too recent to judge.")
+
+
+def register(app) -> None:
+    for command in (keys_cli, blobs_cli, backup_command, restore_command):
+        app.cli.add_command(command)
