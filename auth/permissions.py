@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, object] = {
     "view_directory": _l("See the network directories"),
     "manage_party_directory": _l("Maintain the party's directory entries"),
     "manage_networks": _l("Maintain networks and memberships"),
+    "view_library": _l("Read the document library"),
     "manage_library": _l("Add documents to the library"),
     "manage_own_tokens": _l("Create and revoke personal API tokens"),
     "manage_party_users": _l("Manage the accounts of the own party"),
@@ -32,7 +33,16 @@ PERMISSIONS: dict[str, object] = {
     "view_all_audit": _l("See the whole audit log"),
 }
 
-_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "manage_own_account"}
+# How each role is named on the pages.
+ROLE_LABELS: dict[str, object] = {
+    "secretariat_admin": _l("Secretariat administrator"),
+    "country_admin": _l("Country administrator"),
+    "liaison_officer": _l("Liaison officer"),
+    "border_officer": _l("Border officer"),
+    "observer": _l("Observer"),
+}
+
+_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "view_library", "manage_own_account"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "secretariat_admin": frozenset(

@@ -7,10 +7,12 @@ from importlib import import_module
 
 from flask import Flask, g, request, session
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from portal import config as settings
 from portal.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
+MAX_DATABASE_INT = 2**31 - 1  # the primary keys are PostgreSQL INTEGER columns
 # Blueprints, registered here only: the core never imports a feature package anywhere else.
 BLUEPRINTS = (
     "portal.dashboard.views",
@@ -22,8 +24,14 @@ BLUEPRINTS = (
     "portal.notices.views",
     "portal.notifications.views",
     "portal.api",
+    "alerts.api",
     "portal.directory.views",
     "portal.directory.api",
+    "alerts.views",
+    "documents.views",
+    "documents.api",
+    "portal.exchange.views",
+    "portal.exchange.api",
 )
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (
@@ -35,6 +43,8 @@ MODEL_MODULES = (
     "portal.notices.models",
     "alerts.models",
     "portal.directory.models",
+    "portal.exchange.models",
+    "documents.models",
 )
 
 
@@ -86,6 +96,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     errors.init_app(app)
     _install_request_hooks(app)
 
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any route is added
     for module in BLUEPRINTS:
         app.register_blueprint(import_module(module).bp)
 
@@ -118,6 +129,14 @@ def _install_request_hooks(app: Flask) -> None:
 
             flash(gettext("Your session has expired. Please sign in again."), "warning")
         return login_manager.unauthorized()
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:...>`` up to the largest database integer: a larger id is not found (404), not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(map, *args, **kwargs)
 
 
 def public(view):

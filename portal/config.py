@@ -90,6 +90,9 @@ def load_settings() -> dict:
         "MAIL_USE_TLS": _env_bool("PORTAL_MAIL_USE_TLS", True),
         "MAIL_SENDER": os.environ.get("PORTAL_MAIL_SENDER", "no-reply@rcm-portal.invalid"),
         "MAIL_SPOOL_DIR": os.environ.get("PORTAL_MAIL_SPOOL_DIR") or str(folder / "mail"),
+        # Where encrypted files are kept: a folder, file:///folder, or another registered backend's URL
+        # (documents.storage). Empty: <instance>/blobs.
+        "BLOB_STORE": os.environ.get("PORTAL_BLOB_STORE", ""),
         "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
         # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto to trust (0: none). Rate
         # limits and the audit log need the client's address, not the proxy's.

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from auth.permissions import ROLE_LABELS
 from portal.access import TLP_LEVELS, has_permission
 
 TLP_CSS = {
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     def _globals():
         return {
             "can": has_permission,
+            "role_label": lambda role: ROLE_LABELS.get(role, role) if role else "",
             "tlp_css": TLP_CSS,
             "tlp_levels": TLP_LEVELS,
             "current_locale": str(get_locale() or "en"),

@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from werkzeug.routing import FloatConverter, IntegerConverter
 
 from auth.permissions import permissions_for_role
+from tests.directory.factories import make_entry
+from tests.directory.factories import network as directory_network
 from tests.notices.factories import make_notice
 
 # (role, party) of each signed-in viewer: a party allowed for that role.
@@ -48,6 +51,16 @@ def _notice_detail(ctx: RouteContext) -> dict:
     return {"notice_id": make_notice(ctx.author(), level="members", tlp="CLEAR").id}
 
 
+def _alert(ctx: RouteContext) -> dict:
+    # published, members-wide and CLEAR: every role that may search alerts sees it (observers included)
+    from portal.extensions import db
+    from tests.alerts.factories import report
+
+    alert = report(ctx.author(), tlp="CLEAR", distribution={"level": "members"}, status="published")
+    db.session.commit()
+    return {"alert_id": alert.id}
+
+
 def _reset_link(ctx: RouteContext) -> dict:
     import secrets
     from datetime import timedelta
@@ -64,6 +77,35 @@ def _reset_link(ctx: RouteContext) -> dict:
     return {"token": secret}
 
 
+def _submission(ctx: RouteContext) -> dict:
+    # sent by GTM to the secretariat: GTM (the sender) and TS (a recipient) see it
+    from tests.exchange.factories import make_submission
+
+    return {"submission_id": make_submission(ctx.author(), parties=["TS"], tlp="GREEN").id}
+
+
+def _alert_report(user):
+    from tests.alerts.factories import report
+
+    return report(user)
+
+
+def _attachment(ctx: RouteContext) -> dict:
+    # a file on a published, members-wide CLEAR alert of GTM: every role that may search alerts sees it
+    from tests.documents.factories import gtm_alert, make_attachment
+
+    author = ctx.author()
+    alert = gtm_alert(author, tlp="CLEAR", distribution={"level": "members"}, status="published")
+    return {"alert_id": alert.id, "attachment_id": make_attachment(author, alert).id}
+
+
+def _library_document(ctx: RouteContext) -> dict:
+    # a members-wide CLEAR library document of GTM: every role that may read the library sees it
+    from tests.documents.factories import make_document
+
+    return {"document_id": make_document(ctx.author(), tlp="CLEAR", level="members").id}
+
+
 # endpoint -> builder(ctx) returning the URL values for a record every permitted viewer can see.
 URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "notices.detail": _notice_detail,
@@ -71,6 +113,29 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "auth.reset": _reset_link,
     # a GTM account: its own country admin and the secretariat may administer it
     "admin.user_detail": lambda ctx: {"user_id": ctx.author("liaison_officer", "GTM").id},
+    "alerts.detail": _alert,
+    "alerts.revision": lambda ctx: {**_alert(ctx), "seq": 1},
+    "alerts.edit": _alert,  # reported by a GTM liaison officer: GTM users holding report_alert may edit it
+    # an active GTM entry: every viewer sees it; only GTM's country admin may edit it
+    "directory.entry": lambda ctx: {"entry_id": make_entry("GTM").id},
+    "directory.edit_entry": lambda ctx: {"entry_id": make_entry("GTM").id},
+    "directory.network": lambda ctx: {"network_id": directory_network("LON-CP").id},
+    "directory.edit_network": lambda ctx: {"network_id": directory_network("LON-CP").id},
+    "directory_api.members": lambda ctx: {"network_id": directory_network("LON-CP").id},
+    # a members-wide GREEN published alert (the API answers 401 to every browser session anyway)
+    "alerts_api.detail": lambda ctx: {"alert_id": _alert_report(ctx.author()).id},
+    "exchange.detail": _submission,
+    "exchange_api.detail": _submission,
+    "documents.attachments": _alert,
+    "documents.new_attachment": _alert,  # reported by GTM: GTM users holding report_alert may attach files
+    "documents.attachment": _attachment,
+    "documents.view_attachment": _attachment,
+    "documents.attachment_thumbnail": _attachment,
+    "documents.download_attachment": _attachment,
+    "documents_api.attachment": lambda ctx: {"attachment_id": _attachment(ctx)["attachment_id"]},
+    "documents.document": _library_document,
+    "documents.new_version": _library_document,  # GTM's document: only GTM holders of manage_library add versions
+    "documents.download_version": lambda ctx: {**_library_document(ctx), "number": 1},
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where
@@ -85,6 +150,19 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     ("auth.enrol", "signed_in"): 302,
     # another party's account is not found, exactly like a nonexistent one
     ("admin.user_detail", ("country_admin", "ARG")): 404,
+    # an observer country's administrator holds report_alert, but another party's alert is not theirs to
+    # edit: not found, exactly like a nonexistent one
+    ("alerts.edit", ("country_admin", "ARG")): 404,
+    # another party's directory entry is not found for editing, exactly like a nonexistent one
+    ("directory.edit_entry", ("country_admin", "ARG")): 404,
+    # an observer country's administrator holds exchange_intelligence, but a submission is seen only by its
+    # sender and recipients (observer parties are never recipients): not found, like a nonexistent one
+    ("exchange.detail", ("country_admin", "ARG")): 404,
+    # another party's alert is not theirs to attach files to: not found, like a nonexistent one
+    ("documents.new_attachment", ("country_admin", "ARG")): 404,
+    # another party's library document is not theirs to add versions to: not found, like a nonexistent one
+    ("documents.new_version", ("country_admin", "ARG")): 404,
+    ("documents.new_version", ("secretariat_admin", "TS")): 404,
 }
 
 
@@ -183,7 +261,7 @@ def _dummy_values(rule) -> dict:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = 1 if type(converter).__name__ in ("IntegerConverter", "FloatConverter") else "x"
+        values[name] = 1 if isinstance(converter, IntegerConverter | FloatConverter) else "x"  # subclasses too
     return values
 
 

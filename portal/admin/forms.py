@@ -9,14 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from auth.models import ROLES
-
-ROLE_LABELS = {
-    "secretariat_admin": _l("Secretariat administrator"),
-    "country_admin": _l("Country administrator"),
-    "liaison_officer": _l("Liaison officer"),
-    "border_officer": _l("Border officer"),
-    "observer": _l("Observer"),
-}
+from auth.permissions import ROLE_LABELS
 
 
 def role_choices(roles) -> list[SelectChoice]:

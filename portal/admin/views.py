@@ -15,7 +15,6 @@ from auth.models import ROLES, User
 from portal.access import current_principal, manageable_users, permission_required
 from portal.admin import operations
 from portal.admin.forms import (
-    ROLE_LABELS,
     ConfirmForm,
     CreateUserForm,
     RoleForm,
@@ -40,7 +39,6 @@ PARTY_KIND_LABELS = {
 @bp.context_processor
 def _labels():
     return {
-        "role_label": lambda role: ROLE_LABELS.get(role, role),
         "party_kind_label": lambda kind: PARTY_KIND_LABELS.get(kind, kind),
     }
 

@@ -16,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists
 
 from portal.access import current_principal, permission_required, visible_audit_entries
-from portal.admin.forms import ROLE_LABELS
 from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from portal.audit.models import AuditEntry, AuditObjective
 from portal.audit.service import record
@@ -34,7 +33,6 @@ CSV_COLUMNS = ("seq", "time_utc", "actor_party", "actor_role", "actor_user_id", 
 @bp.context_processor
 def _labels():
     return {
-        "role_label": lambda role: ROLE_LABELS.get(role, role) if role else "",
         "outcome_label": lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
     }
 

@@ -108,3 +108,17 @@ class DirectoryReminder(db.Model):
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True)
     sent_on: Mapped[date] = mapped_column(Date, primary_key=True)
     stale_count: Mapped[int] = mapped_column(default=0)
+
+
+def _reindex_entry(entry: DirectoryEntry) -> dict[str, str]:
+    """Recompute an entry's blind indexes from its decrypted name (``keys rotate --index``)."""
+    from portal.directory.operations import name_index, name_tokens, token_index
+
+    entry.name_tokens = [DirectoryNameToken(token_index=token_index(token)) for token in name_tokens(entry.full_name)]
+    return {"name_index": name_index(entry.full_name)}
+
+
+from portal.rotation import register_blind_index, register_encrypted_column  # noqa: E402
+
+register_encrypted_column(DirectoryEntry, "full_name", "email", "phones_data")
+register_blind_index(DirectoryEntry, _reindex_entry, name="directory.name")

@@ -1,0 +1,203 @@
+"""Machine API for attachments: upload a file to an alert, read one back.
+
+- ``POST /api/v1/alerts/<id>/attachments`` (scope ``alerts:write``; the token owner's party must have
+  reported the alert): multipart/form-data with the parts ``side``, ``light``, ``is_genuine_reference``,
+  ``caption`` and one ``file``. The body is read off the stream and encrypted as it arrives (see
+  ``documents.receive``); a refused file answers 413 (too large) or 422 naming the file, and leaves nothing.
+- ``GET /api/v1/attachments/<id>`` (scope ``alerts:read``): the bytes, if the token owner sees the alert.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from alerts.models import Alert
+from auth.tokens import token_required
+from portal.access import current_principal, get_visible_or_404
+from portal.audit.service import record
+from portal.extensions import csrf, db
+from portal.openapi import contribute, error_response, json_content, operation, ref
+
+from . import operations
+from .models import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES
+from .receive import MalformedUpload
+from .uploads import ATTACHMENT_KINDS, UploadRefused
+from .views import file_response, receive_upload
+
+bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _error(status: int, message: str, **extra):
+    response = jsonify({"error": message, "status": status, **extra})
+    response.status_code = status
+    return response
+
+
+def _invalid(fields: dict[str, str], **extra):
+    return _error(422, "invalid input", fields=fields, **extra)
+
+
+def _forbidden(permission: str, action: str, object_id):
+    record(action, outcome="denied", object_type="alert", object_id=object_id, details={"permission": permission})
+    return _error(403, "Forbidden")
+
+
+def _parse_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
+    values = {"side": fields.get("side", "other"), "light": fields.get("light", "visible"),
+              "caption": fields.get("caption") or None}
+    errors = {}
+    if values["side"] not in ATTACHMENT_SIDES:
+        errors["side"] = _("Choose one of: %(values)s.", values=", ".join(ATTACHMENT_SIDES))
+    if values["light"] not in ATTACHMENT_LIGHTS:
+        errors["light"] = _("Choose one of: %(values)s.", values=", ".join(ATTACHMENT_LIGHTS))
+    genuine = (fields.get("is_genuine_reference") or "").strip().lower()
+    if genuine not in _TRUE | _FALSE:
+        errors["is_genuine_reference"] = _("Send true or false.")
+    values["is_genuine_reference"] = genuine in _TRUE
+    if values["caption"] is not None and len(values["caption"]) > 500:
+        errors["caption"] = _("At most 500 characters.")
+    return values, errors
+
+
+@bp.post("/alerts/<int:alert_id>/attachments")
+@token_required("alerts:write")
+def upload_attachment(alert_id: int):
+    """Attach one file to an alert of the token owner's party: 201 with the stored file's description."""
+    principal = current_principal()
+    if not principal.can("report_alert"):
+        return _forbidden("report_alert", "document.upload", alert_id)
+    alert = get_visible_or_404(Alert, alert_id, principal)
+    if not operations.can_attach(principal, alert):
+        record("document.upload", outcome="denied", object_type="alert", object_id=alert.id,
+               object_party=alert.owner_party.code, objectives=operations.ALERT_OBJECTIVES,
+               details={"reason": "not_owner", "target": "attachment"})
+        return _error(404, "Not Found")
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=ATTACHMENT_KINDS, blobs=blobs, csrf_check=None)
+    except UploadRefused as refusal:
+        operations.record_refusal(refusal, target="attachment", object_type="alert", object_id=alert.id,
+                                  object_party=alert.owner_party.code)
+        if refusal.code == "too_large":
+            return _error(413, str(refusal.message), code=refusal.code)
+        return _invalid({"file": str(refusal.message)}, code=refusal.code)
+    except MalformedUpload:
+        return _error(400, _("Send multipart/form-data with one part named file."))
+    values, errors = _parse_fields(fields)
+    if upload is None:
+        errors["file"] = _("Send the file in a part named file.")
+    if errors:
+        blobs.discard()
+        return _invalid(errors)
+    item = operations.create_attachment(principal, alert, upload, **values)
+    response = jsonify(attachment_json(item))
+    response.status_code = 201
+    response.headers["Location"] = url_for("documents_api.attachment", attachment_id=item.id)
+    return response
+
+
+def attachment_json(item) -> dict:
+    return {"id": item.id, "alert_id": item.alert_id, "display_name": item.display_name, "size": item.size,
+            "sha256": item.sha256, "kind": item.kind, "side": item.side, "light": item.light,
+            "is_genuine_reference": item.is_genuine_reference}
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@token_required("alerts:read")
+def attachment(attachment_id: int):
+    """The file's bytes (images of AMBER and RED alerts watermarked with the token owner's party and name)."""
+    principal = current_principal()
+    if not principal.can("search_alerts"):
+        return _forbidden("search_alerts", "attachment.view", attachment_id)
+    item = operations.get_visible_attachment(attachment_id, principal)
+    if item is None:
+        return _error(404, "Not Found")
+    alert = db.session.get(Alert, item.alert_id)
+    outgoing = operations.read_file(item, tlp=alert.tlp, principal=principal, viewer_name=g.api_token.user.full_name)
+    record("attachment.view", object_type="attachment", object_id=item.id, object_party=alert.owner_party.code,
+           objectives=operations.ALERT_OBJECTIVES,
+           details={"alert_id": alert.id, "variant": "download", "watermarked": outgoing.watermarked, "via": "api"})
+    return file_response(outgoing, filename=item.display_name, inline=False)
+
+
+# --- the description of the routes above, for GET /api/v1/openapi.json -------------------------------
+
+_TAGS = ["attachments"]
+_SCHEMAS = {
+    "Attachment": {
+        "type": "object",
+        "required": ["id", "alert_id", "display_name", "size", "sha256", "kind", "side", "light"],
+        "properties": {
+            "id": {"type": "integer"},
+            "alert_id": {"type": "integer"},
+            "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
+            "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "kind": {"type": "string", "enum": sorted(ATTACHMENT_KINDS)},
+            "side": {"type": "string", "enum": list(ATTACHMENT_SIDES)},
+            "light": {"type": "string", "enum": list(ATTACHMENT_LIGHTS)},
+            "is_genuine_reference": {"type": "boolean"},
+        },
+    },
+    "AttachmentUpload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                     "description": "JPEG, PNG, TIFF or PDF; the type is decided from the content."},
+            "side": {"type": "string", "enum": list(ATTACHMENT_SIDES), "default": "other"},
+            "light": {"type": "string", "enum": list(ATTACHMENT_LIGHTS), "default": "visible"},
+            "is_genuine_reference": {"type": "boolean", "default": False},
+            "caption": {"type": "string", "maxLength": 500},
+        },
+    },
+    "UploadRefused": {
+        "type": "object",
+        "required": ["error", "status"],
+        "description": "A refused file: one message, and a stable code. Nothing was stored.",
+        "properties": {
+            "error": {"type": "string"},
+            "status": {"type": "integer"},
+            "code": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+}
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+
+contribute(bp.name, tags=[{"name": "attachments", "description": "Encrypted files on alerts."}], schemas=_SCHEMAS,
+           paths={
+    "/api/v1/alerts/{alert_id}/attachments": {"post": operation(
+        operation_id="uploadAttachment", summary="Attach a file to an alert", scope="alerts:write", tags=_TAGS,
+        description="Only the party that reported the alert attaches files. The type is decided from the content "
+                    "(JPEG, PNG, TIFF, PDF); SVG, HTML, programs, PDFs with scripts or launch actions and names "
+                    "that disagree with the content are refused; image metadata is removed. The file is encrypted "
+                    "as it is received.",
+        parameters=[{"name": "alert_id", "in": "path", "required": True, "schema": _ID}],
+        request_body={"required": True, "content": {"multipart/form-data": {"schema": ref("AttachmentUpload")}}},
+        responses={
+            "201": {"description": "Stored.", "content": json_content(ref("Attachment")),
+                    "headers": {"Location": {"description": "The file's URL.", "schema": {"type": "string"}}}},
+            "400": error_response("The body is not multipart/form-data."),
+            "413": error_response("The file is larger than the limit.", "UploadRefused"),
+            "422": error_response("The file was refused, or a field is invalid: one message per field.",
+                                  "UploadRefused"),
+        },
+        errors=(404,),
+    )},
+    "/api/v1/attachments/{attachment_id}": {"get": operation(
+        operation_id="getAttachment", summary="Read an attachment's bytes", scope="alerts:read", tags=_TAGS,
+        description="If the token's owner sees the alert. Images of TLP:AMBER, AMBER+STRICT and RED alerts carry "
+                    "a visible watermark naming the owner's party and name and the date.",
+        parameters=[{"name": "attachment_id", "in": "path", "required": True, "schema": _ID}],
+        responses={"200": {"description": "The file.", "content": {
+            "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}},
+        errors=(404,),
+    )},
+})

@@ -1,0 +1,434 @@
+"""Pages of attachments on alerts and of the document library, and the streamed downloads.
+
+Every read goes through the owning record's scope: an attachment through ``visible(Alert)`` (drafts stay
+with their party), a library document through ``visible(Document)``. Invisible and nonexistent answer 404.
+Upload routes read the body with ``documents.receive`` (never ``request.form``), see there why.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import MultiDict
+from wtforms.validators import ValidationError
+
+from alerts.models import Alert
+from portal.access import (
+    DistributionError,
+    current_principal,
+    get_visible_or_404,
+    permission_required,
+    visible,
+)
+from portal.audit.service import record
+from portal.extensions import csrf, db
+
+from . import operations
+from .forms import LIGHT_CHOICES, SIDE_CHOICES, AttachmentForm, DocumentForm, VersionForm
+from .models import Document
+from .receive import MalformedUpload, drain_request, receive
+from .uploads import ATTACHMENT_KINDS, LIBRARY_KINDS, UploadRefused, limits_from_config
+from .watermark import WATERMARKED_TLP
+
+bp = Blueprint("documents", __name__)
+
+SANDBOX_CSP = "sandbox; default-src 'none'"
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """``attachment; filename="ascii"; filename*=UTF-8''...`` (the display name is already sanitised)."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    ascii_name = "".join(ch for ch in ascii_name if ch.isprintable() and ch not in '"\\') or "download"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(outgoing: operations.Outgoing, *, filename: str, inline: bool) -> Response:
+    """A streamed file with the headers that keep a browser from running, sniffing or caching it."""
+    response = Response(outgoing.chunks, mimetype=outgoing.mime_type, direct_passthrough=True)
+    if outgoing.length is not None:
+        response.content_length = outgoing.length  # a client can tell a cut-off stream from a short file
+    response.headers["Content-Disposition"] = content_disposition("inline" if inline else "attachment", filename)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = SANDBOX_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class CsrfRefused(ValueError):
+    """The upload form's CSRF token is missing or invalid."""
+
+
+def check_csrf(fields: MultiDict) -> None:
+    """The CSRF check Flask-WTF would do, on the token read off the stream (see ``documents.receive``)."""
+    if g.get("upload_csrf_ok") or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(fields.get("csrf_token") or request.headers.get("X-CSRFToken"))
+    except ValidationError:
+        raise CsrfRefused() from None
+    g.upload_csrf_ok = True
+
+
+def receive_upload(fields: MultiDict, *, allowed, blobs: operations.StoredBlobs, csrf_check=check_csrf):
+    """Read the body; the single file part named ``file`` is checked, encrypted and stored.
+
+    Returns the ``ReceivedUpload`` (or None when no file was sent). Raises ``UploadRefused``,
+    ``MalformedUpload`` or ``CsrfRefused``, after deleting whatever this request stored.
+    """
+    received = []
+
+    def on_file(part):
+        if part.name != "file" or received:
+            raise UploadRefused("unexpected_file", _("Send exactly one file, in the field named file."))
+        upload = operations.store_upload(part.chunks(), part.filename, allowed=allowed, blobs=blobs)
+        received.append(upload)
+        return upload
+
+    try:
+        receive(on_file, fields, check_csrf=csrf_check)
+    except UploadRefused as refusal:
+        blobs.discard()
+        if refusal.code != "too_large":
+            drain_request()  # so the client reads our answer; bounded by the size limit
+        raise
+    except BaseException:
+        blobs.discard()
+        raise
+    g.uncommitted_blobs = blobs
+    return received[0] if received else None
+
+
+@bp.teardown_request
+def _discard_uncommitted_blobs(error):
+    """A request that stored blobs but did not commit their rows (a crash, a failed commit) deletes them."""
+    blobs = g.pop("uncommitted_blobs", None)
+    if blobs is None or not blobs.ids:
+        return
+    try:
+        kept = error is None and set(blobs.ids) <= operations.referenced_blob_ids()
+    except SQLAlchemyError:  # a broken session: the rows were certainly not committed
+        kept = False
+    if not kept:
+        blobs.discard()
+
+
+def _refusal_status(refusal: UploadRefused) -> int:
+    return 413 if refusal.code == "too_large" else 400
+
+
+def _viewer_name() -> str:
+    return current_user.full_name
+
+
+# --------------------------------------------------------------------------- attachments
+
+
+@bp.app_context_processor
+def _attachment_helpers():
+    def alert_attachments(alert):
+        principal = current_principal()
+        if principal is None or not principal.can("search_alerts"):
+            return []
+        return operations.attachments_of(alert, principal)
+
+    def can_attach(alert) -> bool:
+        principal = current_principal()
+        return principal is not None and operations.can_attach(principal, alert)
+
+    def upload_limit_mb() -> str:
+        return f"{limits_from_config(current_app.config).max_bytes / 1024 / 1024:g}"
+
+    return {"alert_attachments": alert_attachments, "can_attach": can_attach, "upload_limit_mb": upload_limit_mb,
+            "side_labels": {c.value: c.label for c in SIDE_CHOICES},
+            "light_labels": {c.value: c.label for c in LIGHT_CHOICES},
+            "watermarked_tlp": WATERMARKED_TLP}
+
+
+def _attachable_alert_or_404(alert_id: int) -> Alert:
+    alert = get_visible_or_404(Alert, alert_id)
+    if not operations.can_attach(current_principal(), alert):
+        record("document.upload", outcome="denied", object_type="alert", object_id=alert.id,
+               object_party=alert.owner_party.code, objectives=operations.ALERT_OBJECTIVES,
+               details={"reason": "not_owner", "target": "attachment"})
+        abort(404)
+    return alert
+
+
+def _attachment_or_404(alert_id: int, attachment_id: int):
+    attachment = operations.get_visible_attachment(attachment_id, current_principal(), alert_id=alert_id)
+    if attachment is None:
+        abort(404)
+    return attachment, db.session.get(Alert, attachment.alert_id)
+
+
+@bp.get("/alerts/<int:alert_id>/attachments")
+@permission_required("search_alerts")
+def attachments(alert_id: int):
+    alert = get_visible_or_404(Alert, alert_id)
+    return render_template("documents/attachments.html", alert=alert)
+
+
+def _render_attachment_form(alert, form, status=200):
+    return render_template("documents/new_attachment.html", alert=alert, form=form), status
+
+
+@bp.route("/alerts/<int:alert_id>/attachments/new", methods=["GET", "POST"])
+@permission_required("report_alert")
+def new_attachment(alert_id: int):
+    alert = _attachable_alert_or_404(alert_id)
+    if request.method == "GET":
+        return _render_attachment_form(alert, AttachmentForm(formdata=None))
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=ATTACHMENT_KINDS, blobs=blobs)
+    except UploadRefused as refusal:
+        operations.record_refusal(refusal, target="attachment", object_type="alert", object_id=alert.id,
+                                  object_party=alert.owner_party.code)
+        form = AttachmentForm(formdata=fields)
+        form.file.errors = [str(refusal.message)]
+        return _render_attachment_form(alert, form, _refusal_status(refusal))
+    except (MalformedUpload, CsrfRefused):
+        form = AttachmentForm(formdata=fields)
+        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
+        return _render_attachment_form(alert, form, 400)
+    form = AttachmentForm(formdata=fields)
+    valid = form.validate()
+    if upload is None:
+        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
+        valid = False
+    if not valid:
+        blobs.discard()
+        return _render_attachment_form(alert, form, 400)
+    operations.create_attachment(current_principal(), alert, upload, side=form.side.data, light=form.light.data,
+                                 is_genuine_reference=form.is_genuine_reference.data, caption=form.caption.data)
+    flash(_("File attached."), "success")
+    return redirect(url_for("documents.attachments", alert_id=alert.id))
+
+
+@bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>")
+@permission_required("search_alerts")
+def attachment(alert_id: int, attachment_id: int):
+    item, alert = _attachment_or_404(alert_id, attachment_id)
+    return render_template("documents/attachment.html", alert=alert, item=item)
+
+
+def _send_attachment(alert_id: int, attachment_id: int, variant: str) -> Response:
+    item, alert = _attachment_or_404(alert_id, attachment_id)
+    thumbnail = variant == "thumbnail"
+    if thumbnail and item.thumb_blob_id is None:
+        abort(404)
+    outgoing = operations.read_file(item, tlp=alert.tlp, principal=current_principal(), viewer_name=_viewer_name(),
+                                    thumbnail=thumbnail)
+    record("attachment.view", object_type="attachment", object_id=item.id, object_party=alert.owner_party.code,
+           objectives=operations.ALERT_OBJECTIVES,
+           details={"alert_id": alert.id, "variant": variant, "watermarked": outgoing.watermarked})
+    inline = variant != "download" and (thumbnail or item.kind in ("jpeg", "png"))
+    filename = item.display_name if not thumbnail else f"thumbnail-{item.id}.jpg"
+    return file_response(outgoing, filename=filename, inline=inline)
+
+
+@bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/view")
+@permission_required("search_alerts")
+def view_attachment(alert_id: int, attachment_id: int):
+    return _send_attachment(alert_id, attachment_id, "view")
+
+
+@bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/thumbnail")
+@permission_required("search_alerts")
+def attachment_thumbnail(alert_id: int, attachment_id: int):
+    return _send_attachment(alert_id, attachment_id, "thumbnail")
+
+
+@bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/download")
+@permission_required("search_alerts")
+def download_attachment(alert_id: int, attachment_id: int):
+    return _send_attachment(alert_id, attachment_id, "download")
+
+
+# --------------------------------------------------------------------------- library
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")[:2]
+
+
+def _document_form(formdata=None, **kwargs) -> DocumentForm:
+    from portal.notices.operations import networks, recipient_parties
+    from portal.plan.data import get_objective, objective_codes
+
+    form = DocumentForm(formdata=formdata, **kwargs)
+    form.set_choices(recipient_parties(current_user.party_id), networks())
+    form.folder.choices = [(folder.id, folder.name(_lang())) for folder in operations.folders()]
+    form.objectives.choices = [(code, f"{code} · {get_objective(code).title(_lang())}") for code in objective_codes()]
+    return form
+
+
+_LIBRARY_FIELDS = {"folder": "folder", "title": "title", "tags": "tags", "objectives": "objectives", "note": "note",
+                   "tlp": "tlp", "distribution": "distribution", "parties": "parties", "network": "network"}
+
+
+def _apply_library_error(form, field: str, message: str) -> None:
+    target = getattr(form, _LIBRARY_FIELDS.get(field, ""), None) or form.file
+    target.errors = [*target.errors, message]
+
+
+@bp.get("/library/")
+@permission_required("view_library")
+def library():
+    statement = visible(Document)
+    folder_id = request.args.get("folder", type=int)
+    if folder_id:
+        statement = statement.where(Document.folder_id == folder_id)
+    documents = list(db.session.scalars(statement.order_by(Document.updated_at.desc(), Document.id.desc())))
+    tag = (request.args.get("tag") or "").strip()
+    if tag:  # tags are a small JSON list: filtered here, the same way on SQLite and PostgreSQL
+        documents = [doc for doc in documents if tag.lower() in {t.lower() for t in doc.tags}]
+    counts: dict[int, int] = {}
+    for doc in db.session.scalars(visible(Document)):
+        counts[doc.folder_id] = counts.get(doc.folder_id, 0) + 1
+    return render_template("documents/library.html", folders=operations.folders(), documents=documents,
+                           counts=counts, folder_id=folder_id, tag=tag, lang=_lang())
+
+
+@bp.route("/library/documents/new", methods=["GET", "POST"])
+@permission_required("manage_library")
+def new_document():
+    if request.method == "GET":
+        folder = request.args.get("folder", type=int)
+        return _render_document_form(_document_form(folder=folder))
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=LIBRARY_KINDS, blobs=blobs)
+    except UploadRefused as refusal:
+        operations.record_refusal(refusal, target="library_document", object_type="library_document")
+        form = _document_form(fields)
+        form.file.errors = [str(refusal.message)]
+        return _render_document_form(form, _refusal_status(refusal))
+    except (MalformedUpload, CsrfRefused):
+        form = _document_form(fields)
+        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
+        return _render_document_form(form, 400)
+    form = _document_form(fields)
+    valid = form.validate()
+    if upload is None:
+        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
+        valid = False
+    if valid:
+        try:
+            document = operations.create_document(
+                current_principal(), upload, folder_id=form.folder.data, title=form.title.data,
+                description=form.description.data, tlp=form.tlp.data, level=form.distribution.data,
+                party_ids=form.parties.data, network_id=form.network.data, tags=form.tags.data,
+                objectives=form.objectives.data, note=form.note.data)
+        except (operations.LibraryError, DistributionError) as error:
+            _apply_library_error(form, error.field, _("This value is not valid."))
+            valid = False
+    if not valid:
+        blobs.discard()
+        return _render_document_form(form, 400)
+    flash(_("Document added to the library."), "success")
+    return redirect(url_for("documents.document", document_id=document.id))
+
+
+def _render_document_form(form, status=200):
+    return render_template("documents/new_document.html", form=form), status
+
+
+@bp.get("/library/documents/<int:document_id>")
+@permission_required("view_library")
+def document(document_id: int):
+    doc = get_visible_or_404(Document, document_id)
+    record("document.view", object_type="library_document", object_id=doc.id, object_party=doc.owner_party.code,
+           objectives=doc.objectives or None)
+    from portal.plan.data import get_objective
+
+    objectives = [(code, get_objective(code)) for code in doc.objectives]
+    return render_template("documents/document.html", doc=doc, versions=operations.versions_of(doc),
+                           objectives=objectives, lang=_lang(),
+                           is_owner=doc.owner_party_id == current_principal().party_id)
+
+
+def _own_document_or_404(document_id: int) -> Document:
+    doc = get_visible_or_404(Document, document_id)
+    if doc.owner_party_id != current_principal().party_id:
+        record("document.upload", outcome="denied", object_type="library_document", object_id=doc.id,
+               object_party=doc.owner_party.code, details={"reason": "not_owner", "target": "library_version"})
+        abort(404)
+    return doc
+
+
+@bp.route("/library/documents/<int:document_id>/versions/new", methods=["GET", "POST"])
+@permission_required("manage_library")
+def new_version(document_id: int):
+    doc = _own_document_or_404(document_id)
+    if request.method == "GET":
+        return _render_version_form(doc, VersionForm(formdata=None))
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=LIBRARY_KINDS, blobs=blobs)
+    except UploadRefused as refusal:
+        operations.record_refusal(refusal, target="library_version", object_type="library_document",
+                                  object_id=doc.id, object_party=doc.owner_party.code)
+        form = VersionForm(formdata=fields)
+        form.file.errors = [str(refusal.message)]
+        return _render_version_form(doc, form, _refusal_status(refusal))
+    except (MalformedUpload, CsrfRefused):
+        form = VersionForm(formdata=fields)
+        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
+        return _render_version_form(doc, form, 400)
+    form = VersionForm(formdata=fields)
+    valid = form.validate()
+    if upload is None:
+        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
+        valid = False
+    if not valid:
+        blobs.discard()
+        return _render_version_form(doc, form, 400)
+    operations.add_version(current_principal(), doc, upload, note=form.note.data)
+    flash(_("New version uploaded."), "success")
+    return redirect(url_for("documents.document", document_id=doc.id))
+
+
+def _render_version_form(doc, form, status=200):
+    return render_template("documents/new_version.html", doc=doc, form=form), status
+
+
+@bp.get("/library/documents/<int:document_id>/versions/<int:number>/download")
+@permission_required("view_library")
+def download_version(document_id: int, number: int):
+    doc = get_visible_or_404(Document, document_id)
+    version = operations.get_version(doc, number)
+    if version is None:
+        abort(404)
+    outgoing = operations.read_file(version, tlp=doc.tlp, principal=current_principal(), viewer_name=_viewer_name())
+    record("document.download", object_type="library_document", object_id=doc.id,
+           object_party=doc.owner_party.code, objectives=doc.objectives or None,
+           details={"version": version.number, "watermarked": outgoing.watermarked})
+    return file_response(outgoing, filename=version.display_name, inline=False)
+
+
+# Upload routes read the body themselves and check the CSRF token when its part arrives; Flask-WTF's
+# global check would read request.form first, which spools the file to a temporary file in clear.
+for _view in (new_attachment, new_document, new_version):
+    csrf.exempt(_view)

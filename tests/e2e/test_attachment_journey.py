@@ -1,0 +1,123 @@
+"""A Guatemalan liaison officer attaches a specimen image to a published members-wide alert; a Mexican
+border officer opens the alert's files and sees the image (decrypted on the way out, never stored in clear)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pyotp
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "Quetzal-volcano-Antigua-2024!"
+
+
+def _create_user(live_server, email: str, role: str, party_code: str, name: str) -> str:
+    from auth.models import User, email_index
+    from auth.passwords import hash_password
+    from portal.extensions import db
+    from portal.parties.models import Party
+    from portal.timeutil import utcnow
+
+    secret = pyotp.random_base32()
+    with live_server.app.app_context():
+        try:
+            party = db.session.scalar(select(Party).where(Party.code == party_code))
+            db.session.add(User(email=email, email_index=email_index(email), full_name=name, party_id=party.id,
+                                role=role, active=True, password_hash=hash_password(PASSWORD),
+                                password_changed_at=utcnow(), totp_secret=secret, totp_enrolled_at=utcnow()))
+            db.session.commit()
+        finally:
+            db.session.remove()
+    return secret
+
+
+def _published_alert(live_server, email: str) -> tuple[int, str]:
+    from auth.models import User
+    from portal.access import Principal
+    from portal.extensions import db
+    from tests.alerts.factories import alert_data
+
+    with live_server.app.test_request_context():
+        try:
+            from alerts.operations import create_alert
+
+            user = User.find_by_email(email)
+            alert = create_alert(Principal.for_user(user), alert_data(tlp="GREEN", distribution={"level": "members"},
+                                                                        status="published"))
+            db.session.commit()
+            return alert.id, alert.reference
+        finally:
+            db.session.remove()
+
+
+def _sign_in(page, live_server, email: str, secret: str) -> None:
+    page.goto(live_server.url + "/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("#main form [type=submit]").first.click()
+    expect(page).to_have_url(re.compile(r"/auth/two-factor$"))
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.locator("#main form [type=submit]").first.click()
+    expect(page.locator("#dashboard-heading")).to_be_visible()
+
+
+def _specimen() -> bytes:
+    image = Image.new("RGB", (480, 320), (30, 90, 160))
+    for x in range(0, 480, 4):
+        image.putpixel((x, 160), (250, 250, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_attach_a_specimen_and_view_it_from_another_party(live_server, browser_page):
+    page = browser_page
+    reporter_secret = _create_user(live_server, "rosa.specimen@gtm.example.org", "liaison_officer", "GTM",
+                                   "Rosa Specimen")
+    viewer_secret = _create_user(live_server, "diego.viewer@mex.example.org", "border_officer", "MEX", "Diego Viewer")
+    alert_id, _reference = _published_alert(live_server, "rosa.specimen@gtm.example.org")
+
+    _sign_in(page, live_server, "rosa.specimen@gtm.example.org", reporter_secret)
+    page.goto(f"{live_server.url}/alerts/{alert_id}/attachments/new")
+    page.select_option("#side", "biodata")
+    page.select_option("#light", "uv")
+    page.fill("#caption", "Biodata page under UV light")
+    page.set_input_files("#file", files=[{"name": "biodata-uv.png", "mimeType": "image/png", "buffer": _specimen()}])
+    page.click("#upload-attachment")
+    expect(page).to_have_url(re.compile(rf"/alerts/{alert_id}/attachments$"))
+    thumbnail = page.locator("#attachment-list img.attachment-thumb")
+    expect(thumbnail).to_have_count(1)
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") > 0
+    page.locator("form[action$='/auth/logout'] [type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/auth/login$"))
+
+    _sign_in(page, live_server, "diego.viewer@mex.example.org", viewer_secret)
+    page.goto(f"{live_server.url}/alerts/{alert_id}/attachments")
+    page.locator("#attachment-list a").first.click()
+    expect(page.locator("#attachment-name")).to_have_text("biodata-uv.png")
+    expect(page.locator("#attachment-side")).to_have_text("Biodata page")
+    image = page.locator("#attachment-image")
+    expect(image).to_be_visible()
+    page.wait_for_function("document.querySelector('#attachment-image').complete")
+    assert image.evaluate("img => img.naturalWidth") == 480
+    assert page.csp_violations == []
+
+    from documents.models import Attachment
+    from portal.audit.models import AuditEntry
+    from portal.extensions import db
+
+    with live_server.app.app_context():
+        try:
+            item = db.session.scalar(select(Attachment).where(Attachment.alert_id == alert_id))
+            assert (item.side, item.light, item.kind) == ("biodata", "uv", "png")
+            views = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "attachment.view",
+                                                                AuditEntry.actor_party == "MEX")).all()
+            assert len(views) >= 1
+        finally:
+            db.session.remove()

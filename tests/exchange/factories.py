@@ -1,0 +1,42 @@
+"""Build submissions through the real operations (audit and notifications included), for exchange tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.access import Principal
+from portal.exchange import operations
+from portal.exchange.models import Submission
+from portal.extensions import db
+from portal.parties.models import Party
+
+
+def party_id(code: str) -> int:
+    return db.session.scalar(select(Party.id).where(Party.code == code))
+
+
+def submission_input(**overrides) -> dict:
+    """A complete, valid submission (GTM to MEX, AMBER), as the API sends it, with ``overrides``."""
+    data = {
+        "title": "Forged Schengen visas on the Tapachula route",
+        "kind": "immigration_control",
+        "summary": "Three forged visas detected at La Aurora this week.",
+        "body": "## Findings\n\nThe visas share a **misprinted** security thread.",
+        "source_reliability": "B",
+        "information_accuracy": "2",
+        "handling_code": "crime_only",
+        "tlp": "AMBER",
+        "parties": ["MEX"],
+    }
+    data.update(overrides)
+    return data
+
+
+def make_submission(author, *, send=True, commit=True, **overrides) -> Submission:
+    """A submission written by ``author`` through ``create_submission`` (sent unless ``send=False``)."""
+    principal = Principal.for_user(author)
+    data = operations.clean_submission(principal, submission_input(**overrides))
+    submission = operations.create_submission(author, principal, data, send=send)
+    if commit:
+        db.session.commit()
+    return submission
