@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.parties.models import Network
 
 
-def _app_with_probe_routes(app):
+def _app_with_probe_routes(app, monkeypatch):
     probe = Blueprint("probe", __name__)
 
     @probe.get("/probe/write-then-crash")
@@ -36,6 +36,9 @@ def _app_with_probe_routes(app):
     overrides = {key: app.config[key] for key in (
         "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "KEYRING_FILE", "INSTANCE_PATH",
         "RATELIMIT_STORAGE_URI", "WTF_CSRF_ENABLED")}
+    # like the session app: never generate secrets in the checkout's instance folder
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", app.config["INSTANCE_PATH"])
+    monkeypatch.setenv("PORTAL_SECRET_KEY", app.config["SECRET_KEY"])
     probe_app = create_app(overrides)
     probe_app.register_blueprint(probe)
     return probe_app
@@ -45,8 +48,8 @@ def _count(model, *where):
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_crash_rolls_back_and_audits_error(app):
-    probe_app = _app_with_probe_routes(app)
+def test_crash_rolls_back_and_audits_error(app, monkeypatch):
+    probe_app = _app_with_probe_routes(app, monkeypatch)
     with probe_app.app_context():
         before = _count(AuditEntry, AuditEntry.action == "probe.write")
         response = probe_app.test_client().get("/probe/write-then-crash")
@@ -60,16 +63,16 @@ def test_crash_rolls_back_and_audits_error(app):
         assert error.outcome == "error" and "RuntimeError" in error.details
 
 
-def test_success_commits_work_and_audit_together(app):
-    probe_app = _app_with_probe_routes(app)
+def test_success_commits_work_and_audit_together(app, monkeypatch):
+    probe_app = _app_with_probe_routes(app, monkeypatch)
     with probe_app.app_context():
         assert probe_app.test_client().get("/probe/write").status_code == 200
         assert _count(Network, Network.code == "PROBE-OK") == 1
         assert _count(AuditEntry, AuditEntry.action == "probe.write") >= 1
 
 
-def test_refusals_keep_their_denied_audit_entry(app):
-    probe_app = _app_with_probe_routes(app)
+def test_refusals_keep_their_denied_audit_entry(app, monkeypatch):
+    probe_app = _app_with_probe_routes(app, monkeypatch)
     with probe_app.app_context():
         before = _count(AuditEntry, AuditEntry.action == "probe.denied")
         assert probe_app.test_client().get("/probe/denied").status_code == 404
