@@ -177,3 +177,47 @@ register_encrypted_column(Alert, "document_number", "range_start", "range_end", 
                           "holder_birth_date", "mrz")
 register_encrypted_column(AlertRevision, "snapshot")
 register_blind_index(Alert, _alert_blind_indexes, name="alerts.number_indexes")
+
+
+class AlertSubscription(db.Model):
+    """A user's standing interest in alerts: any combination of issuing state, document category and fraud
+    type (``None``: any), delivered by e-mail at once (``immediate``) or in a daily digest (``digest``).
+
+    The criteria are codes of public vocabularies, not secrets: they are stored in clear so that matching
+    is one indexed query per published alert.
+    """
+
+    __tablename__ = "alert_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issuing_state: Mapped[str | None] = mapped_column(String(3), index=True)
+    document_category: Mapped[str | None] = mapped_column(String(32))
+    fraud_type: Mapped[str | None] = mapped_column(String(32))
+    delivery: Mapped[str] = mapped_column(String(16), default="immediate")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def matches(self, alert: Alert) -> bool:
+        """True when every criterion this subscription sets equals the alert's value."""
+        return all(wanted is None or wanted == getattr(alert, name) for name, wanted in (
+            ("issuing_state", self.issuing_state), ("document_category", self.document_category),
+            ("fraud_type", self.fraud_type)))
+
+
+class AlertDigestItem(db.Model):
+    """One event (published, revised, withdrawn) waiting for a user's daily digest e-mail.
+
+    ``digest_run`` names the digest run that claimed it (with ``sent_at``): a run claims a user's pending
+    items with one conditional UPDATE, so each event goes out in at most one digest even when two runs
+    overlap.
+    """
+
+    __tablename__ = "alert_digest_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    digest_run: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -20,6 +20,7 @@ from alerts import vocabulary
 from alerts.indexes import NumberRange, number_any_index, number_index, skeleton_index
 from alerts.models import Alert, AlertAcknowledgement, AlertRevision
 from alerts.mrz import parse_mrz
+from alerts.notify import on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, clean
 from portal.access import Principal, can_reshare, set_distribution, visible
@@ -263,6 +264,7 @@ def create_alert(principal: Principal, data: dict) -> Alert:
         db.session.flush()
         _keep_revision(alert, "publish", principal)
         _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+        on_status_change(alert, "published")
     return alert
 
 
@@ -317,6 +319,7 @@ def update_alert(principal: Principal, alert, data: dict) -> Alert:
     _keep_revision(alert, "update", principal)
     _audit("alert.update", alert, principal, {"revision": alert.revision, "changed": sorted(changed),
                                                "tlp": alert.tlp, "level": alert.distribution_level})
+    on_status_change(alert, "revised")
     return alert
 
 
@@ -336,6 +339,7 @@ def publish_alert(principal: Principal, alert) -> Alert:
     db.session.flush()
     _keep_revision(alert, "publish", principal)
     _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+    on_status_change(alert, "published")
     return alert
 
 
@@ -360,6 +364,7 @@ def withdraw_alert(principal: Principal, alert, reason: str) -> Alert:
     db.session.flush()
     _keep_revision(alert, "withdraw", principal)
     _audit("alert.withdraw", alert, principal, {"reason_length": len(reason)})
+    on_status_change(alert, "withdrawn")
     return alert
 
 

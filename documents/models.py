@@ -1,4 +1,5 @@
-"""Stored files: attachments on alerts, and the document library (folders, documents, versions).
+"""Stored files: attachments on alerts and on exchange submissions, and the document library (folders,
+documents, versions).
 
 Every file row carries what ``documents.service`` needs to read its blob back (``StoredFileMixin``): the
 blob id, the wrapped data key and its key id, the plaintext size and SHA-256, the kind decided from the
@@ -10,7 +11,8 @@ The display name can reveal things (a name, a document number), so it is an encr
 attachment's caption and a library document's title and description. The blob store never sees a name.
 
 Access: an attachment is seen by whoever sees its alert (``visible(Alert)``, drafts included through
-``Alert.visibility_refinement``); a library document is itself shareable (``ShareableMixin``), and its
+``Alert.visibility_refinement``); a submission's file by exactly the submission's audience
+(``visible(Submission)``); a library document is itself shareable (``ShareableMixin``), and its
 versions follow it.
 """
 
@@ -168,11 +170,22 @@ class DocumentVersion(StoredFileMixin, db.Model):
     __table_args__ = (UniqueConstraint("document_id", "number", name="uq_library_document_versions_document_id_number"),)
 
 
+class SubmissionAttachment(StoredFileMixin, db.Model):
+    """A file on an intelligence-exchange submission, seen by exactly the submission's audience
+    (``visible(Submission)``: its sender and recipients; a draft only by the sending party)."""
+
+    __tablename__ = "submission_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    caption: Mapped[str | None] = mapped_column(EncryptedText("submission_attachments.caption"))
+
+
 # Every model whose rows reference blobs (``referenced_blob_ids``, ``keys rotate``/``verify``, backups).
-FILE_MODELS = (Attachment, DocumentVersion)
+FILE_MODELS = (Attachment, DocumentVersion, SubmissionAttachment)
 
 
-from portal.rotation import (  # noqa: E402  (after the models it registers)
+from portal.rotation import (
     register_encrypted_column,
     register_wrapped_key,
 )
@@ -186,3 +199,4 @@ for _model in FILE_MODELS:
 register_encrypted_column(Attachment, "caption")
 register_encrypted_column(Document, "title", "description")
 register_encrypted_column(DocumentVersion, "note")
+register_encrypted_column(SubmissionAttachment, "caption")

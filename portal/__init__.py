@@ -28,10 +28,13 @@ BLUEPRINTS = (
     "portal.directory.views",
     "portal.directory.api",
     "alerts.views",
+    "alerts.bulk_views",
+    "alerts.subscription_views",
     "documents.views",
     "documents.api",
     "portal.exchange.views",
     "portal.exchange.api",
+    "documents.submission_views",
 )
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (

@@ -353,3 +353,9 @@ def register_cli(app) -> None:
     from portal.ops_cli import register as register_ops_cli
 
     register_ops_cli(app)
+    from alerts.notify import register_cli as register_alert_digest  # `alerts digest`
+
+    register_alert_digest(app)
+    from alerts.cli import register as register_alerts_cli
+
+    register_alerts_cli(app)

@@ -84,6 +84,22 @@ def _submission(ctx: RouteContext) -> dict:
     return {"submission_id": make_submission(ctx.author(), parties=["TS"], tlp="GREEN").id}
 
 
+def _draft_submission(ctx: RouteContext) -> dict:
+    # a draft of GTM (addressed to TS): only GTM sees it; GTM users who exchange intelligence may edit it
+    from tests.exchange.factories import make_submission
+
+    return {"submission_id": make_submission(ctx.author(), send=False, parties=["TS"], tlp="GREEN").id}
+
+
+def _submission_attachment(ctx: RouteContext) -> dict:
+    # a file on a GREEN submission sent by GTM to TS: GTM (the sender) and TS (a recipient) see it
+    from tests.exchange.factories import make_submission, make_submission_attachment
+
+    author = ctx.author()
+    submission = make_submission(author, parties=["TS"], tlp="GREEN")
+    return {"submission_id": submission.id, "attachment_id": make_submission_attachment(author, submission).id}
+
+
 def _alert_report(user):
     from tests.alerts.factories import report
 
@@ -126,6 +142,12 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "alerts_api.detail": lambda ctx: {"alert_id": _alert_report(ctx.author()).id},
     "exchange.detail": _submission,
     "exchange_api.detail": _submission,
+    "exchange.edit": _draft_submission,
+    "submission_attachments.new": _draft_submission,
+    "submission_attachments.view": _submission_attachment,
+    "submission_attachments.thumbnail": _submission_attachment,
+    "submission_attachments.download": _submission_attachment,
+    "submission_attachments.api_download": _submission_attachment,
     "documents.attachments": _alert,
     "documents.new_attachment": _alert,  # reported by GTM: GTM users holding report_alert may attach files
     "documents.attachment": _attachment,
@@ -158,6 +180,16 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     # an observer country's administrator holds exchange_intelligence, but a submission is seen only by its
     # sender and recipients (observer parties are never recipients): not found, like a nonexistent one
     ("exchange.detail", ("country_admin", "ARG")): 404,
+    # a draft is seen only by its sending party: the secretariat (an addressee once it is sent) and an
+    # observer country's administrator find neither the edit page nor the upload page
+    ("exchange.edit", ("secretariat_admin", "TS")): 404,
+    ("exchange.edit", ("country_admin", "ARG")): 404,
+    ("submission_attachments.new", ("secretariat_admin", "TS")): 404,
+    ("submission_attachments.new", ("country_admin", "ARG")): 404,
+    # a submission's files are seen by its sender and recipients only (observer parties are never recipients)
+    ("submission_attachments.view", ("country_admin", "ARG")): 404,
+    ("submission_attachments.thumbnail", ("country_admin", "ARG")): 404,
+    ("submission_attachments.download", ("country_admin", "ARG")): 404,
     # another party's alert is not theirs to attach files to: not found, like a nonexistent one
     ("documents.new_attachment", ("country_admin", "ARG")): 404,
     # another party's library document is not theirs to add versions to: not found, like a nonexistent one

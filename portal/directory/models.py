@@ -118,7 +118,7 @@ def _reindex_entry(entry: DirectoryEntry) -> dict[str, str]:
     return {"name_index": name_index(entry.full_name)}
 
 
-from portal.rotation import register_blind_index, register_encrypted_column  # noqa: E402
+from portal.rotation import register_blind_index, register_encrypted_column
 
 register_encrypted_column(DirectoryEntry, "full_name", "email", "phones_data")
 register_blind_index(DirectoryEntry, _reindex_entry, name="directory.name")

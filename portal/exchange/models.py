@@ -198,7 +198,7 @@ class SubmissionRead(db.Model):
     read_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-from portal.rotation import register_encrypted_column  # noqa: E402  (after the models it registers)
+from portal.rotation import register_encrypted_column
 
 register_encrypted_column(Submission, "title", "summary", "body", "handling_restrictions")
 register_encrypted_column(SubmissionReply, "body")

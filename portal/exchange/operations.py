@@ -21,7 +21,15 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from auth.models import User
 from auth.permissions import permissions_for_role
 from portal import MAX_DATABASE_INT
-from portal.access import RESTRICTED_TLP, TLP_LEVELS, Principal, can_reshare, set_distribution, visibility_clause, visible
+from portal.access import (
+    RESTRICTED_TLP,
+    TLP_LEVELS,
+    Principal,
+    can_reshare,
+    set_distribution,
+    visibility_clause,
+    visible,
+)
 from portal.audit.service import record
 from portal.exchange.models import (
     FORWARDABLE_HANDLING,
@@ -387,6 +395,72 @@ def create_submission(user: User, principal: Principal, data: SubmissionData, *,
            networks=len(data.network_ids), related_alerts=len(data.alert_ids))
     if send:
         send_submission(submission, user, principal)
+    return submission
+
+
+def edit_values(submission: Submission) -> dict:
+    """The draft's current input, as ``clean_submission`` reads it (codes for parties, networks, objectives).
+
+    A party both named and reached through a chosen network is shown through the network: the recipients
+    that saving these values produces are the same.
+    """
+    network_ids = list(db.session.scalars(
+        select(SubmissionNetwork.network_id).where(SubmissionNetwork.submission_id == submission.id)))
+    through_networks = set(expand_recipients(submission.owner_party_id, [], network_ids))
+    listed = [pid for pid in submission.recipient_party_ids if pid not in through_networks]
+    return {
+        "title": submission.title, "kind": submission.kind, "summary": submission.summary, "body": submission.body,
+        "source_reliability": submission.source_reliability,
+        "information_accuracy": submission.information_accuracy, "handling_code": submission.handling_code,
+        "handling_restrictions": submission.handling_restrictions, "tlp": submission.tlp,
+        "parties": party_codes(listed),
+        "networks": sorted(network.code for network in submission_networks(submission)),
+        "related_alerts": sorted(db.session.scalars(
+            select(SubmissionAlert.alert_id).where(SubmissionAlert.submission_id == submission.id))),
+        "objectives": list(submission.objectives or []),
+        "due_date": submission.due_date,
+    }
+
+
+def check_editable(submission: Submission, principal: Principal) -> None:
+    """Refuse (audited) unless the acting party sent ``submission`` and it is still a draft."""
+    if submission.owner_party_id != principal.party_id or not principal.can(PERMISSION):
+        _refuse("exchange.update", submission, "not_owner", _("Only the sending party may edit its draft."))
+    if submission.status != "draft":
+        _refuse("exchange.update", submission, "status",
+                _("This submission has already been sent and can no longer be edited."))
+
+
+def update_submission(submission: Submission, user: User, principal: Principal, data: SubmissionData) -> Submission:
+    """Replace a draft's content, recipients, related alerts and objectives with ``data`` (from
+    ``clean_submission``); audited ``exchange.update`` with the names of the fields that changed."""
+    check_editable(submission, principal)
+    before = edit_values(submission)
+    before_recipients = sorted(submission.recipient_party_ids)
+    submission.kind = data.kind
+    submission.title = data.title
+    submission.summary = data.summary
+    submission.body = data.body
+    submission.source_reliability = data.source_reliability
+    submission.information_accuracy = data.information_accuracy
+    submission.handling_code = data.handling_code
+    submission.handling_restrictions = data.handling_restrictions
+    submission.due_date = data.due_date
+    submission.objectives = list(data.objectives)
+    set_distribution(submission, level="parties", tlp=data.tlp, party_ids=data.recipient_ids)
+    db.session.execute(SubmissionNetwork.__table__.delete().where(SubmissionNetwork.submission_id == submission.id))
+    db.session.execute(SubmissionAlert.__table__.delete().where(SubmissionAlert.submission_id == submission.id))
+    for network_id in data.network_ids:
+        db.session.add(SubmissionNetwork(submission_id=submission.id, network_id=network_id))
+    for alert_id in data.alert_ids:
+        db.session.add(SubmissionAlert(submission_id=submission.id, alert_id=alert_id))
+    db.session.flush()
+    after = edit_values(submission)
+    changed = sorted(key for key in after if after[key] != before.get(key))
+    if sorted(data.recipient_ids) != before_recipients and "parties" not in changed:
+        changed = sorted({*changed, "parties"})
+    _audit("exchange.update", submission, changed=changed, kind=data.kind, tlp=data.tlp,
+           recipients=len(data.recipient_ids), networks=len(data.network_ids), related_alerts=len(data.alert_ids))
     return submission
 
 

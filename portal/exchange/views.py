@@ -6,7 +6,7 @@ audited); every change is one call to ``portal.exchange.operations``.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -94,6 +94,37 @@ def new():
             return redirect(url_for("exchange.detail", submission_id=submission.id))
     status = 400 if form.is_submitted() else 200
     return render_template("exchange/new.html", form=form), status
+
+
+@bp.route("/<int:submission_id>/edit", methods=["GET", "POST"])
+@permission_required(PERMISSION)
+def edit(submission_id):
+    """The sending party edits its draft; anyone else who sees it gets 404, and a sent one a refusal."""
+    submission = _load(submission_id)
+    principal = current_principal()
+    try:
+        operations.check_editable(submission, principal)
+    except operations.ExchangeRefused as error:
+        if error.reason == "not_owner":
+            abort(404)
+        return _refused(submission, error)
+    if request.method == "GET":
+        form = _submission_form(data=operations.edit_values(submission))
+        return render_template("exchange/edit.html", form=form, submission=submission)
+    form = _submission_form()
+    if form.validate_on_submit():
+        try:
+            data = operations.clean_submission(principal, form.raw())
+        except operations.SubmissionInvalid as error:
+            _apply_errors(form, error.errors)
+        else:
+            operations.update_submission(submission, current_user, principal, data)
+            send = request.form.get("action") == "send"
+            if send:
+                operations.send_submission(submission, current_user, principal)
+            flash(_("Submission sent.") if send else _("Draft saved."), "success")
+            return redirect(url_for("exchange.detail", submission_id=submission.id))
+    return render_template("exchange/edit.html", form=form, submission=submission), 400
 
 
 def _user_names(user_ids) -> dict[int, str]:

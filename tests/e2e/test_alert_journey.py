@@ -5,53 +5,16 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
+
+from tests.e2e.journeys import create_user, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 
 SPECIMEN_MRZ = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
                 "L898902C36UTO7408122F1204159ZE184226B<<<<<10")
-PASSWORD = "Quetzal-volcano-Antigua-2024!"
-
-
-def _create_user(live_server, email: str, role: str, party_code: str, name: str) -> str:
-    """An enrolled account on the live server; returns its TOTP secret."""
-    from auth.models import User, email_index
-    from auth.passwords import hash_password
-    from portal.extensions import db
-    from portal.parties.models import Party
-    from portal.timeutil import utcnow
-
-    secret = pyotp.random_base32()
-    with live_server.app.app_context():
-        try:
-            party = db.session.scalar(select(Party).where(Party.code == party_code))
-            db.session.add(User(email=email, email_index=email_index(email), full_name=name, party_id=party.id,
-                                role=role, active=True, password_hash=hash_password(PASSWORD),
-                                password_changed_at=utcnow(), totp_secret=secret, totp_enrolled_at=utcnow()))
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return secret
-
-
-def _sign_in(page, live_server, email: str, secret: str) -> None:
-    page.goto(live_server.url + "/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.locator("#main form [type=submit]").first.click()
-    expect(page).to_have_url(re.compile(r"/auth/two-factor$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.locator("#main form [type=submit]").first.click()
-    expect(page.locator("#dashboard-heading")).to_be_visible()
-
-
-def _sign_out(page) -> None:
-    page.locator("form[action$='/auth/logout'] [type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/auth/login$"))
 
 
 def _stored_alert(live_server, reference: str):
@@ -69,13 +32,13 @@ def _stored_alert(live_server, reference: str):
 
 def test_report_from_mrz_publish_and_find_from_another_country(live_server, browser_page):
     page = browser_page
-    reporter_secret = _create_user(live_server, "lucia.reporter@gtm.example.org", "liaison_officer", "GTM",
+    reporter_secret = create_user(live_server, "lucia.reporter@gtm.example.org", "liaison_officer", "GTM",
                                    "Lucia Reporter")
-    searcher_secret = _create_user(live_server, "mateo.border@mex.example.org", "border_officer", "MEX",
+    searcher_secret = create_user(live_server, "mateo.border@mex.example.org", "border_officer", "MEX",
                                    "Mateo Border")
 
     # The Guatemalan liaison officer reports the alert.
-    _sign_in(page, live_server, "lucia.reporter@gtm.example.org", reporter_secret)
+    sign_in(page, live_server, "lucia.reporter@gtm.example.org", reporter_secret)
     page.get_by_role("link", name="Alerts", exact=True).click()
     expect(page.locator("#alerts-heading")).to_have_text("Fraudulent document alerts")
     page.click("#new-alert")
@@ -108,10 +71,10 @@ def test_report_from_mrz_publish_and_find_from_another_country(live_server, brow
     reference = re.search(r"GTM-\d{4}-\d{6}", page.locator("#alert-heading").inner_text()).group(0)
     assert _stored_alert(live_server, reference) == (
         "published", "members", "GREEN", "L898902C3", "UTO", ["COL", "PAN", "GTM"], ["laminate", "uv_features"])
-    _sign_out(page)
+    sign_out(page)
 
     # A Mexican border officer finds it by the document number, typed as printed on the booklet.
-    _sign_in(page, live_server, "mateo.border@mex.example.org", searcher_secret)
+    sign_in(page, live_server, "mateo.border@mex.example.org", searcher_secret)
     page.get_by_role("link", name="Alerts", exact=True).click()
     page.fill("#q", "L898902 C3")
     page.click("#search-submit")

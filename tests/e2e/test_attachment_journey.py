@@ -6,35 +6,14 @@ from __future__ import annotations
 import io
 import re
 
-import pyotp
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.e2e.journeys import create_user, sign_in
+
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "Quetzal-volcano-Antigua-2024!"
-
-
-def _create_user(live_server, email: str, role: str, party_code: str, name: str) -> str:
-    from auth.models import User, email_index
-    from auth.passwords import hash_password
-    from portal.extensions import db
-    from portal.parties.models import Party
-    from portal.timeutil import utcnow
-
-    secret = pyotp.random_base32()
-    with live_server.app.app_context():
-        try:
-            party = db.session.scalar(select(Party).where(Party.code == party_code))
-            db.session.add(User(email=email, email_index=email_index(email), full_name=name, party_id=party.id,
-                                role=role, active=True, password_hash=hash_password(PASSWORD),
-                                password_changed_at=utcnow(), totp_secret=secret, totp_enrolled_at=utcnow()))
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return secret
 
 
 def _published_alert(live_server, email: str) -> tuple[int, str]:
@@ -56,17 +35,6 @@ def _published_alert(live_server, email: str) -> tuple[int, str]:
             db.session.remove()
 
 
-def _sign_in(page, live_server, email: str, secret: str) -> None:
-    page.goto(live_server.url + "/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.locator("#main form [type=submit]").first.click()
-    expect(page).to_have_url(re.compile(r"/auth/two-factor$"))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.locator("#main form [type=submit]").first.click()
-    expect(page.locator("#dashboard-heading")).to_be_visible()
-
-
 def _specimen() -> bytes:
     image = Image.new("RGB", (480, 320), (30, 90, 160))
     for x in range(0, 480, 4):
@@ -78,12 +46,12 @@ def _specimen() -> bytes:
 
 def test_attach_a_specimen_and_view_it_from_another_party(live_server, browser_page):
     page = browser_page
-    reporter_secret = _create_user(live_server, "rosa.specimen@gtm.example.org", "liaison_officer", "GTM",
+    reporter_secret = create_user(live_server, "rosa.specimen@gtm.example.org", "liaison_officer", "GTM",
                                    "Rosa Specimen")
-    viewer_secret = _create_user(live_server, "diego.viewer@mex.example.org", "border_officer", "MEX", "Diego Viewer")
+    viewer_secret = create_user(live_server, "diego.viewer@mex.example.org", "border_officer", "MEX", "Diego Viewer")
     alert_id, _reference = _published_alert(live_server, "rosa.specimen@gtm.example.org")
 
-    _sign_in(page, live_server, "rosa.specimen@gtm.example.org", reporter_secret)
+    sign_in(page, live_server, "rosa.specimen@gtm.example.org", reporter_secret)
     page.goto(f"{live_server.url}/alerts/{alert_id}/attachments/new")
     page.select_option("#side", "biodata")
     page.select_option("#light", "uv")
@@ -97,7 +65,7 @@ def test_attach_a_specimen_and_view_it_from_another_party(live_server, browser_p
     page.locator("form[action$='/auth/logout'] [type=submit]").click()
     expect(page).to_have_url(re.compile(r"/auth/login$"))
 
-    _sign_in(page, live_server, "diego.viewer@mex.example.org", viewer_secret)
+    sign_in(page, live_server, "diego.viewer@mex.example.org", viewer_secret)
     page.goto(f"{live_server.url}/alerts/{alert_id}/attachments")
     page.locator("#attachment-list a").first.click()
     expect(page.locator("#attachment-name")).to_have_text("biodata-uv.png")

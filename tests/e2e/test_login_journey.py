@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 from flask_babel import force_locale, gettext
 from playwright.sync_api import expect
 from sqlalchemy import select
+
+from tests.e2e.journeys import next_code
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +35,7 @@ def test_sign_in_with_totp_switch_to_spanish_and_sign_out(live_server, browser_p
     _submit(page)
 
     expect(page).to_have_url(re.compile(r"/auth/two-factor$"))
-    page.fill("#code", pyotp.TOTP(live_server.totp_secret).now())
+    page.fill("#code", next_code(live_server.totp_secret))
     _submit(page)
 
     heading = page.locator("#dashboard-heading")

@@ -1,0 +1,283 @@
+"""Pages for bulk import and export of alerts (blueprint ``alert_bulk``, under ``/alerts/bulk``).
+
+Import is two steps. The upload is read off the request stream (``documents.receive``: Werkzeug's form
+parser would spool it to a temporary file in clear, and an import holds document numbers), encrypted
+into the blob store as it arrives, then decrypted chunk by chunk for the dry run. The report page shows
+every bad row; a clean file gets a confirmation form whose signed token (valid one hour, for this user
+only) names the encrypted upload. Confirming decrypts it again and runs the real import, all or nothing,
+then deletes the upload; cancelling deletes it; an abandoned one is removed by ``blobs gc`` after an hour
+(no row references it). The real run happens within the confirming request: there is no live progress
+bar on the web (the command line has one); the page shows the result.
+
+Export: a summary page for the current search (how many alerts, how many RED or AMBER+STRICT left out)
+and the CSV / JSON downloads (``Cache-Control: no-store``, ``Content-Disposition: attachment``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import MultiDict
+from wtforms import HiddenField, SubmitField
+from wtforms.validators import DataRequired, ValidationError
+
+from alerts import bulk
+from alerts.bulk import ImportFileError, ImportRefused
+from alerts.export import ExportRefused, export_chunks, plan_export
+from alerts.forms import SearchForm
+from alerts.search import SearchError
+from alerts.validation import AlertValidationError
+from documents.receive import MalformedUpload, drain_request, receive
+from documents.service import decrypt_from_store, encrypt_to_store
+from documents.storage import BlobNotFound, current_blob_store
+from documents.uploads import UploadRefused
+from portal.access import current_principal, permission_required
+from portal.extensions import csrf
+from portal.keyring import current_keyring
+from portal.timeutil import utcnow
+
+bp = Blueprint("alert_bulk", __name__, url_prefix="/alerts/bulk")
+
+PENDING_MAX_AGE = 3600  # seconds a checked upload waits for confirmation (blobs gc removes it after that)
+
+
+class ImportForm(FlaskForm):
+    """Only the CSRF token and the button: the file part is read off the stream, not by WTForms."""
+
+    class Meta:
+        csrf = False  # checked when the file part arrives (see upload())
+
+    submit = SubmitField(_l("Check the file (dry run)"))
+
+
+class ConfirmForm(FlaskForm):
+    pending = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Import the alerts"))
+    cancel = SubmitField(_l("Cancel"))
+
+
+class CsrfRefused(ValueError):
+    """The upload form's CSRF token is missing or invalid."""
+
+
+def _check_csrf(fields: MultiDict) -> None:
+    if g.get("bulk_csrf_ok") or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(fields.get("csrf_token"))
+    except ValidationError:
+        raise CsrfRefused() from None
+    g.bulk_csrf_ok = True
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="alert_bulk.pending_import")
+
+
+def _pending_token(stored, file_id: str, fmt: str) -> str:
+    return _signer().dumps({"u": current_principal().user_id, "b": stored.blob_id, "f": file_id, "fmt": fmt,
+                            "k": base64.b64encode(stored.wrapped_key).decode(), "i": stored.key_id})
+
+
+def _read_pending(token: str | None) -> dict | None:
+    """The pending upload named by a confirmation token, if it is this user's and not expired."""
+    try:
+        pending = _signer().loads(token or "", max_age=PENDING_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(pending, dict) or pending.get("u") != current_principal().user_id:
+        return None
+    return pending
+
+
+def _opener(pending: dict):
+    """A callable giving the decrypted chunks of the pending upload (read once per pass)."""
+    store, ring = current_blob_store(), current_keyring()
+    wrapped = base64.b64decode(pending["k"])
+
+    def chunks():
+        with decrypt_from_store(store, pending["b"], wrapped, pending["i"], pending["f"], ring) as reader:
+            yield from reader
+
+    return chunks
+
+
+def _discard(pending: dict) -> None:
+    current_blob_store().delete(pending["b"])
+
+
+def _render_upload(errors=(), status=200):
+    return render_template("alerts/import.html", form=ImportForm(formdata=None), errors=list(errors),
+                           limits=bulk.limits()), status
+
+
+@bp.get("/import")
+@permission_required("report_alert")
+def import_page():
+    """The upload form, with the format described."""
+    return _render_upload()
+
+
+@bp.post("/import")
+@permission_required("report_alert")
+def upload():
+    """Store the upload encrypted as it streams in, then check every row (dry run) and show the report."""
+    principal = current_principal()
+    max_bytes, max_rows = bulk.limits()
+    file_id = f"alert-import:{principal.user_id}:{secrets.token_hex(12)}"
+    received = []
+
+    def on_file(part):
+        if part.name != "file" or received:
+            raise UploadRefused("unexpected_file", _("Send exactly one file, in the field named file."))
+        fmt = bulk.guess_format(part.filename)
+        if fmt is None:
+            raise UploadRefused("type", _("Choose a .csv or .json file."))
+        chunks = bulk._limited(part.chunks(), max_bytes)
+        received.append((encrypt_to_store(current_blob_store(), chunks, file_id, current_keyring()), fmt))
+
+    try:
+        receive(on_file, MultiDict(), check_csrf=_check_csrf)
+    except (UploadRefused, ImportFileError) as refusal:
+        for stored, _fmt in received:
+            current_blob_store().delete(stored.blob_id)
+        drain_request()
+        return _render_upload([str(refusal)], 400)
+    except (MalformedUpload, CsrfRefused):
+        for stored, _fmt in received:
+            current_blob_store().delete(stored.blob_id)
+        return _render_upload([_("The upload could not be read. Please try again.")], 400)
+    if not received:
+        return _render_upload([_("Choose a file.")], 400)
+    stored, fmt = received[0]
+    pending = {"b": stored.blob_id, "f": file_id, "k": base64.b64encode(stored.wrapped_key).decode(),
+               "i": stored.key_id}
+    report = bulk.dry_run(principal, _opener(pending)(), fmt, max_bytes=max_bytes, max_rows=max_rows)
+    if not report.ok:
+        _discard(pending)
+        return render_template("alerts/import_report.html", report=report, confirm=None, counts=None), 200
+    confirm = ConfirmForm(formdata=None, pending=_pending_token(stored, file_id, fmt))
+    return render_template("alerts/import_report.html", report=report, confirm=confirm, counts=None)
+
+
+@bp.post("/import/confirm")
+@permission_required("report_alert")
+def confirm():
+    """Run the real import of a checked upload (or cancel it); all or nothing."""
+    form = ConfirmForm()
+    pending = _read_pending(form.pending.data) if form.validate_on_submit() else None
+    if pending is None:
+        flash(_("This import has expired or is not yours. Upload the file again."), "warning")
+        return redirect(url_for("alert_bulk.import_page"))
+    if form.cancel.data:
+        _discard(pending)
+        flash(_("The import was cancelled; the uploaded file has been deleted."), "info")
+        return redirect(url_for("alert_bulk.import_page"))
+    principal = current_principal()
+    try:
+        report, counts = bulk.import_file(principal, _opener(pending), pending["fmt"])
+    except BlobNotFound:
+        flash(_("This import has expired or is not yours. Upload the file again."), "warning")
+        return redirect(url_for("alert_bulk.import_page"))
+    except ImportRefused as refused:
+        _discard(pending)
+        return render_template("alerts/import_report.html", report=refused.report, confirm=None, counts=None,
+                               refused=True), 400
+    except AlertValidationError as error:
+        _discard(pending)
+        flash(_("Row %(item)s was refused while importing; nothing was stored.", item=getattr(error, "item", "?")),
+              "danger")
+        return redirect(url_for("alert_bulk.import_page"))
+    _discard(pending)
+    return render_template("alerts/import_report.html", report=report, confirm=None, counts=counts,
+                           party_code=principal.party_code)
+
+
+csrf.exempt(upload)
+
+
+# --- export -------------------------------------------------------------------------------------------
+
+def _search_arguments() -> tuple[SearchForm, str, dict, str | None]:
+    form = SearchForm(request.args)
+    form.set_choices()
+    return form, (form.q.data or ""), form.filters(), (request.args.get("tlp") or None)
+
+
+@bp.get("/export")
+@permission_required("search_alerts")
+def export_page():
+    """What an export of the current search holds, and how many restricted alerts it leaves out."""
+    form, query, filters, tlp = _search_arguments()
+    try:
+        plan = plan_export(current_principal(), query, filters, tlp)
+    except SearchError as error:
+        return render_template("alerts/export.html", plan=None, errors=list(error.errors.values()),
+                               args={}), 400
+    except ExportRefused as refused:
+        return render_template("alerts/export.html", plan=None, errors=[refused.description], args={}), 403
+    args = {key: value for key, value in request.args.items() if value and key != "page"}
+    return render_template("alerts/export.html", plan=plan, errors=[], args=args, form=form)
+
+
+def _download(fmt: str):
+    _form, query, filters, tlp = _search_arguments()
+    try:
+        plan = plan_export(current_principal(), query, filters, tlp)
+    except SearchError as error:
+        return {"error": "invalid input", "fields": {k: str(v) for k, v in error.errors.items()}}, 400
+    chunks = export_chunks(plan, fmt)  # audited now, committed by the request before the body streams
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    name = f"alerts-{utcnow():%Y%m%d-%H%M%S}.{fmt}"
+    app = current_app._get_current_object()
+
+    def body():
+        # The server pulls the body after the request context is gone (its commit wrote the audit entry):
+        # read the alerts in an application context of our own (its own database session), unless one
+        # is still active (a test client).
+        if has_app_context():
+            yield from chunks
+            return
+        with app.app_context():
+            yield from chunks
+
+    response = Response(body(), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Alerts-Exported"] = str(plan.count)
+    response.headers["X-Alerts-Excluded-Restricted"] = str(plan.excluded_restricted)
+    return response
+
+
+@bp.get("/export.csv")
+@permission_required("search_alerts")
+def export_csv():
+    """The current search's exportable alerts as CSV (the import format)."""
+    return _download("csv")
+
+
+@bp.get("/export.json")
+@permission_required("search_alerts")
+def export_json():
+    """The current search's exportable alerts as JSON (the import format)."""
+    return _download("json")
+
+

@@ -1,0 +1,150 @@
+"""Files on intelligence-exchange submissions: who may attach, storing the row, and the scoped reads.
+
+- Attaching: only users of the sending party holding ``exchange_intelligence``, while the submission is a
+  draft or sent (once a recipient acknowledged or answered, what it received is fixed).
+- Reading: an attachment is seen by exactly the submission's audience - the one scoping query
+  ``visibility_clause(Submission, principal)`` (sender and recipients; a draft only by the sending party).
+  A party that is not a recipient never sees one: nonexistent and invisible both answer None (404), audited.
+- The file itself goes through ``documents.operations.store_upload`` (type from the content, metadata
+  stripped, encrypted as it streams) exactly like an alert's attachment; images of AMBER and RED
+  submissions are watermarked on the way out (``operations.read_file`` with the submission's TLP).
+
+Replies carry no files: a reply's audience may be narrower than its submission's, and a file on the
+submission is always seen by the submission's whole audience.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.access import Principal, visibility_clause
+from portal.audit.service import record
+from portal.exchange.models import Submission
+from portal.extensions import db
+
+from .models import SubmissionAttachment
+from .operations import ReceivedUpload, _file_columns
+from .uploads import ATTACHMENT_KINDS, UploadRefused
+
+PERMISSION = "exchange_intelligence"
+ATTACHABLE_STATUSES = ("draft", "sent")
+# The same allowlist as alert attachments: JPEG, PNG, TIFF, PDF.
+SUBMISSION_KINDS = ATTACHMENT_KINDS
+MAX_CAPTION = 500
+
+
+class CaptionTooLong(ValueError):
+    """The caption is longer than ``MAX_CAPTION``."""
+
+
+def _objectives(submission: Submission) -> list[str] | None:
+    return list(submission.objectives or ()) or None
+
+
+def can_attach(principal: Principal | None, submission: Submission) -> bool:
+    """Only the sending party's users who exchange intelligence, while it is a draft or just sent."""
+    return (principal is not None and principal.can(PERMISSION)
+            and submission.owner_party_id == principal.party_id and submission.status in ATTACHABLE_STATUSES)
+
+
+def refusal_reason(principal: Principal, submission: Submission) -> str:
+    """Why ``can_attach`` said no (for the audit): not the sender, or too late."""
+    if submission.owner_party_id != principal.party_id:
+        return "not_owner"
+    return "status"
+
+
+def record_denied_attach(submission: Submission, reason: str) -> None:
+    record("exchange.attach", outcome="denied", object_type="submission", object_id=submission.id,
+           object_party=submission.owner_party.code, objectives=_objectives(submission),
+           details={"reference": submission.reference, "reason": reason})
+
+
+def record_refusal(refusal: UploadRefused, submission: Submission) -> None:
+    """Audit a refused file with its stable code (never the file's name)."""
+    record("document.upload", outcome="denied", object_type="submission", object_id=submission.id,
+           object_party=submission.owner_party.code, objectives=_objectives(submission),
+           details={"reason": refusal.code, "target": "submission_attachment"})
+
+
+def check_caption(caption: str | None) -> str | None:
+    caption = (caption or "").strip() or None
+    if caption is not None and len(caption) > MAX_CAPTION:
+        raise CaptionTooLong()
+    return caption
+
+
+def create_attachment(principal: Principal, submission: Submission, upload: ReceivedUpload,
+                      caption: str | None = None) -> SubmissionAttachment:
+    """The row for a stored upload on ``submission`` (the caller checked ``can_attach``), audited."""
+    item = SubmissionAttachment(submission_id=submission.id, caption=check_caption(caption),
+                                **_file_columns(upload, principal.user_id))
+    db.session.add(item)
+    db.session.flush()
+    record("exchange.attach", object_type="submission", object_id=submission.id,
+           object_party=submission.owner_party.code, objectives=_objectives(submission),
+           details={"reference": submission.reference, "attachment_id": item.id, "kind": upload.kind,
+                    "size": upload.stored.size})
+    return item
+
+
+def visible_query(principal: Principal | None):
+    """``select(SubmissionAttachment)`` limited to files of submissions the principal sees."""
+    return (select(SubmissionAttachment).join(Submission, SubmissionAttachment.submission_id == Submission.id)
+            .where(visibility_clause(Submission, principal)))
+
+
+def attachments_of(submission: Submission, principal: Principal | None) -> list[SubmissionAttachment]:
+    statement = visible_query(principal).where(SubmissionAttachment.submission_id == submission.id)
+    return list(db.session.scalars(statement.order_by(SubmissionAttachment.id)))
+
+
+def get_visible(attachment_id: int, principal: Principal | None,
+                submission_id: int | None = None) -> SubmissionAttachment | None:
+    """The file if its submission is visible to ``principal`` (and it belongs to ``submission_id``), else
+    None, audited as denied exactly like ``get_visible_or_404``."""
+    statement = visible_query(principal).where(SubmissionAttachment.id == attachment_id)
+    if submission_id is not None:
+        statement = statement.where(SubmissionAttachment.submission_id == submission_id)
+    item = db.session.scalar(statement)
+    if item is None:
+        record("submission_attachments.access", outcome="denied", object_type="submission_attachment",
+               object_id=str(attachment_id), details={"submission_id": submission_id})
+    return item
+
+
+def record_view(item: SubmissionAttachment, submission: Submission, *, variant: str, watermarked: bool,
+                via: str = "web") -> None:
+    record("exchange.attachment_view", object_type="submission_attachment", object_id=item.id,
+           object_party=submission.owner_party.code, objectives=_objectives(submission),
+           details={"submission_id": submission.id, "reference": submission.reference, "variant": variant,
+                    "watermarked": watermarked, "via": via})
+
+
+class AttachmentRefused(Exception):
+    """The acting party may not do this now; ``message`` is shown to the user."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+
+
+def remove_attachment(principal: Principal, submission: Submission, item: SubmissionAttachment) -> None:
+    """The sending party removes a file from its draft. The row goes now; the (encrypted) blob, which no row
+    references any more, is removed by ``flask blobs gc`` - deleting it before the commit could leave a
+    row without its file if the transaction rolled back."""
+    from flask_babel import gettext as _
+
+    if submission.owner_party_id != principal.party_id or not principal.can(PERMISSION):
+        record_denied_attach(submission, "not_owner")
+        raise AttachmentRefused("not_owner", _("Only the sending party may remove files."))
+    if submission.status != "draft":
+        record_denied_attach(submission, "status")
+        raise AttachmentRefused("status", _("Files can be removed only while the submission is a draft."))
+    attachment_id = item.id
+    db.session.delete(item)
+    db.session.flush()
+    record("exchange.detach", object_type="submission", object_id=submission.id,
+           object_party=submission.owner_party.code, objectives=_objectives(submission),
+           details={"reference": submission.reference, "attachment_id": attachment_id})

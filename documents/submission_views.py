@@ -1,0 +1,365 @@
+"""Files on intelligence-exchange submissions: the upload page, the streamed reads, and their API routes.
+
+Pages (``exchange_intelligence``):
+- ``/exchange/<id>/attachments/new`` (GET, POST): the sending party attaches a file while the submission is
+  a draft or sent. Anyone else gets 404 (audited), exactly like a submission it cannot see.
+- ``/exchange/<id>/attachments/<file>/view|thumbnail|download``: the bytes, to the submission's audience.
+- ``/exchange/<id>/attachments/<file>/delete`` (POST): the sending party removes a file from its draft.
+
+API: ``POST /api/v1/submissions/<id>/attachments`` (scope ``exchange:write``) and
+``GET /api/v1/submissions/<id>/attachments/<file>`` (scope ``exchange:read``); their OpenAPI description is
+at the end. Uploads are read off the stream and encrypted as they arrive (``documents.receive``); a
+refusal leaves no blob and no row. Every read goes through ``submission_attachments.get_visible`` (the
+submission's own scope); invisible and nonexistent both answer 404.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import FileField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from auth.tokens import token_required
+from portal import MAX_DATABASE_INT
+from portal.access import current_principal, get_visible_or_404, permission_required
+from portal.audit.service import record
+from portal.exchange.models import Submission
+from portal.extensions import csrf, db
+from portal.openapi import contribute, error_response, json_content, operation, ref
+
+from . import operations
+from . import submission_attachments as files
+from .receive import MalformedUpload
+from .uploads import UploadRefused, limits_from_config
+from .views import (
+    CsrfRefused,
+    _discard_uncommitted_blobs,
+    _refusal_status,
+    file_response,
+    receive_upload,
+)
+from .watermark import WATERMARKED_TLP
+
+bp = Blueprint("submission_attachments", __name__)
+# A request that stored blobs but did not commit their rows deletes them (as on the documents blueprint).
+bp.teardown_request(_discard_uncommitted_blobs)
+PERMISSION = files.PERMISSION
+
+
+class SubmissionAttachmentForm(FlaskForm):
+    """Built with explicit ``formdata`` (the fields read off the stream); the CSRF token is checked by the
+    route when its part arrives (see ``documents.receive``)."""
+
+    class Meta:
+        csrf = False
+
+    caption = TextAreaField(_l("Caption"), validators=[Optional(), Length(max=files.MAX_CAPTION)])
+    file = FileField(_l("File"))
+
+
+class RemoveForm(FlaskForm):
+    """The remove button: only its CSRF token."""
+
+
+# --------------------------------------------------------------------------- template helpers
+
+
+@bp.app_context_processor
+def _helpers():
+    def submission_attachments(submission):
+        principal = current_principal()
+        if principal is None or not principal.can(PERMISSION):
+            return []
+        return files.attachments_of(submission, principal)
+
+    def can_attach_to_submission(submission) -> bool:
+        return files.can_attach(current_principal(), submission)
+
+    def submission_upload_limit_mb() -> str:
+        return f"{limits_from_config(current_app.config).max_bytes / 1024 / 1024:g}"
+
+    return {"submission_attachments": submission_attachments,
+            "can_attach_to_submission": can_attach_to_submission,
+            "submission_upload_limit_mb": submission_upload_limit_mb,
+            "submission_attachment_remove_form": lambda: RemoveForm(formdata=None),
+            "submission_watermarked_tlp": WATERMARKED_TLP}
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _attachable_or_404(submission_id: int) -> Submission:
+    submission = get_visible_or_404(Submission, submission_id)
+    principal = current_principal()
+    if not files.can_attach(principal, submission):
+        files.record_denied_attach(submission, files.refusal_reason(principal, submission))
+        abort(404)
+    return submission
+
+
+def _render_form(submission, form, status=200):
+    return render_template("documents/new_submission_attachment.html", submission=submission, form=form), status
+
+
+@bp.route("/exchange/<int:submission_id>/attachments/new", methods=["GET", "POST"])
+@permission_required(PERMISSION)
+def new(submission_id: int):
+    submission = _attachable_or_404(submission_id)
+    if request.method == "GET":
+        return _render_form(submission, SubmissionAttachmentForm(formdata=None))
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=files.SUBMISSION_KINDS, blobs=blobs)
+    except UploadRefused as refusal:
+        files.record_refusal(refusal, submission)
+        form = SubmissionAttachmentForm(formdata=fields)
+        form.file.errors = [str(refusal.message)]
+        return _render_form(submission, form, _refusal_status(refusal))
+    except (MalformedUpload, CsrfRefused):
+        form = SubmissionAttachmentForm(formdata=fields)
+        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
+        return _render_form(submission, form, 400)
+    form = SubmissionAttachmentForm(formdata=fields)
+    valid = form.validate()
+    if upload is None:
+        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
+        valid = False
+    if not valid:
+        blobs.discard()
+        return _render_form(submission, form, 400)
+    files.create_attachment(current_principal(), submission, upload, caption=form.caption.data)
+    flash(_("File attached."), "success")
+    return redirect(url_for("exchange.detail", submission_id=submission.id) + "#submission-attachments")
+
+
+def _attachment_or_404(submission_id: int, attachment_id: int):
+    item = files.get_visible(attachment_id, current_principal(), submission_id=submission_id)
+    if item is None:
+        abort(404)
+    return item, db.session.get(Submission, item.submission_id)
+
+
+def _send(submission_id: int, attachment_id: int, variant: str):
+    item, submission = _attachment_or_404(submission_id, attachment_id)
+    thumbnail = variant == "thumbnail"
+    if thumbnail and item.thumb_blob_id is None:
+        abort(404)
+    outgoing = operations.read_file(item, tlp=submission.tlp, principal=current_principal(),
+                                    viewer_name=current_user.full_name, thumbnail=thumbnail)
+    files.record_view(item, submission, variant=variant, watermarked=outgoing.watermarked)
+    inline = variant != "download" and (thumbnail or item.kind in ("jpeg", "png"))
+    filename = item.display_name if not thumbnail else f"thumbnail-{item.id}.jpg"
+    return file_response(outgoing, filename=filename, inline=inline)
+
+
+@bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/view")
+@permission_required(PERMISSION)
+def view(submission_id: int, attachment_id: int):
+    return _send(submission_id, attachment_id, "view")
+
+
+@bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/thumbnail")
+@permission_required(PERMISSION)
+def thumbnail(submission_id: int, attachment_id: int):
+    return _send(submission_id, attachment_id, "thumbnail")
+
+
+@bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/download")
+@permission_required(PERMISSION)
+def download(submission_id: int, attachment_id: int):
+    return _send(submission_id, attachment_id, "download")
+
+
+@bp.post("/exchange/<int:submission_id>/attachments/<int:attachment_id>/delete")
+@permission_required(PERMISSION)
+def remove(submission_id: int, attachment_id: int):
+    """The sending party removes a file from its draft (the row goes; ``blobs gc`` removes the blob)."""
+    item, submission = _attachment_or_404(submission_id, attachment_id)
+    principal = current_principal()
+    if submission.owner_party_id != principal.party_id:
+        files.record_denied_attach(submission, "not_owner")
+        abort(404)
+    if not RemoveForm().validate_on_submit():
+        abort(400)
+    try:
+        files.remove_attachment(principal, submission, item)
+    except files.AttachmentRefused as error:
+        flash(error.message, "danger")
+        return redirect(url_for("exchange.detail", submission_id=submission.id))
+    flash(_("File removed."), "success")
+    return redirect(url_for("exchange.detail", submission_id=submission.id) + "#submission-attachments")
+
+
+# Upload routes read the body themselves and check the CSRF token when its part arrives; Flask-WTF's
+# global check would read request.form first, which spools the file to a temporary file in clear.
+csrf.exempt(new)
+
+
+# --------------------------------------------------------------------------- API
+
+
+def _error(status: int, error: str, **extra):
+    response = jsonify({"error": error, "status": status, **extra})
+    response.status_code = status
+    return response
+
+
+def _forbidden(action: str, submission_id: int):
+    """The token's owner lacks exchange_intelligence (a scope never grants more than the role)."""
+    record(action, outcome="denied", object_type="submission", object_id=submission_id,
+           details={"permission": PERMISSION})
+    return _error(403, "Forbidden")
+
+
+def attachment_json(item) -> dict:
+    return {"id": item.id, "submission_id": item.submission_id, "display_name": item.display_name,
+            "size": item.size, "sha256": item.sha256, "kind": item.kind, "caption": item.caption}
+
+
+@bp.post("/api/v1/submissions/<int:submission_id>/attachments")
+@token_required("exchange:write")
+def api_upload(submission_id: int):
+    """Attach one file to a submission of the token owner's party (draft or sent): 201 with its description."""
+    principal = current_principal()
+    if not principal.can(PERMISSION):
+        return _forbidden("exchange.attach", submission_id)
+    submission = get_visible_or_404(Submission, submission_id, principal)
+    if not files.can_attach(principal, submission):
+        reason = files.refusal_reason(principal, submission)
+        files.record_denied_attach(submission, reason)
+        if reason == "status":
+            return _error(409, "status", message=_("Files can be attached only to a draft or a sent submission."))
+        return _error(404, "Not Found")
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=files.SUBMISSION_KINDS, blobs=blobs, csrf_check=None)
+    except UploadRefused as refusal:
+        files.record_refusal(refusal, submission)
+        if refusal.code == "too_large":
+            return _error(413, str(refusal.message), code=refusal.code)
+        return _error(422, "invalid input", fields={"file": str(refusal.message)}, code=refusal.code)
+    except MalformedUpload:
+        return _error(400, _("Send multipart/form-data with one part named file."))
+    errors = {}
+    unknown = sorted(set(fields) - {"caption"})
+    for key in unknown:
+        errors[key] = _("Unknown field.")
+    caption = fields.get("caption")
+    if caption is not None and len(caption.strip()) > files.MAX_CAPTION:
+        errors["caption"] = _("At most %(max)d characters.", max=files.MAX_CAPTION)
+    if upload is None:
+        errors["file"] = _("Send the file in a part named file.")
+    if errors:
+        blobs.discard()
+        return _error(422, "invalid input", fields=errors)
+    item = files.create_attachment(principal, submission, upload, caption=caption)
+    response = jsonify(attachment_json(item))
+    response.status_code = 201
+    response.headers["Location"] = url_for("submission_attachments.api_download", submission_id=submission.id,
+                                           attachment_id=item.id)
+    return response
+
+
+@bp.get("/api/v1/submissions/<int:submission_id>/attachments/<int:attachment_id>")
+@token_required("exchange:read")
+def api_download(submission_id: int, attachment_id: int):
+    """The file's bytes, if the token's owner sees the submission (images of AMBER and RED watermarked)."""
+    principal = current_principal()
+    if not principal.can(PERMISSION):
+        return _forbidden("exchange.attachment_view", submission_id)
+    item = files.get_visible(attachment_id, principal, submission_id=submission_id)
+    if item is None:
+        return _error(404, "Not Found")
+    submission = db.session.get(Submission, item.submission_id)
+    outgoing = operations.read_file(item, tlp=submission.tlp, principal=principal,
+                                    viewer_name=g.api_token.user.full_name)
+    files.record_view(item, submission, variant="download", watermarked=outgoing.watermarked, via="api")
+    return file_response(outgoing, filename=item.display_name, inline=False)
+
+
+for _view in (api_upload, api_download):
+    csrf.exempt(_view)
+
+
+# --- the description of the API routes above, for GET /api/v1/openapi.json ---------------------------
+
+_TAGS = ["exchange"]
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_DATABASE_INT}
+_SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True, "schema": _ID}
+_SCHEMAS = {
+    "SubmissionAttachment": {
+        "type": "object",
+        "required": ["id", "submission_id", "display_name", "size", "sha256", "kind"],
+        "properties": {
+            "id": {"type": "integer"},
+            "submission_id": {"type": "integer"},
+            "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
+            "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "kind": {"type": "string", "enum": sorted(files.SUBMISSION_KINDS)},
+            "caption": {"type": ["string", "null"]},
+        },
+    },
+    "SubmissionAttachmentUpload": {
+        "type": "object",
+        "required": ["file"],
+        "additionalProperties": False,
+        "properties": {
+            "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                     "description": "JPEG, PNG, TIFF or PDF; the type is decided from the content."},
+            "caption": {"type": "string", "maxLength": files.MAX_CAPTION},
+        },
+    },
+}
+
+contribute(bp.name, schemas=_SCHEMAS, paths={
+    "/api/v1/submissions/{submission_id}/attachments": {"post": operation(
+        operation_id="uploadSubmissionAttachment", summary="Attach a file to a submission", scope="exchange:write",
+        tags=_TAGS,
+        description="Only the sending party attaches files, while the submission is a draft or sent (409 "
+                    "afterwards). The type is decided from the content (JPEG, PNG, TIFF, PDF); SVG, HTML, "
+                    "programs, PDFs with scripts or launch actions and names that disagree with the content are "
+                    "refused; image metadata is removed. The file is encrypted as it is received, and is seen by "
+                    "exactly the submission's sender and recipients.",
+        parameters=[_SUBMISSION_ID],
+        request_body={"required": True,
+                      "content": {"multipart/form-data": {"schema": ref("SubmissionAttachmentUpload")}}},
+        responses={
+            "201": {"description": "Stored.", "content": json_content(ref("SubmissionAttachment")),
+                    "headers": {"Location": {"description": "The file's URL.", "schema": {"type": "string"}}}},
+            "400": error_response("The body is not multipart/form-data."),
+            "409": error_response("The submission is no longer a draft or just sent."),
+            "413": error_response("The file is larger than the limit.", "UploadRefused"),
+            "422": error_response("The file was refused, or a field is invalid: one message per field.",
+                                  "UploadRefused"),
+        },
+        errors=(404,),
+    )},
+    "/api/v1/submissions/{submission_id}/attachments/{attachment_id}": {"get": operation(
+        operation_id="getSubmissionAttachment", summary="Read a submission attachment's bytes",
+        scope="exchange:read", tags=_TAGS,
+        description="If the token's owner sees the submission (its sender and recipients). Images of TLP:AMBER, "
+                    "AMBER+STRICT and RED submissions carry a visible watermark naming the owner's party and name "
+                    "and the date.",
+        parameters=[_SUBMISSION_ID, {"name": "attachment_id", "in": "path", "required": True, "schema": _ID}],
+        responses={"200": {"description": "The file.", "content": {
+            "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}},
+        errors=(404,),
+    )},
+})
