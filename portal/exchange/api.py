@@ -70,6 +70,16 @@ def summary(submission: Submission) -> dict:
     }
 
 
+def _attachments(submission: Submission, principal) -> list[dict]:
+    """The files of the submission, with the API path of their bytes (same audience as the submission)."""
+    from documents.submission_attachments import attachments_of
+
+    return [{"id": item.id, "display_name": item.display_name, "kind": item.kind, "size": item.size,
+             "href": url_for("submission_attachments.api_download", submission_id=submission.id,
+                             attachment_id=item.id)}
+            for item in attachments_of(submission, principal)]
+
+
 def detail_body(submission: Submission, principal) -> dict:
     is_sender = submission.owner_party_id == principal.party_id
     acks = operations.acknowledgements(submission)
@@ -92,6 +102,7 @@ def detail_body(submission: Submission, principal) -> dict:
                            for alert in operations.related_alerts(submission, principal)],
         "acknowledgements": [{"party": ack.party.code, "user_id": ack.user_id,
                               "at": ack.acknowledged_at.isoformat() + "Z"} for ack in acks],
+        "attachments": _attachments(submission, principal),
         "replies": [{
             "id": item.id, "party": item.owner_party.code, "at": item.created_at.isoformat() + "Z",
             "body": item.body, "restricted": item.restricted,
@@ -252,6 +263,10 @@ SCHEMAS = {
                              "for a recipient.", "items": {"type": "object", "properties": {
                                  "party": {"type": "string"}, "user_id": {"type": "integer"},
                                  "at": {"type": "string", "format": "date-time"}}}},
+        "attachments": {"type": "array", "description": "The submission's files; GET `href` for the bytes.",
+                        "items": {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "display_name": {"type": "string"},
+                            "kind": {"type": "string"}, "size": {"type": "integer"}, "href": {"type": "string"}}}},
         "replies": {"type": "array", "description": "The replies the reader may see.", "items": {
             "type": "object", "properties": {"id": {"type": "integer"}, "party": {"type": "string"},
                                              "at": {"type": "string", "format": "date-time"},

@@ -354,6 +354,17 @@ def test_api_upload_201_and_read_back(sent, author, make_user, client):
     assert read.headers["Content-Disposition"].startswith('attachment; filename="routes.pdf"')
 
 
+def test_api_submission_lists_its_files_to_its_audience_only(sent, author, make_user, client):
+    item = make_submission_attachment(author, sent)
+    mex = make_user(role="liaison_officer", party_code="MEX")
+    body = client.get(f"/api/v1/submissions/{sent.id}", headers=bearer(mex, "exchange:read")).get_json()
+    assert [(entry["id"], entry["href"]) for entry in body["attachments"]] == [
+        (item.id, f"/api/v1/submissions/{sent.id}/attachments/{item.id}")]
+    assert client.get(body["attachments"][0]["href"], headers=bearer(mex, "exchange:read")).status_code == 200
+    pan = make_user(role="liaison_officer", party_code="PAN")
+    assert client.get(f"/api/v1/submissions/{sent.id}", headers=bearer(pan, "exchange:read")).status_code == 404
+
+
 def test_api_scopes(sent, author, client):
     item = make_submission_attachment(author, sent)
     # a read token cannot write, a write token cannot read
