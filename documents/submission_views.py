@@ -48,11 +48,11 @@ from . import submission_attachments as files
 from .receive import MalformedUpload
 from .uploads import UploadRefused, limits_from_config
 from .views import (
-    CsrfRefused,
+    ReceivedForm,
     _discard_uncommitted_blobs,
-    _refusal_status,
     file_response,
     receive_upload,
+    receive_upload_form,
 )
 from .watermark import WATERMARKED_TLP
 
@@ -123,26 +123,14 @@ def new(submission_id: int):
     submission = _attachable_or_404(submission_id)
     if request.method == "GET":
         return _render_form(submission, SubmissionAttachmentForm(formdata=None))
-    fields, blobs = MultiDict(), operations.StoredBlobs()
-    try:
-        upload = receive_upload(fields, allowed=files.SUBMISSION_KINDS, blobs=blobs)
-    except UploadRefused as refusal:
-        files.record_refusal(refusal, submission)
-        form = SubmissionAttachmentForm(formdata=fields)
-        form.file.errors = [str(refusal.message)]
-        return _render_form(submission, form, _refusal_status(refusal))
-    except (MalformedUpload, CsrfRefused):
-        form = SubmissionAttachmentForm(formdata=fields)
-        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
-        return _render_form(submission, form, 400)
-    form = SubmissionAttachmentForm(formdata=fields)
-    valid = form.validate()
-    if upload is None:
-        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
-        valid = False
-    if not valid:
-        blobs.discard()
-        return _render_form(submission, form, 400)
+    received = receive_upload_form(
+        lambda fields: SubmissionAttachmentForm(formdata=fields),
+        lambda form, status: _render_form(submission, form, status),
+        allowed=files.SUBMISSION_KINDS,
+        record_refusal=lambda refusal: files.record_refusal(refusal, submission))
+    if not isinstance(received, ReceivedForm):
+        return received  # the page again, with the error
+    form, upload = received.form, received.upload
     files.create_attachment(current_principal(), submission, upload, caption=form.caption.data)
     flash(_("File attached."), "success")
     return redirect(url_for("exchange.detail", submission_id=submission.id) + "#submission-attachments")

@@ -8,6 +8,7 @@ Upload routes read the body with ``documents.receive`` (never ``request.form``),
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import (
@@ -137,6 +138,46 @@ def _refusal_status(refusal: UploadRefused) -> int:
     return 413 if refusal.code == "too_large" else 400
 
 
+@dataclass
+class ReceivedForm:
+    """A multipart form whose file was accepted (and stored encrypted) and whose fields validated."""
+
+    form: object
+    upload: object
+    blobs: operations.StoredBlobs
+
+
+def receive_upload_form(make_form, render, *, allowed, record_refusal):
+    """Stream a multipart form's file into encrypted storage, then validate the form's other fields.
+
+    ``make_form(fields)`` builds the form from the received fields, ``render(form, status)`` re-renders the
+    page, ``record_refusal(refusal)`` audits a refused file. Returns a ``ReceivedForm`` when the file
+    and the fields are good; otherwise the page with the error next to the file field, after discarding any
+    blob already stored. The caller discards ``blobs`` too if its operation then refuses the input.
+    """
+    fields, blobs = MultiDict(), operations.StoredBlobs()
+    try:
+        upload = receive_upload(fields, allowed=allowed, blobs=blobs)
+    except UploadRefused as refusal:
+        record_refusal(refusal)
+        form = make_form(fields)
+        form.file.errors = [str(refusal.message)]
+        return render(form, _refusal_status(refusal))
+    except (MalformedUpload, CsrfRefused):
+        form = make_form(fields)
+        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
+        return render(form, 400)
+    form = make_form(fields)
+    valid = form.validate()
+    if upload is None:
+        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
+        valid = False
+    if not valid:
+        blobs.discard()
+        return render(form, 400)
+    return ReceivedForm(form, upload, blobs)
+
+
 def _viewer_name() -> str:
     return current_user.full_name
 
@@ -199,27 +240,16 @@ def new_attachment(alert_id: int):
     alert = _attachable_alert_or_404(alert_id)
     if request.method == "GET":
         return _render_attachment_form(alert, AttachmentForm(formdata=None))
-    fields, blobs = MultiDict(), operations.StoredBlobs()
-    try:
-        upload = receive_upload(fields, allowed=ATTACHMENT_KINDS, blobs=blobs)
-    except UploadRefused as refusal:
-        operations.record_refusal(refusal, target="attachment", object_type="alert", object_id=alert.id,
-                                  object_party=alert.owner_party.code)
-        form = AttachmentForm(formdata=fields)
-        form.file.errors = [str(refusal.message)]
-        return _render_attachment_form(alert, form, _refusal_status(refusal))
-    except (MalformedUpload, CsrfRefused):
-        form = AttachmentForm(formdata=fields)
-        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
-        return _render_attachment_form(alert, form, 400)
-    form = AttachmentForm(formdata=fields)
-    valid = form.validate()
-    if upload is None:
-        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
-        valid = False
-    if not valid:
-        blobs.discard()
-        return _render_attachment_form(alert, form, 400)
+    received = receive_upload_form(
+        lambda fields: AttachmentForm(formdata=fields),
+        lambda form, status: _render_attachment_form(alert, form, status),
+        allowed=ATTACHMENT_KINDS,
+        record_refusal=lambda refusal: operations.record_refusal(
+            refusal, target="attachment", object_type="alert", object_id=alert.id,
+            object_party=alert.owner_party.code))
+    if not isinstance(received, ReceivedForm):
+        return received  # the page again, with the error
+    form, upload = received.form, received.upload
     operations.create_attachment(current_principal(), alert, upload, side=form.side.data, light=form.light.data,
                                  is_genuine_reference=form.is_genuine_reference.data, caption=form.caption.data)
     flash(_("File attached."), "success")
@@ -317,34 +347,21 @@ def new_document():
     if request.method == "GET":
         folder = request.args.get("folder", type=int)
         return _render_document_form(_document_form(folder=folder))
-    fields, blobs = MultiDict(), operations.StoredBlobs()
+    received = receive_upload_form(
+        _document_form, _render_document_form, allowed=LIBRARY_KINDS,
+        record_refusal=lambda refusal: operations.record_refusal(
+            refusal, target="library_document", object_type="library_document"))
+    if not isinstance(received, ReceivedForm):
+        return received  # the page again, with the error
+    form, upload, blobs = received.form, received.upload, received.blobs
     try:
-        upload = receive_upload(fields, allowed=LIBRARY_KINDS, blobs=blobs)
-    except UploadRefused as refusal:
-        operations.record_refusal(refusal, target="library_document", object_type="library_document")
-        form = _document_form(fields)
-        form.file.errors = [str(refusal.message)]
-        return _render_document_form(form, _refusal_status(refusal))
-    except (MalformedUpload, CsrfRefused):
-        form = _document_form(fields)
-        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
-        return _render_document_form(form, 400)
-    form = _document_form(fields)
-    valid = form.validate()
-    if upload is None:
-        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
-        valid = False
-    if valid:
-        try:
-            document = operations.create_document(
-                current_principal(), upload, folder_id=form.folder.data, title=form.title.data,
-                description=form.description.data, tlp=form.tlp.data, level=form.distribution.data,
-                party_ids=form.parties.data, network_id=form.network.data, tags=form.tags.data,
-                objectives=form.objectives.data, note=form.note.data)
-        except (operations.LibraryError, DistributionError) as error:
-            _apply_library_error(form, error.field, _("This value is not valid."))
-            valid = False
-    if not valid:
+        document = operations.create_document(
+            current_principal(), upload, folder_id=form.folder.data, title=form.title.data,
+            description=form.description.data, tlp=form.tlp.data, level=form.distribution.data,
+            party_ids=form.parties.data, network_id=form.network.data, tags=form.tags.data,
+            objectives=form.objectives.data, note=form.note.data)
+    except (operations.LibraryError, DistributionError) as error:
+        _apply_library_error(form, error.field, _("This value is not valid."))
         blobs.discard()
         return _render_document_form(form, 400)
     flash(_("Document added to the library."), "success")
@@ -384,27 +401,16 @@ def new_version(document_id: int):
     doc = _own_document_or_404(document_id)
     if request.method == "GET":
         return _render_version_form(doc, VersionForm(formdata=None))
-    fields, blobs = MultiDict(), operations.StoredBlobs()
-    try:
-        upload = receive_upload(fields, allowed=LIBRARY_KINDS, blobs=blobs)
-    except UploadRefused as refusal:
-        operations.record_refusal(refusal, target="library_version", object_type="library_document",
-                                  object_id=doc.id, object_party=doc.owner_party.code)
-        form = VersionForm(formdata=fields)
-        form.file.errors = [str(refusal.message)]
-        return _render_version_form(doc, form, _refusal_status(refusal))
-    except (MalformedUpload, CsrfRefused):
-        form = VersionForm(formdata=fields)
-        form.file.errors = [_("The form could not be read. Reload the page and try again.")]
-        return _render_version_form(doc, form, 400)
-    form = VersionForm(formdata=fields)
-    valid = form.validate()
-    if upload is None:
-        form.file.errors = [*form.file.errors, _("Choose a file to upload.")]
-        valid = False
-    if not valid:
-        blobs.discard()
-        return _render_version_form(doc, form, 400)
+    received = receive_upload_form(
+        lambda fields: VersionForm(formdata=fields),
+        lambda form, status: _render_version_form(doc, form, status),
+        allowed=LIBRARY_KINDS,
+        record_refusal=lambda refusal: operations.record_refusal(
+            refusal, target="library_version", object_type="library_document", object_id=doc.id,
+            object_party=doc.owner_party.code))
+    if not isinstance(received, ReceivedForm):
+        return received  # the page again, with the error
+    form, upload = received.form, received.upload
     operations.add_version(current_principal(), doc, upload, note=form.note.data)
     flash(_("New version uploaded."), "success")
     return redirect(url_for("documents.document", document_id=doc.id))
