@@ -48,7 +48,7 @@ from alerts.serializers import (
 )
 from alerts.validation import AlertValidationError
 from portal.access import Principal
-from portal.audit.service import _PENDING_KEY, record
+from portal.audit.service import record
 from portal.extensions import db
 
 FORMATS = ("csv", "json")
@@ -449,8 +449,6 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
     ``batch_size`` rows (flushed together) and at the end. Audited as ``alert.import`` with the counts.
     """
     _require(principal, False)
-    pending = db.session.info.setdefault(_PENDING_KEY, [])
-    queued_before = len(pending)
     counts = ImportCounts()
     savepoint = db.session.begin_nested()
     item = 0
@@ -470,13 +468,11 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
                     progress(item)
         db.session.flush()
     except (AlertValidationError, AlertForbidden) as error:
-        savepoint.rollback()
-        del db.session.info.setdefault(_PENDING_KEY, [])[queued_before:]
+        savepoint.rollback()  # the audit entries queued since the savepoint go with it
         error.item = item
         raise
     except BaseException:
         savepoint.rollback()
-        del db.session.info.setdefault(_PENDING_KEY, [])[queued_before:]
         raise
     savepoint.commit()
     if progress is not None:

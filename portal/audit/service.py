@@ -30,6 +30,7 @@ from portal.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64
 _PENDING_KEY = "audit_pending"
+_SAVEPOINT_MARKS_KEY = "audit_savepoint_marks"
 # Detail keys that could carry a secret or a document number in clear: refused outright, so a
 # careless caller fails in tests instead of leaking in production.
 _FORBIDDEN_DETAIL_KEY = re.compile(r"password|secret|^token$|recovery|document_number|mrz|holder|email|otp", re.IGNORECASE)
@@ -126,6 +127,9 @@ def _append_pending(session) -> None:
     Core statements rather than the ORM unit of work: this runs in every request that commits, and the
     entries are never read back through this session.
     """
+    if session.in_nested_transaction():
+        return  # a savepoint's commit: entries wait for the real commit (and go if an outer savepoint rolls back)
+    session.info.pop(_SAVEPOINT_MARKS_KEY, None)
     pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
     if not pending:
         return
@@ -148,10 +152,24 @@ def _append_pending(session) -> None:
         prev_hash = entry_hash
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session, transaction) -> None:
+    """Remember how many entries were queued when a savepoint began, to drop later ones if it rolls back."""
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINT_MARKS_KEY, {})
+        marks[id(transaction)] = len(session.info.get(_PENDING_KEY, ()))
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _discard_pending(session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING_KEY, None)
+    """Entries queued in work that was rolled back are dropped with it (a savepoint's, or all of them)."""
+    if previous_transaction.nested:  # (a closed transaction no longer knows its parent: ask .nested)
+        mark = session.info.get(_SAVEPOINT_MARKS_KEY, {}).pop(id(previous_transaction), None)
+        if mark is not None:
+            del session.info.get(_PENDING_KEY, [])[mark:]
+        return
+    session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_SAVEPOINT_MARKS_KEY, None)
 
 
 def entry_fields(entry: AuditEntry) -> dict:
