@@ -313,9 +313,13 @@ def audit_verify(checkpoint):
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--checkpoint") from None
     if not result.ok:
-        raise CommandError(f"audit chain broken at entry seq {result.bad_seq}: {result.reason} "
+        where = f"entry seq {result.bad_seq}" if result.bad_seq is not None else "the queue"
+        raise CommandError(f"audit chain broken at {where}: {result.reason} "
                            f"({result.entries} entries verified before it)")
     click.echo(f"Audit chain OK: {result.entries} entries verified; head {result.head_seq}:{result.head_hash}")
+    if result.queued:
+        click.echo(f"{result.queued} committed entries wait in the queue (each MAC verified); "
+                   "the next committing transaction chains them.")
     if checkpoint:
         click.echo(f"Checkpoint {checkpoint.strip()} matches.")
 

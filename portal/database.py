@@ -34,8 +34,22 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def lock_audit_chain(session) -> None:
-    """Serialise audit appends until the end of the transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
-    # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE).
+def try_lock_audit_chain(connection) -> bool:
+    """Take the audit-chain lock if it is free (held until the end of the transaction); never wait.
+
+    On SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE), so the chain is
+    always free to it.
+    """
+    if connection.dialect.name == "postgresql":
+        return bool(connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                       {"key": AUDIT_CHAIN_LOCK}).scalar())
+    return True
+
+
+def commits_can_overlap_chain_lock(connection) -> bool:
+    """Can another transaction commit (and so queue audit entries) while this one holds the chain lock?
+
+    PostgreSQL: yes, the advisory lock only guards the chain. SQLite: no, the chain lock is the database's
+    write lock, held from BEGIN IMMEDIATE to COMMIT, so no transaction ever finds the chain busy.
+    """
+    return connection.dialect.name == "postgresql"

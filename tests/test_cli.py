@@ -405,3 +405,41 @@ def test_outbox_send_writes_due_messages_to_the_spool(app, cli, tmp_path, monkey
 def test_register_cli_names_the_contract(app):
     names = set(app.cli.list_commands(None))
     assert {"setup", "demo", "users", "tokens", "audit", "outbox"} <= names
+
+
+def _queue_entry(action: str, mac: str | None = None) -> None:
+    """A committed entry waiting in the audit queue (as when the chain was busy), MAC'd unless ``mac``."""
+    from portal.audit.models import AuditQueueEntry
+    from portal.audit.service import queue_mac
+    from portal.keyring import current_keyring
+    from portal.timeutil import utcnow
+
+    ring = current_keyring()
+    fields = {"created_at": utcnow(), "actor_user_id": None, "actor_party": None, "actor_role": None,
+              "actor_token_id": None, "ip": None, "action": action, "object_type": None, "object_id": None,
+              "object_party": None, "outcome": "ok", "details": {}}
+    mac = mac or queue_mac(ring.derive("audit-hmac", ring.active_id), fields, [])
+    db.session.add(AuditQueueEntry(**{**fields, "details": "{}"}, objectives="[]", key_id=ring.active_id,
+                                   entry_mac=mac))
+    db.session.flush()
+
+
+def test_audit_verify_reports_queued_entries(cli, make_user):
+    _make_audited_entry(cli, make_user)
+    _queue_entry("test.cli.queued")
+
+    result = cli("audit", "verify")
+
+    assert result.exit_code == 0, result.output
+    assert "1 committed entries wait in the queue" in result.output
+
+
+def test_audit_verify_refuses_a_tampered_queued_entry(cli, make_user):
+    _make_audited_entry(cli, make_user)
+    _queue_entry("test.cli.forged", mac="0" * 64)
+
+    result = cli("audit", "verify")
+
+    assert result.exit_code == 1
+    assert "audit chain broken at the queue: queued entry" in result.stderr
+    assert "does not match its MAC" in result.stderr

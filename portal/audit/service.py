@@ -1,9 +1,12 @@
 """Writing and verifying the audit chain.
 
 ``record()`` queues an entry on the current database session; the entries are chained and inserted
-just before that session commits, under a lock (``portal.database.lock_audit_chain``), so concurrent
-requests append one after another and the chain never forks. An entry queued in a transaction that
-rolls back is discarded with it: the log never claims what did not happen.
+just before that session commits, under the chain lock (``portal.database``), so the chain never forks.
+The lock is only tried, never waited for inside a request's transaction (it is held until COMMIT has
+flushed, so waiting would serialise every audited request): a transaction that finds it busy stores its
+entries in ``audit_queue``, atomically with its changes and each under a MAC; the queue is chained right
+after, by whichever transaction holds the lock then. An entry queued in a transaction that rolls back is discarded with it: the log never
+claims what did not happen.
 
 Each entry's hash is HMAC-SHA256, under the key ring's ``audit-hmac`` key named by ``key_id``, over the
 previous entry's hash and the entry's canonical JSON. The key is never in the database, so whoever can
@@ -15,20 +18,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 from dataclasses import dataclass
 
 from flask import has_request_context, request
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.orm import Session, scoped_session
 
-from portal.audit.models import OUTCOMES, AuditEntry, AuditObjective
-from portal.database import lock_audit_chain
+from portal.audit.models import OUTCOMES, AuditEntry, AuditObjective, AuditQueueEntry
+from portal.database import commits_can_overlap_chain_lock, try_lock_audit_chain
 from portal.extensions import db
 from portal.keyring import KeyRingError, current_keyring
 from portal.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64
+logger = logging.getLogger(__name__)
 _PENDING_KEY = "audit_pending"
 _SAVEPOINT_MARKS_KEY = "audit_savepoint_marks"
 # Detail keys that could carry a secret or a document number in clear: refused outright, so a
@@ -96,6 +101,12 @@ def record(
     }
     codes = sorted(set(objectives if objectives is not None else objectives_for_action(action)))
     session = session or db.session
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        # Begin now, so a rollback before any statement still discards this entry (a session with no
+        # transaction has nothing to roll back, and the entry would be written by its next commit).
+        session.begin()
     session.info.setdefault(_PENDING_KEY, []).append(_Pending(fields, codes))
 
 
@@ -118,11 +129,90 @@ def _head(connection) -> tuple[int, str]:
 
 _ENTRIES = AuditEntry.__table__
 _OBJECTIVES = AuditObjective.__table__
+_QUEUE = AuditQueueEntry.__table__
+_DRAIN_DUE_KEY = "audit_drain_due"
+_FIELD_NAMES = ("created_at", "actor_user_id", "actor_party", "actor_role", "actor_token_id", "ip", "action",
+                "object_type", "object_id", "object_party", "outcome")
+
+
+def _active_key() -> tuple[str, bytes]:
+    ring = current_keyring()
+    return ring.active_id, ring.derive("audit-hmac", ring.active_id)
+
+
+def queue_mac(key: bytes, fields: dict, objectives: list[str]) -> str:
+    """The MAC a queued entry carries until it is chained (a domain prefix keeps it apart from chain hashes)."""
+    return hmac.new(key, f"queued\n{canonical_json(fields, objectives, 0)}".encode(), hashlib.sha256).hexdigest()
+
+
+def _queue_row(item: _Pending, key_id: str, key: bytes) -> dict:
+    return {**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
+            "objectives": json.dumps(item.objectives), "key_id": key_id,
+            "entry_mac": queue_mac(key, item.fields, item.objectives)}
+
+
+def _read_queued(row, ring) -> tuple[_Pending, bool]:
+    """A queue row as the entry it holds, and whether its MAC verifies."""
+    fields = {name: getattr(row, name) for name in _FIELD_NAMES}
+    fields["details"] = json.loads(row.details)
+    item = _Pending(fields, json.loads(row.objectives))
+    try:
+        key = ring.derive("audit-hmac", row.key_id)
+    except KeyRingError:
+        return item, False
+    return item, hmac.compare_digest(queue_mac(key, item.fields, item.objectives), row.entry_mac)
+
+
+def _take_queue(connection) -> list[_Pending]:
+    """Every queued entry, oldest first, removed from the queue (the caller holds the chain lock).
+
+    An entry whose MAC does not verify was changed while it waited: it is not chained as if genuine; an
+    ``audit.queue_tampered`` error entry naming its queue id takes its place.
+    """
+    rows = connection.execute(select(_QUEUE).order_by(_QUEUE.c.id)).all()
+    if not rows:
+        return []
+    connection.execute(delete(_QUEUE).where(_QUEUE.c.id.in_([row.id for row in rows])))
+    ring = current_keyring()
+    items = []
+    for row in rows:
+        item, genuine = _read_queued(row, ring)
+        if not genuine:
+            item = _Pending({**_actor_fields(None), "ip": None, "action": "audit.queue_tampered",
+                             "object_type": "audit_queue", "object_id": str(row.id), "object_party": None,
+                             "outcome": "error", "details": {}, "created_at": utcnow()}, [])
+        items.append(item)
+    return items
+
+
+def _chain(connection, items: list[_Pending], key_id: str, key: bytes) -> None:
+    """Append ``items`` after the head (the caller holds the chain lock)."""
+    if not items:
+        return
+    seq, prev_hash = _head(connection)
+    rows = []
+    for item in items:
+        seq += 1
+        entry_hash = chain_hash(key, prev_hash, canonical_json(item.fields, item.objectives, seq))
+        rows.append({**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
+                     "seq": seq, "key_id": key_id, "prev_hash": prev_hash, "entry_hash": entry_hash})
+        prev_hash = entry_hash
+    ids = connection.execute(insert(_ENTRIES).returning(_ENTRIES.c.id, sort_by_parameter_order=True), rows).scalars()
+    links = [{"entry_id": entry_id, "code": code} for entry_id, item in zip(ids, items) for code in item.objectives]
+    if links:
+        connection.execute(insert(_OBJECTIVES), links)
 
 
 @event.listens_for(Session, "before_commit")
 def _append_pending(session) -> None:
-    """Chain and insert the queued entries, under the chain lock, just before the commit.
+    """Chain the entries just before the commit, or queue them when the chain is busy.
+
+    The chain lock is held until COMMIT has flushed the WAL, so a transaction that waited for it would make
+    every audited request commit one at a time (and hand the lock over one by one, each handover waiting
+    for a worker to be scheduled). So the lock is only ever *tried*: the transaction that gets it chains its
+    own entries after whatever was queued; one that does not stores its entries in ``audit_queue``, in the
+    same transaction as its changes (atomic, MAC'd), and never waits. ``_drain_after_commit`` then makes
+    sure nothing stays queued.
 
     Core statements rather than the ORM unit of work: this runs in every request that commits, and the
     entries are never read back through this session.
@@ -134,22 +224,52 @@ def _append_pending(session) -> None:
     if not pending:
         return
     session.flush()  # the request's own changes first, so a failing flush fails before the log is touched
-    lock_audit_chain(session)
     connection = session.connection()
-    seq, prev_hash = _head(connection)
-    ring = current_keyring()
-    key_id = ring.active_id
-    key = ring.derive("audit-hmac", key_id)
-    for item in pending:
-        seq += 1
-        canonical = canonical_json(item.fields, item.objectives, seq)
-        entry_hash = chain_hash(key, prev_hash, canonical)
-        row = {**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
-               "seq": seq, "key_id": key_id, "prev_hash": prev_hash, "entry_hash": entry_hash}
-        entry_id = connection.execute(insert(_ENTRIES).returning(_ENTRIES.c.id), row).scalar_one()
-        if item.objectives:
-            connection.execute(insert(_OBJECTIVES), [{"entry_id": entry_id, "code": code} for code in item.objectives])
-        prev_hash = entry_hash
+    key_id, key = _active_key()
+    if try_lock_audit_chain(connection):
+        _chain(connection, _take_queue(connection) + pending, key_id, key)
+        # Others may have queued while we held the lock, after we read the queue: look again once our
+        # commit has released it.
+        session.info[_DRAIN_DUE_KEY] = commits_can_overlap_chain_lock(connection)
+    else:
+        connection.execute(insert(_QUEUE), [_queue_row(item, key_id, key) for item in pending])
+        session.info[_DRAIN_DUE_KEY] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drain_after_commit(session) -> None:
+    """After a commit that queued entries or held the chain lock, chain what waits in the queue.
+
+    Why nothing is left behind without anyone waiting: an entry is queued only when another transaction
+    holds the lock; its own drain tries the lock once after its commit; if the lock is still held, the
+    holder drains after releasing it, and sees the entry (committed before the holder released). Failing
+    here must not turn a committed request into an error: the entries stay queued, MAC'd, for the next
+    transaction that takes the lock.
+    """
+    if not session.info.pop(_DRAIN_DUE_KEY, False):
+        return
+    bind = session.get_bind()
+    try:
+        drain_queue(getattr(bind, "engine", bind))
+    except Exception:  # logged: the queue is drained by the next transaction that takes the chain lock
+        logger.exception("audit entries left queued; the next transaction holding the chain lock chains them")
+
+
+def drain_queue(engine) -> int:
+    """Chain the queued entries unless another transaction holds the chain lock (it drains after
+    releasing it); returns how many were chained. Never waits for the lock."""
+    chained = 0
+    while True:
+        with engine.begin() as connection:
+            if connection.execute(select(_QUEUE.c.id).limit(1)).first() is None:
+                return chained
+            if not try_lock_audit_chain(connection):
+                return chained
+            items = _take_queue(connection)
+            key_id, key = _active_key()
+            _chain(connection, items, key_id, key)
+            chained += len(items)
+        # the commit released the lock: entries queued meanwhile may have missed our read; look again
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -198,6 +318,7 @@ class VerifyResult:
     head_hash: str
     bad_seq: int | None = None
     reason: str | None = None
+    queued: int = 0  # entries committed but not yet chained (normally none: they are chained at once)
 
 
 def verify_chain(checkpoint: str | None = None, batch: int = 2000) -> VerifyResult:
@@ -241,7 +362,18 @@ def verify_chain(checkpoint: str | None = None, batch: int = 2000) -> VerifyResu
     if want_seq is not None and not checkpoint_seen:
         return VerifyResult(False, count, expected_seq - 1, prev_hash, want_seq,
                             "the published checkpoint's entry is missing (log truncated)")
-    return VerifyResult(True, count, expected_seq - 1, prev_hash)
+    queued, bad_queue_id = _verify_queue(ring)
+    if bad_queue_id is not None:
+        return VerifyResult(False, count, expected_seq - 1, prev_hash, None,
+                            f"queued entry {bad_queue_id} does not match its MAC", queued=queued)
+    return VerifyResult(True, count, expected_seq - 1, prev_hash, queued=queued)
+
+
+def _verify_queue(ring) -> tuple[int, int | None]:
+    """How many entries wait in the queue, and the id of the first whose MAC fails (None if all verify)."""
+    rows = db.session.execute(select(_QUEUE).order_by(_QUEUE.c.id)).all()
+    bad = next((row.id for row in rows if not _read_queued(row, ring)[1]), None)
+    return len(rows), bad
 
 
 def _parse_checkpoint(checkpoint: str) -> tuple[int, str]:
