@@ -114,8 +114,8 @@ def authenticate_bearer() -> ApiToken | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    # The owner comes in the same query (its role and party make the principal): one round trip less.
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+    # The owner and its party come in the same query (they make the principal): no further round trip.
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.party))
                               .where(ApiToken.token_digest == token_digest(secret.strip())))
     if token is None or not token.is_usable():
         return None

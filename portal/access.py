@@ -203,7 +203,21 @@ def visibility_clause(model, principal: Principal | None):
     return and_(clause, refinement(principal)) if refinement is not None else clause
 
 
+# Built distribution clauses, per model and what they read of the principal. SQL constructs are immutable,
+# so one clause serves every statement and thread; building it anew cost ~0.3 ms of every scoped query.
+# Bounded: models x parties x roles.
+_DISTRIBUTION_CLAUSES: dict = {}
+
+
 def _distribution_clause(model, principal: Principal):
+    key = (model, principal.party_id, principal.role, principal.party_kind)
+    clause = _DISTRIBUTION_CLAUSES.get(key)
+    if clause is None:
+        clause = _DISTRIBUTION_CLAUSES[key] = _build_distribution_clause(model, principal)
+    return clause
+
+
+def _build_distribution_clause(model, principal: Principal):
     from portal.parties.models import NetworkParty
 
     members_wide = model.distribution_level == "members"
