@@ -45,6 +45,10 @@ from portal.extensions import db
 from portal.parties.models import Party
 
 MAX_PER_PAGE = 100
+# Word and filter searches count at most this many matches (and say "more than"): counting every match
+# of a common word cost time in proportion to the matches (a GIN bitmap and a heap visit per match), and
+# nobody pages through more than a thousand alerts - they narrow the search.
+COUNT_LIMIT = 1000
 FILTER_KEYS = ("issuing_state", "document_category", "fraud_type", "reporting_party", "detected_from",
                "detected_to", "status", "text")
 _ORDER = {
@@ -79,6 +83,7 @@ class SearchResult:
     number_searched: bool = False
     issuing_state: str | None = None
     mrz_errors: list = field(default_factory=list)
+    total_exact: bool = True  # False: more than ``total`` (= COUNT_LIMIT) alerts match; only these are paged
 
     @property
     def pages(self) -> int:
@@ -286,6 +291,7 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
 
     query = (query or "").strip()
     kind, number, state, mrz_errors = "all", None, filters.get("issuing_state"), []
+    total_exact = True
     if query and looks_like_mrz(query):
         parsed = parse_mrz(query)
         kind, number = "mrz", normalise_document_number(parsed.fields.get("document_number") or "")
@@ -309,8 +315,13 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         query_index = number_any_index(number) if number else None
     else:
         statement = _filtered(visible_alerts(principal), filters)
-        total = db.session.scalar(statement.with_only_columns(func.count(Alert.id)).order_by(None))
-        rows = db.session.scalars(_ordered(statement, sort).limit(per_page).offset((page - 1) * per_page))
+        counted = statement.with_only_columns(Alert.id).order_by(None).limit(COUNT_LIMIT + 1).subquery()
+        total = db.session.scalar(select(func.count()).select_from(counted))
+        total_exact = total <= COUNT_LIMIT
+        total = min(total, COUNT_LIMIT)
+        offset = (page - 1) * per_page
+        rows = db.session.scalars(_ordered(statement, sort).limit(max(0, min(per_page, total - offset))).offset(offset)) \
+            if offset < total else []
         hits = [AlertHit(alert) for alert in rows]
         query_index = blind_index(" ".join(fulltext.words(filters["text"])), scope="alert-search-text") \
             if "text" in filters else None
@@ -322,11 +333,13 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         "filters": {key: (value.isoformat() if isinstance(value, date) else value)
                     for key, value in filters.items() if key not in ("text", "issuing_state")},
         "results": total,
+        "results_exact": total_exact,
         "page": page,
         "sort": sort,
     })
     return SearchResult(hits=hits, total=total, page=page, per_page=per_page, kind=kind,
-                        number_searched=number is not None, issuing_state=state, mrz_errors=mrz_errors)
+                        number_searched=number is not None, issuing_state=state, mrz_errors=mrz_errors,
+                        total_exact=total_exact)
 
 
 def check_document(principal: Principal | None, number: str, issuing_state: str | None = None) -> CheckResult:

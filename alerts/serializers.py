@@ -297,6 +297,7 @@ def search_response(result: SearchResult) -> dict:
         "issuing_state": result.issuing_state,
         "mrz_errors": list(result.mrz_errors),
         "total": result.total,
+        "total_exact": result.total_exact,
         "page": result.page,
         "per_page": result.per_page,
         "pages": result.pages,
@@ -452,12 +453,15 @@ SCHEMAS = {
     },
     "SearchResult": {
         "type": "object",
-        "required": ["kind", "total", "page", "per_page", "pages", "results"],
+        "required": ["kind", "total", "total_exact", "page", "per_page", "pages", "results"],
         "properties": {
             "kind": {"type": "string", "enum": ["all", "number", "mrz", "text"]},
             "issuing_state": _text(),
             "mrz_errors": {"type": "array", "items": {"$ref": "#/components/schemas/MrzIssue"}},
-            "total": {"type": "integer"},
+            "total": {"type": "integer", "description": "Matches, counted up to 1,000 for word and filter "
+                                                       "searches (see total_exact)."},
+            "total_exact": {"type": "boolean", "description": "false: more than `total` alerts match; only the "
+                                                             "first `total` are paged. Narrow the search."},
             "page": {"type": "integer"},
             "per_page": {"type": "integer"},
             "pages": {"type": "integer"},

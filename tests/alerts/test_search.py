@@ -154,6 +154,36 @@ def test_pagination_and_sorting(gtm, searcher):
     assert [hit.alert.reference for hit in by_reference.hits] == sorted((a.reference for a in alerts), reverse=True)
 
 
+def test_word_and_filter_counts_stop_at_the_limit(gtm, searcher, monkeypatch):
+    """Beyond COUNT_LIMIT matches the count says "more than" and only the first COUNT_LIMIT are paged."""
+    import alerts.search
+
+    monkeypatch.setattr(alerts.search, "COUNT_LIMIT", 3)
+    alerts_ = [report(gtm, document_number=f"L{n}000000", detection_date=f"2025-0{n}-01",
+                      description="Counterfeit laminate.") for n in range(1, 6)]
+    for query, filters in ((None, None), ("laminate", None), (None, {"text": "laminate"})):
+        first = search_alerts(searcher, query, filters, per_page=2)
+        assert (first.total, first.total_exact, first.pages) == (3, False, 2)
+        assert [hit.alert.id for hit in first.hits] == [alerts_[4].id, alerts_[3].id]
+        assert [hit.alert.id for hit in search_alerts(searcher, query, filters, page=2, per_page=2).hits] == [alerts_[2].id]
+        assert search_alerts(searcher, query, filters, page=3, per_page=2).hits == []
+    entry = json.loads(audit_entries("alert.search")[-1].details)
+    assert entry["results"] == 3 and entry["results_exact"] is False
+    exact = search_alerts(searcher, "laminate", {"detected_from": "2025-04-01"})
+    assert (exact.total, exact.total_exact) == (2, True)
+
+
+def test_search_page_says_more_than_the_limit(gtm, make_user, client, login_as, monkeypatch):
+    import alerts.search
+
+    monkeypatch.setattr(alerts.search, "COUNT_LIMIT", 2)
+    for n in range(3):
+        report(gtm, document_number=f"M{n}000000", description="Counterfeit laminate.")
+    login_as(make_user(role="border_officer", party_code="MEX"))
+    page = client.get("/alerts/?q=laminate").get_data(as_text=True)
+    assert "More than 2 alerts match: add words or filters to narrow the search." in page
+
+
 def test_number_results_are_paginated_after_ranking(gtm, searcher):
     exact = report(gtm, document_number="S0000001")
     near = [report(gtm, document_number="50000001"), report(gtm, document_number="SOOOOOO1")]
