@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select, union
 
 from alerts.models import Alert
-from portal.access import Principal, set_distribution, validate_distribution, visibility_clause
+from portal.access import Principal, set_distribution, validate_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.keyring import current_keyring
@@ -178,20 +178,15 @@ def create_attachment(principal: Principal, alert: Alert, upload: ReceivedUpload
     return attachment
 
 
-def visible_attachment_query(principal: Principal | None):
-    """``select(Attachment)`` limited to attachments of alerts the principal sees (drafts: own party)."""
-    return select(Attachment).join(Alert, Attachment.alert_id == Alert.id).where(visibility_clause(Alert, principal))
-
-
 def attachments_of(alert: Alert, principal: Principal) -> list[Attachment]:
-    statement = visible_attachment_query(principal).where(Attachment.alert_id == alert.id)
+    statement = visible(Attachment, principal).where(Attachment.alert_id == alert.id)
     return list(db.session.scalars(statement.order_by(Attachment.is_genuine_reference, Attachment.id)))
 
 
 def get_visible_attachment(attachment_id: int, principal: Principal, alert_id: int | None = None) -> Attachment | None:
     """The attachment if its alert is visible to ``principal`` (and it belongs to ``alert_id``), else None
     (audited as denied, exactly like ``get_visible_or_404``)."""
-    statement = visible_attachment_query(principal).where(Attachment.id == attachment_id)
+    statement = visible(Attachment, principal).where(Attachment.id == attachment_id)
     if alert_id is not None:
         statement = statement.where(Attachment.alert_id == alert_id)
     attachment = db.session.scalar(statement)
