@@ -22,7 +22,7 @@ from alerts.models import Alert, AlertAcknowledgement, AlertRevision
 from alerts.mrz import parse_mrz
 from alerts.notify import on_status_change
 from alerts.references import next_reference
-from alerts.validation import AlertValidationError, clean
+from alerts.validation import AlertValidationError, clean, narrative_leaks
 from portal.access import Principal, can_reshare, set_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
@@ -141,7 +141,10 @@ def _with_mrz(data: dict) -> tuple[dict, list[dict]]:
     return merged, findings
 
 
-def _validate(data: dict, owner_party_id: int, **kwargs) -> tuple[dict, list[dict]]:
+def validate_alert(data: dict, owner_party_id: int, **kwargs) -> tuple[dict, list[dict]]:
+    """Check ``data`` exactly as creating or updating an alert does, writing nothing: the data completed
+    from its MRZ, cleaned (``alerts.validation.clean``), with the MRZ's findings. Raises
+    ``AlertValidationError`` naming every bad field at once (an unreadable MRZ included)."""
     data, findings = _with_mrz(dict(data))
     errors = {}
     try:
@@ -238,7 +241,7 @@ def create_alert(principal: Principal, data: dict) -> Alert:
     ``AlertForbidden``.
     """
     _require(principal, "report_alert", "alert.create")
-    values, findings = _validate(data, principal.party_id)
+    values, findings = validate_alert(data, principal.party_id)
     if values["status"] == "published":
         _require(principal, "publish_alert", "alert.publish")
     now = utcnow()
@@ -292,7 +295,7 @@ def update_alert(principal: Principal, alert, data: dict) -> Alert:
             if name not in data:
                 merged.pop(name, None)
     try:
-        values, findings = _validate(merged, alert.owner_party_id, statuses=(alert.status,))
+        values, findings = validate_alert(merged, alert.owner_party_id, statuses=(alert.status,))
     except AlertValidationError as exc:
         raise AlertValidationError({**exc.errors, **errors}) from None
     if "review_date" not in data:
@@ -369,10 +372,8 @@ def withdraw_alert(principal: Principal, alert, reason: str) -> Alert:
 
 
 def _reason_leaks(alert: Alert, reason: str) -> bool:
-    from alerts.validation import _leaks
-
     secrets = [value for value in (alert.document_number, alert.range_start, alert.range_end) if value]
-    return _leaks(reason, secrets, [alert.holder_name])
+    return narrative_leaks(reason, secrets, [alert.holder_name])
 
 
 def acknowledge_alert(principal: Principal, alert) -> AlertAcknowledgement:

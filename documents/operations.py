@@ -102,7 +102,8 @@ def store_upload(chunks: Iterable[bytes], filename: str | None, *, allowed, blob
     return ReceivedUpload(file_uid, checked.kind.code, checked.display_name, stored, thumbnail)
 
 
-def _file_columns(upload: ReceivedUpload, user_id: int | None) -> dict:
+def file_columns(upload: ReceivedUpload, user_id: int | None) -> dict:
+    """The ``StoredFileMixin`` columns of a row for a stored upload (thumbnail included), created by ``user_id``."""
     columns = {
         "file_uid": upload.file_uid,
         "blob_id": upload.stored.blob_id,
@@ -168,7 +169,7 @@ def create_attachment(principal: Principal, alert: Alert, upload: ReceivedUpload
     """The row for a stored upload on ``alert`` (the caller checked ``can_attach``)."""
     validate_attachment_fields(side, light, caption)
     attachment = Attachment(alert_id=alert.id, side=side, light=light, is_genuine_reference=bool(is_genuine_reference),
-                            caption=(caption or "").strip() or None, **_file_columns(upload, principal.user_id))
+                            caption=(caption or "").strip() or None, **file_columns(upload, principal.user_id))
     db.session.add(attachment)
     db.session.flush()
     record("document.upload", object_type="attachment", object_id=attachment.id,
@@ -296,7 +297,7 @@ def add_version(principal: Principal, document: Document, upload: ReceivedUpload
     number = (db.session.scalar(select(db.func.max(DocumentVersion.number))
                                 .where(DocumentVersion.document_id == document.id)) or 0) + 1
     version = DocumentVersion(document_id=document.id, number=number, note=(note or "").strip() or None,
-                              **_file_columns(upload, principal.user_id))
+                              **file_columns(upload, principal.user_id))
     db.session.add(version)
     document.updated_at = utcnow()
     db.session.flush()

@@ -22,7 +22,7 @@ from portal.exchange.models import Submission
 from portal.extensions import db
 
 from .models import SubmissionAttachment
-from .operations import ReceivedUpload, _file_columns
+from .operations import ReceivedUpload, file_columns
 from .uploads import ATTACHMENT_KINDS, UploadRefused
 
 PERMISSION = "exchange_intelligence"
@@ -77,7 +77,7 @@ def create_attachment(principal: Principal, submission: Submission, upload: Rece
                       caption: str | None = None) -> SubmissionAttachment:
     """The row for a stored upload on ``submission`` (the caller checked ``can_attach``), audited."""
     item = SubmissionAttachment(submission_id=submission.id, caption=check_caption(caption),
-                                **_file_columns(upload, principal.user_id))
+                                **file_columns(upload, principal.user_id))
     db.session.add(item)
     db.session.flush()
     record("exchange.attach", object_type="submission", object_id=submission.id,

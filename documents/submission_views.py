@@ -49,7 +49,7 @@ from .receive import MalformedUpload
 from .uploads import UploadRefused, limits_from_config
 from .views import (
     ReceivedForm,
-    _discard_uncommitted_blobs,
+    discard_uncommitted_blobs,
     file_response,
     receive_upload,
     receive_upload_form,
@@ -58,7 +58,7 @@ from .watermark import WATERMARKED_TLP
 
 bp = Blueprint("submission_attachments", __name__)
 # A request that stored blobs but did not commit their rows deletes them (as on the documents blueprint).
-bp.teardown_request(_discard_uncommitted_blobs)
+bp.teardown_request(discard_uncommitted_blobs)
 PERMISSION = files.PERMISSION
 
 
