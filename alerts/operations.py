@@ -227,9 +227,15 @@ def _audit(action: str, alert: Alert, principal, details: dict | None = None) ->
            details={"reference": alert.reference, **(details or {})})
 
 
-def _publish_now(alert: Alert) -> None:
+def _publish(alert: Alert, principal) -> None:
+    """Publish ``alert`` now (it counts as updated then), keep its revision, audit it and tell the subscribers:
+    the one path for an alert published when reported and for a draft published later."""
     alert.status = "published"
-    alert.published_at = utcnow()
+    alert.published_at = alert.updated_at = utcnow()
+    db.session.flush()
+    _keep_revision(alert, "publish", principal)
+    _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+    on_status_change(alert, "published")
 
 
 def create_alert(principal: Principal, data: dict) -> Alert:
@@ -263,11 +269,7 @@ def create_alert(principal: Principal, data: dict) -> Alert:
         "fraud_indicators": len(findings),
     })
     if values["status"] == "published":
-        _publish_now(alert)
-        db.session.flush()
-        _keep_revision(alert, "publish", principal)
-        _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
-        on_status_change(alert, "published")
+        _publish(alert, principal)
     return alert
 
 
@@ -337,12 +339,7 @@ def publish_alert(principal: Principal, alert) -> Alert:
     alert = _own_alert(principal, alert, "publish_alert", "alert.publish")
     if alert.status != "draft":
         raise AlertValidationError({"status": _("Only a draft can be published.")})
-    _publish_now(alert)
-    alert.updated_at = alert.published_at
-    db.session.flush()
-    _keep_revision(alert, "publish", principal)
-    _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
-    on_status_change(alert, "published")
+    _publish(alert, principal)
     return alert
 
 
