@@ -36,7 +36,7 @@ from alerts.indexes import normalise_document_number
 from alerts.models import Alert
 from alerts.mrz import looks_like_mrz, parse_mrz
 from alerts.operations import CONTENT_FIELDS
-from alerts.search import SearchError, _filtered, _looks_like_number, _number_hits, clean_filters
+from alerts.search import SearchError, apply_filters, clean_filters, looks_like_number, number_hits
 from portal.access import RESTRICTED_TLP, TLP_LEVELS, Principal, can_export, visible
 from portal.audit.service import record
 from portal.extensions import db
@@ -100,7 +100,7 @@ def plan_export(principal: Principal | None, query: str | None = None, filters: 
     query = (query or "").strip()
     statement = visible(Alert, principal)
     kind = "all"
-    if query and (looks_like_mrz(query) or _looks_like_number(query)):
+    if query and (looks_like_mrz(query) or looks_like_number(query)):
         kind = "mrz" if looks_like_mrz(query) else "number"
         state = filters.get("issuing_state")
         if kind == "mrz":
@@ -109,13 +109,13 @@ def plan_export(principal: Principal | None, query: str | None = None, filters: 
             state = state or parsed.fields.get("issuing_state")
         else:
             number = normalise_document_number(query)
-        ids = [alert_id for alert_id, _match in _number_hits(principal, number, state, filters, "reference")] \
+        ids = [alert_id for alert_id, _match in number_hits(principal, number, state, filters, "reference")] \
             if number else []
         statement = statement.where(Alert.id.in_(ids))
     elif query:
         kind = "text"
         filters = {**filters, "text": " ".join(filter(None, (filters.get("text"), query)))}
-    statement = _filtered(statement, filters)
+    statement = apply_filters(statement, filters)
     if tlp is not None:
         statement = statement.where(Alert.tlp == tlp)
     count_of = lambda s: db.session.scalar(s.with_only_columns(func.count(Alert.id)).order_by(None))

@@ -226,10 +226,10 @@ def send_digests(now=None, principal=None) -> tuple[int, int]:
 # --- command line ------------------------------------------------------------------------------------
 
 def _digest_command():
-    from portal.cli import CLI_ACTOR, _command
+    from portal.cli import CLI_ACTOR, cli_command
 
     @click.command("digest")
-    @_command
+    @cli_command
     def digest():
         """Queue today's digest e-mails (run once a day; a second run sends nothing new)."""
         emails, events = send_digests(principal=CLI_ACTOR)

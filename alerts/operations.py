@@ -22,7 +22,7 @@ from alerts.models import Alert, AlertAcknowledgement, AlertRevision
 from alerts.mrz import parse_mrz
 from alerts.notify import on_status_change
 from alerts.references import next_reference
-from alerts.validation import AlertValidationError, clean
+from alerts.validation import AlertValidationError, clean, narrative_leaks
 from portal.access import Principal, can_reshare, set_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
@@ -141,7 +141,10 @@ def _with_mrz(data: dict) -> tuple[dict, list[dict]]:
     return merged, findings
 
 
-def _validate(data: dict, owner_party_id: int, **kwargs) -> tuple[dict, list[dict]]:
+def validate_alert(data: dict, owner_party_id: int, **kwargs) -> tuple[dict, list[dict]]:
+    """Check ``data`` exactly as creating or updating an alert does, writing nothing: the data completed
+    from its MRZ, cleaned (``alerts.validation.clean``), with the MRZ's findings. Raises
+    ``AlertValidationError`` naming every bad field at once (an unreadable MRZ included)."""
     data, findings = _with_mrz(dict(data))
     errors = {}
     try:
@@ -224,9 +227,15 @@ def _audit(action: str, alert: Alert, principal, details: dict | None = None) ->
            details={"reference": alert.reference, **(details or {})})
 
 
-def _publish_now(alert: Alert) -> None:
+def _publish(alert: Alert, principal) -> None:
+    """Publish ``alert`` now (it counts as updated then), keep its revision, audit it and tell the subscribers:
+    the one path for an alert published when reported and for a draft published later."""
     alert.status = "published"
-    alert.published_at = utcnow()
+    alert.published_at = alert.updated_at = utcnow()
+    db.session.flush()
+    _keep_revision(alert, "publish", principal)
+    _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+    on_status_change(alert, "published")
 
 
 def create_alert(principal: Principal, data: dict) -> Alert:
@@ -238,7 +247,7 @@ def create_alert(principal: Principal, data: dict) -> Alert:
     ``AlertForbidden``.
     """
     _require(principal, "report_alert", "alert.create")
-    values, findings = _validate(data, principal.party_id)
+    values, findings = validate_alert(data, principal.party_id)
     if values["status"] == "published":
         _require(principal, "publish_alert", "alert.publish")
     now = utcnow()
@@ -260,11 +269,7 @@ def create_alert(principal: Principal, data: dict) -> Alert:
         "fraud_indicators": len(findings),
     })
     if values["status"] == "published":
-        _publish_now(alert)
-        db.session.flush()
-        _keep_revision(alert, "publish", principal)
-        _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
-        on_status_change(alert, "published")
+        _publish(alert, principal)
     return alert
 
 
@@ -292,7 +297,7 @@ def update_alert(principal: Principal, alert, data: dict) -> Alert:
             if name not in data:
                 merged.pop(name, None)
     try:
-        values, findings = _validate(merged, alert.owner_party_id, statuses=(alert.status,))
+        values, findings = validate_alert(merged, alert.owner_party_id, statuses=(alert.status,))
     except AlertValidationError as exc:
         raise AlertValidationError({**exc.errors, **errors}) from None
     if "review_date" not in data:
@@ -334,12 +339,7 @@ def publish_alert(principal: Principal, alert) -> Alert:
     alert = _own_alert(principal, alert, "publish_alert", "alert.publish")
     if alert.status != "draft":
         raise AlertValidationError({"status": _("Only a draft can be published.")})
-    _publish_now(alert)
-    alert.updated_at = alert.published_at
-    db.session.flush()
-    _keep_revision(alert, "publish", principal)
-    _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
-    on_status_change(alert, "published")
+    _publish(alert, principal)
     return alert
 
 
@@ -369,10 +369,8 @@ def withdraw_alert(principal: Principal, alert, reason: str) -> Alert:
 
 
 def _reason_leaks(alert: Alert, reason: str) -> bool:
-    from alerts.validation import _leaks
-
     secrets = [value for value in (alert.document_number, alert.range_start, alert.range_end) if value]
-    return _leaks(reason, secrets, [alert.holder_name])
+    return narrative_leaks(reason, secrets, [alert.holder_name])
 
 
 def acknowledge_alert(principal: Principal, alert) -> AlertAcknowledgement:

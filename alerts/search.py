@@ -188,7 +188,9 @@ def clean_filters(filters: dict | None) -> dict:
     return {key: value for key, value in cleaned.items() if value is not None}
 
 
-def _filtered(statement: Select, filters: dict, *, with_state: bool = True) -> Select:
+def apply_filters(statement: Select, filters: dict, *, with_state: bool = True) -> Select:
+    """``statement`` (over ``Alert``) narrowed by filters cleaned by ``clean_filters``, full text included;
+    ``with_state=False`` leaves the issuing state out."""
     if with_state and "issuing_state" in filters:
         statement = statement.where(Alert.issuing_state == filters["issuing_state"])
     if "document_category" in filters:
@@ -211,7 +213,8 @@ def _filtered(statement: Select, filters: dict, *, with_state: bool = True) -> S
     return statement
 
 
-def _looks_like_number(query: str) -> bool:
+def looks_like_number(query: str) -> bool:
+    """Whether a free query is searched as a document number (the number syntax, with a digit)."""
     number = normalise_document_number(query)
     return bool(VALID_NUMBER.match(number)) and any(char.isdigit() for char in number)
 
@@ -230,7 +233,7 @@ def _series_hits(principal, filters: dict, number: str, state: str | None, *, pu
     base = visible_alerts(principal).with_only_columns(Alert.issuing_state).where(Alert.range_index.is_not(None))
     if published_only:
         base = base.where(Alert.status == "published")
-    states = [state] if state else list(db.session.scalars(_filtered(base, filters).distinct()))
+    states = [state] if state else list(db.session.scalars(apply_filters(base, filters).distinct()))
     indexes = [range_index(code, parts[0], len(parts[1])) for code in states]
     if not indexes:
         return []
@@ -239,16 +242,16 @@ def _series_hits(principal, filters: dict, number: str, state: str | None, *, pu
     if published_only:
         candidates = candidates.where(Alert.status == "published")
     ids = []
-    for alert_id, start, end in db.session.execute(_filtered(candidates, filters)):
+    for alert_id, start, end in db.session.execute(apply_filters(candidates, filters)):
         series = NumberRange.parse(start, end)
         if series is not None and series.contains(number):
             ids.append(alert_id)
     return ids
 
 
-def _number_hits(principal, number: str, state: str | None, filters: dict, sort: str) -> list[tuple[int, str]]:
+def number_hits(principal, number: str, state: str | None, filters: dict, sort: str) -> list[tuple[int, str]]:
     """``(id, match)`` of every visible alert matching ``number``: exact, then near, then series."""
-    base = _filtered(visible_alerts(principal).with_only_columns(Alert.id), filters)
+    base = apply_filters(visible_alerts(principal).with_only_columns(Alert.id), filters)
     exact_clause = Alert.number_index == number_index(number, state) if state else \
         Alert.number_any_index == number_any_index(number)
     exact = list(db.session.scalars(_ordered(base.where(exact_clause), sort)))
@@ -299,14 +302,14 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         mrz_state = parsed.fields.get("issuing_state")
         if not state and mrz_state and is_valid_icao_code(mrz_state):
             state = mrz_state
-    elif query and _looks_like_number(query):
+    elif query and looks_like_number(query):
         kind, number = "number", normalise_document_number(query)
     elif query:
         kind = "text"
         filters = {**filters, "text": " ".join(filter(None, (filters.get("text"), query)))}
 
     if kind in ("number", "mrz"):
-        matches = _number_hits(principal, number, state, filters, sort) if number else []
+        matches = number_hits(principal, number, state, filters, sort) if number else []
         total = len(matches)
         window = matches[(page - 1) * per_page: page * per_page]
         loaded = {alert.id: alert for alert in db.session.scalars(
@@ -314,7 +317,7 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         hits = [AlertHit(loaded[alert_id], match) for alert_id, match in window]
         query_index = number_any_index(number) if number else None
     else:
-        statement = _filtered(visible_alerts(principal), filters)
+        statement = apply_filters(visible_alerts(principal), filters)
         counted = statement.with_only_columns(Alert.id).order_by(None).limit(COUNT_LIMIT + 1).subquery()
         total = db.session.scalar(select(func.count()).select_from(counted))
         total_exact = total <= COUNT_LIMIT

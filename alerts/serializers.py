@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from alerts import vocabulary
 from alerts.models import Alert
-from alerts.operations import CONTENT_FIELDS, snapshot
+from alerts.operations import CONTENT_FIELDS, snapshot, validate_alert
 from alerts.search import FILTER_KEYS, MAX_PER_PAGE, CheckResult, SearchResult
 from alerts.validation import AlertValidationError
 from portal.access import Principal
@@ -142,10 +142,8 @@ def parse_alert_body(body) -> tuple[dict, dict[str, str]]:
 
 def validation_errors(principal: Principal, data: dict) -> dict[str, str]:
     """What ``create_alert`` would refuse in ``data``, without writing anything (not even a reference)."""
-    from alerts.operations import _validate  # the operation's own checks, MRZ pre-fill included
-
     try:
-        _validate(data, principal.party_id)
+        validate_alert(data, principal.party_id)  # the operation's own checks, MRZ pre-fill included
     except AlertValidationError as exc:
         return exc.errors
     return {}

@@ -198,7 +198,7 @@ def _distribution(check: _Checker, owner_party_id: int) -> tuple[str | None, lis
     return (level if isinstance(level, str) else None), party_ids, network_id
 
 
-def _leaks(narrative: str | None, secrets: list[str], names: list[str]) -> bool:
+def narrative_leaks(narrative: str | None, secrets: list[str], names: list[str]) -> bool:
     """Whether a narrative quotes a document number or the holder's name (narratives are stored in clear)."""
     if not narrative:
         return False
@@ -268,7 +268,7 @@ def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published")) -
 
     secrets = [value for value in (number, start, end) if value]
     for name in NARRATIVE_FIELDS:
-        if _leaks(values[name], secrets, [values["holder_name"]]):
+        if narrative_leaks(values[name], secrets, [values["holder_name"]]):
             check.fail(name, _("Do not write the document number or the holder's name here: this text is stored "
                                "in clear for full-text search."))
 

@@ -102,10 +102,24 @@ def upload_attachment(alert_id: int):
     return response
 
 
+def stored_file_json(item) -> dict:
+    """What the API says of every stored file, whatever it is attached to (its ``StoredFileMixin`` columns)."""
+    return {"display_name": item.display_name, "size": item.size, "sha256": item.sha256, "kind": item.kind}
+
+
+def stored_file_properties(kinds) -> dict:
+    """The OpenAPI properties of ``stored_file_json`` for a file of one of ``kinds``."""
+    return {
+        "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
+        "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "kind": {"type": "string", "enum": sorted(kinds)},
+    }
+
+
 def attachment_json(item) -> dict:
-    return {"id": item.id, "alert_id": item.alert_id, "display_name": item.display_name, "size": item.size,
-            "sha256": item.sha256, "kind": item.kind, "side": item.side, "light": item.light,
-            "is_genuine_reference": item.is_genuine_reference}
+    return {"id": item.id, "alert_id": item.alert_id, **stored_file_json(item), "side": item.side,
+            "light": item.light, "is_genuine_reference": item.is_genuine_reference}
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -136,10 +150,7 @@ _SCHEMAS = {
         "properties": {
             "id": {"type": "integer"},
             "alert_id": {"type": "integer"},
-            "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
-            "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "kind": {"type": "string", "enum": sorted(ATTACHMENT_KINDS)},
+            **stored_file_properties(ATTACHMENT_KINDS),
             "side": {"type": "string", "enum": list(ATTACHMENT_SIDES)},
             "light": {"type": "string", "enum": list(ATTACHMENT_LIGHTS)},
             "is_genuine_reference": {"type": "boolean"},

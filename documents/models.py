@@ -10,10 +10,10 @@ encrypted the same way under the id ``<file_uid>:thumb``.
 The display name can reveal things (a name, a document number), so it is an encrypted column, like an
 attachment's caption and a library document's title and description. The blob store never sees a name.
 
-Access: an attachment is seen by whoever sees its alert (``visible(Alert)``, drafts included through
-``Alert.visibility_refinement``); a submission's file by exactly the submission's audience
-(``visible(Submission)``); a library document is itself shareable (``ShareableMixin``), and its
-versions follow it.
+Access: an attachment is seen by whoever sees its alert (``visible(Attachment)``, declared by
+``visible_through = "alert_id"``: ``visible(Alert)``, drafts included through ``Alert.visibility_refinement``);
+a submission's file by exactly the submission's audience (``visible(SubmissionAttachment)``, through
+``submission_id``); a library document is itself shareable (``ShareableMixin``), and its versions follow it.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class Attachment(StoredFileMixin, db.Model):
     """A file on an alert: a specimen image (tagged by side and light), or a PDF."""
 
     __tablename__ = "attachments"
+    visible_through = "alert_id"  # seen by exactly whoever sees the alert (portal.access.visibility_clause)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
@@ -175,6 +176,7 @@ class SubmissionAttachment(StoredFileMixin, db.Model):
     (``visible(Submission)``: its sender and recipients; a draft only by the sending party)."""
 
     __tablename__ = "submission_attachments"
+    visible_through = "submission_id"  # the submission's scope decides (portal.access.visibility_clause)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)

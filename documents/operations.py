@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select, union
 
 from alerts.models import Alert
-from portal.access import Principal, set_distribution, validate_distribution, visibility_clause
+from portal.access import Principal, set_distribution, validate_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.keyring import current_keyring
@@ -102,7 +102,8 @@ def store_upload(chunks: Iterable[bytes], filename: str | None, *, allowed, blob
     return ReceivedUpload(file_uid, checked.kind.code, checked.display_name, stored, thumbnail)
 
 
-def _file_columns(upload: ReceivedUpload, user_id: int | None) -> dict:
+def file_columns(upload: ReceivedUpload, user_id: int | None) -> dict:
+    """The ``StoredFileMixin`` columns of a row for a stored upload (thumbnail included), created by ``user_id``."""
     columns = {
         "file_uid": upload.file_uid,
         "blob_id": upload.stored.blob_id,
@@ -168,7 +169,7 @@ def create_attachment(principal: Principal, alert: Alert, upload: ReceivedUpload
     """The row for a stored upload on ``alert`` (the caller checked ``can_attach``)."""
     validate_attachment_fields(side, light, caption)
     attachment = Attachment(alert_id=alert.id, side=side, light=light, is_genuine_reference=bool(is_genuine_reference),
-                            caption=(caption or "").strip() or None, **_file_columns(upload, principal.user_id))
+                            caption=(caption or "").strip() or None, **file_columns(upload, principal.user_id))
     db.session.add(attachment)
     db.session.flush()
     record("document.upload", object_type="attachment", object_id=attachment.id,
@@ -178,20 +179,15 @@ def create_attachment(principal: Principal, alert: Alert, upload: ReceivedUpload
     return attachment
 
 
-def visible_attachment_query(principal: Principal | None):
-    """``select(Attachment)`` limited to attachments of alerts the principal sees (drafts: own party)."""
-    return select(Attachment).join(Alert, Attachment.alert_id == Alert.id).where(visibility_clause(Alert, principal))
-
-
 def attachments_of(alert: Alert, principal: Principal) -> list[Attachment]:
-    statement = visible_attachment_query(principal).where(Attachment.alert_id == alert.id)
+    statement = visible(Attachment, principal).where(Attachment.alert_id == alert.id)
     return list(db.session.scalars(statement.order_by(Attachment.is_genuine_reference, Attachment.id)))
 
 
 def get_visible_attachment(attachment_id: int, principal: Principal, alert_id: int | None = None) -> Attachment | None:
     """The attachment if its alert is visible to ``principal`` (and it belongs to ``alert_id``), else None
     (audited as denied, exactly like ``get_visible_or_404``)."""
-    statement = visible_attachment_query(principal).where(Attachment.id == attachment_id)
+    statement = visible(Attachment, principal).where(Attachment.id == attachment_id)
     if alert_id is not None:
         statement = statement.where(Attachment.alert_id == alert_id)
     attachment = db.session.scalar(statement)
@@ -301,7 +297,7 @@ def add_version(principal: Principal, document: Document, upload: ReceivedUpload
     number = (db.session.scalar(select(db.func.max(DocumentVersion.number))
                                 .where(DocumentVersion.document_id == document.id)) or 0) + 1
     version = DocumentVersion(document_id=document.id, number=number, note=(note or "").strip() or None,
-                              **_file_columns(upload, principal.user_id))
+                              **file_columns(upload, principal.user_id))
     db.session.add(version)
     document.updated_at = utcnow()
     db.session.flush()

@@ -3,7 +3,8 @@
 - Attaching: only users of the sending party holding ``exchange_intelligence``, while the submission is a
   draft or sent (once a recipient acknowledged or answered, what it received is fixed).
 - Reading: an attachment is seen by exactly the submission's audience - the one scoping query
-  ``visibility_clause(Submission, principal)`` (sender and recipients; a draft only by the sending party).
+  ``visible(SubmissionAttachment, principal)``, through the submission's scope (sender and recipients; a
+  draft only by the sending party).
   A party that is not a recipient never sees one: nonexistent and invisible both answer None (404), audited.
 - The file itself goes through ``documents.operations.store_upload`` (type from the content, metadata
   stripped, encrypted as it streams) exactly like an alert's attachment; images of AMBER and RED
@@ -15,15 +16,13 @@ submission is always seen by the submission's whole audience.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from portal.access import Principal, visibility_clause
+from portal.access import Principal, visible
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import db
 
 from .models import SubmissionAttachment
-from .operations import ReceivedUpload, _file_columns
+from .operations import ReceivedUpload, file_columns
 from .uploads import ATTACHMENT_KINDS, UploadRefused
 
 PERMISSION = "exchange_intelligence"
@@ -78,7 +77,7 @@ def create_attachment(principal: Principal, submission: Submission, upload: Rece
                       caption: str | None = None) -> SubmissionAttachment:
     """The row for a stored upload on ``submission`` (the caller checked ``can_attach``), audited."""
     item = SubmissionAttachment(submission_id=submission.id, caption=check_caption(caption),
-                                **_file_columns(upload, principal.user_id))
+                                **file_columns(upload, principal.user_id))
     db.session.add(item)
     db.session.flush()
     record("exchange.attach", object_type="submission", object_id=submission.id,
@@ -88,14 +87,8 @@ def create_attachment(principal: Principal, submission: Submission, upload: Rece
     return item
 
 
-def visible_query(principal: Principal | None):
-    """``select(SubmissionAttachment)`` limited to files of submissions the principal sees."""
-    return (select(SubmissionAttachment).join(Submission, SubmissionAttachment.submission_id == Submission.id)
-            .where(visibility_clause(Submission, principal)))
-
-
 def attachments_of(submission: Submission, principal: Principal | None) -> list[SubmissionAttachment]:
-    statement = visible_query(principal).where(SubmissionAttachment.submission_id == submission.id)
+    statement = visible(SubmissionAttachment, principal).where(SubmissionAttachment.submission_id == submission.id)
     return list(db.session.scalars(statement.order_by(SubmissionAttachment.id)))
 
 
@@ -103,7 +96,7 @@ def get_visible(attachment_id: int, principal: Principal | None,
                 submission_id: int | None = None) -> SubmissionAttachment | None:
     """The file if its submission is visible to ``principal`` (and it belongs to ``submission_id``), else
     None, audited as denied exactly like ``get_visible_or_404``."""
-    statement = visible_query(principal).where(SubmissionAttachment.id == attachment_id)
+    statement = visible(SubmissionAttachment, principal).where(SubmissionAttachment.id == attachment_id)
     if submission_id is not None:
         statement = statement.where(SubmissionAttachment.submission_id == submission_id)
     item = db.session.scalar(statement)

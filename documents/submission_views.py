@@ -45,11 +45,12 @@ from portal.openapi import contribute, error_response, json_content, operation, 
 
 from . import operations
 from . import submission_attachments as files
+from .api import stored_file_json, stored_file_properties
 from .receive import MalformedUpload
 from .uploads import UploadRefused, limits_from_config
 from .views import (
     ReceivedForm,
-    _discard_uncommitted_blobs,
+    discard_uncommitted_blobs,
     file_response,
     receive_upload,
     receive_upload_form,
@@ -58,7 +59,7 @@ from .watermark import WATERMARKED_TLP
 
 bp = Blueprint("submission_attachments", __name__)
 # A request that stored blobs but did not commit their rows deletes them (as on the documents blueprint).
-bp.teardown_request(_discard_uncommitted_blobs)
+bp.teardown_request(discard_uncommitted_blobs)
 PERMISSION = files.PERMISSION
 
 
@@ -216,8 +217,7 @@ def _forbidden(action: str, submission_id: int):
 
 
 def attachment_json(item) -> dict:
-    return {"id": item.id, "submission_id": item.submission_id, "display_name": item.display_name,
-            "size": item.size, "sha256": item.sha256, "kind": item.kind, "caption": item.caption}
+    return {"id": item.id, "submission_id": item.submission_id, **stored_file_json(item), "caption": item.caption}
 
 
 @bp.post("/api/v1/submissions/<int:submission_id>/attachments")
@@ -297,10 +297,7 @@ _SCHEMAS = {
         "properties": {
             "id": {"type": "integer"},
             "submission_id": {"type": "integer"},
-            "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
-            "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "kind": {"type": "string", "enum": sorted(files.SUBMISSION_KINDS)},
+            **stored_file_properties(files.SUBMISSION_KINDS),
             "caption": {"type": ["string", "null"]},
         },
     },

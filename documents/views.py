@@ -121,7 +121,7 @@ def receive_upload(fields: MultiDict, *, allowed, blobs: operations.StoredBlobs,
 
 
 @bp.teardown_request
-def _discard_uncommitted_blobs(error):
+def discard_uncommitted_blobs(error):
     """A request that stored blobs but did not commit their rows (a crash, a failed commit) deletes them."""
     blobs = g.pop("uncommitted_blobs", None)
     if blobs is None or not blobs.ids:

@@ -2,18 +2,23 @@
 
 Who is asking is a ``Principal`` (a signed-in user, or a user acting through an API token). What they
 may do is a permission from ``auth.permissions``. What they may see is decided by ``visible()``: one
-scoping query per shareable model that lists, detail pages, search, exports, the API and downloads
+scoping query per protected model that lists, detail pages, search, exports, the API and downloads
 all use. A record that is not visible is answered exactly like one that does not exist: 404, and the
 attempt is audited as denied.
+
+Which rule scopes a model is declared on the model, and the rule itself lives here (so this module never
+imports a feature's models): a shareable record (``ShareableMixin``) by its owner, distribution and TLP;
+a record that belongs to one (``visible_through``: an alert's attachment, a submission's file) by exactly
+its parent's scope; a directory record (``DirectoryRecordMixin``) by the directory permissions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import cache, wraps
 
 from flask import abort, g
-from sqlalchemy import ForeignKey, Integer, String, and_, exists, false, or_, select
+from sqlalchemy import ForeignKey, Integer, String, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from auth.permissions import permissions_for_role, permissions_for_scopes
@@ -190,17 +195,61 @@ def set_distribution(record, *, level: str, tlp: str, party_ids=(), network_id=N
             db.session.add(DistributionRecipient(record_type=table, record_id=record.id, party_id=party_id))
 
 
-def visibility_clause(model, principal: Principal | None):
-    """SQL condition: the rows of ``model`` that ``principal`` may see.
+class DirectoryRecordMixin:
+    """A record of a party's directory (a ``party_id`` and an ``active`` flag), scoped by permission.
 
-    A model may narrow its distribution further with a ``visibility_refinement(principal)`` classmethod
-    (alerts: a draft is seen only by its own party), so every loader still goes through this one place.
+    Every holder of ``view_directory`` sees the active records; a deactivated one stays visible only to
+    its own party's directory maintainers (``manage_party_directory``) and to the network maintainers
+    (``manage_networks``, who see every record), so they can still find it.
+    """
+
+
+def visibility_clause(model, principal: Principal | None):
+    """SQL condition: the rows of ``model`` that ``principal`` may see (no principal: none).
+
+    The model declares its rule:
+
+    - ``visible_through = "<foreign key column>"``: a record seen by exactly whoever sees the record it
+      belongs to (an alert's attachment through ``alert_id``), never wider;
+    - ``DirectoryRecordMixin``: the directory permissions;
+    - otherwise a shareable record (``ShareableMixin``): owner, distribution and TLP. It may narrow them
+      further with a ``visibility_refinement(principal)`` classmethod (alerts: a draft is seen only by its
+      own party), so every loader still goes through this one place.
     """
     if principal is None:
         return false()
+    parent_key = getattr(model, "visible_through", None)
+    if parent_key is not None:
+        return _parent_clause(model, parent_key, principal)
+    if issubclass(model, DirectoryRecordMixin):
+        return _directory_clause(model, principal)
     refinement = getattr(model, "visibility_refinement", None)
     clause = _distribution_clause(model, principal)
     return and_(clause, refinement(principal)) if refinement is not None else clause
+
+
+@cache
+def _referenced_model(model, column_name: str):
+    """The mapped class whose table the foreign key ``model.<column_name>`` points at."""
+    (foreign_key,) = model.__table__.c[column_name].foreign_keys
+    table = foreign_key.column.table
+    return next(mapper.class_ for mapper in db.Model.registry.mappers if mapper.local_table is table)
+
+
+def _parent_clause(model, column_name: str, principal: Principal):
+    parent = _referenced_model(model, column_name)
+    parents = select(parent.id).where(visibility_clause(parent, principal)).correlate(None)
+    return getattr(model, column_name).in_(parents)
+
+
+def _directory_clause(model, principal: Principal):
+    if not principal.can("view_directory"):
+        return false()
+    if principal.can("manage_networks"):
+        return true()
+    if principal.can("manage_party_directory"):
+        return or_(model.active.is_(True), model.party_id == principal.party_id)
+    return model.active.is_(True)
 
 
 # Built distribution clauses, per model and what they read of the principal. SQL constructs are immutable,
@@ -247,7 +296,8 @@ def _build_distribution_clause(model, principal: Principal):
 
 
 def visible(model, principal: Principal | None = None):
-    """``select(model)`` filtered to what the principal (default: the current one) may see."""
+    """``select(model)`` filtered to what the principal (default: the current one) may see: the one
+    scoping query of every protected model (see ``visibility_clause`` for the rules)."""
     principal = principal if principal is not None else current_principal()
     return select(model).where(visibility_clause(model, principal))
 

@@ -58,8 +58,9 @@ def demo_email(local_part: str, party_code: str) -> str:
     return f"{local_part}@{party_code.lower()}.{DEMO_DOMAIN}"
 
 
-def _command(func):
-    """Run a command body in an app context, in English, committing nothing on an error."""
+def cli_command(func):
+    """Decorate a CLI command's body: run it in an app context, in English, committing nothing on an error
+    (the command commits its own work, as CLI commands do)."""
 
     @with_appcontext
     @wraps(func)
@@ -94,7 +95,7 @@ def _table(headers: tuple[str, ...], rows: list[tuple]) -> str:
 
 
 @click.command("setup")
-@_command
+@cli_command
 def setup_command():
     """Create the instance folder, create or upgrade the schema, load reference data (idempotent)."""
     from flask_migrate import upgrade
@@ -125,7 +126,7 @@ def _random_password() -> str:
 
 
 @click.command("demo")
-@_command
+@cli_command
 def demo_command():
     """Create the demo accounts (once); print their passwords and TOTP secrets this one time."""
     import pyotp
@@ -191,7 +192,7 @@ def _read_password() -> str:
 @click.option("--party", "party_code", required=True, help="Party code, e.g. GTM or TS.")
 @click.option("--role", required=True, help="Role, e.g. liaison_officer.")
 @click.option("--name", default="", help="Full name (default: the e-mail's local part).")
-@_command
+@cli_command
 def users_create(email, party_code, role, name):
     """Create an account; the password is read from stdin (one line). Two-factor is enrolled at first login."""
     from email_validator import EmailNotValidError, validate_email
@@ -239,7 +240,7 @@ def users_create(email, party_code, role, name):
 
 @users_cli.command("list")
 @click.option("--party", "party_code", default=None, help="Only this party's accounts.")
-@_command
+@cli_command
 def users_list(party_code):
     """List accounts (sorted by party and e-mail)."""
     from sqlalchemy import select
@@ -268,7 +269,7 @@ tokens_cli = AppGroup("tokens", help="Personal API tokens for machine clients.")
 @click.option("--name", default="Command-line token", show_default=True, help="A name for the token.")
 @click.option("--days", default=90, show_default=True, type=int, help="Days until it expires.")
 @click.option("--allow-ip", "allowed_ips", multiple=True, help="Allowed IP address or CIDR range (repeatable).")
-@_command
+@cli_command
 def tokens_create(email, scopes, name, days, allowed_ips):
     """Create a token for EMAIL's account and print it alone on stdout (it is shown only once)."""
     from auth.models import User
@@ -303,7 +304,7 @@ audit_cli = AppGroup("audit", help="Verify the tamper-evident audit chain.")
 @audit_cli.command("verify")
 @click.option("--checkpoint", default=None, metavar="SEQ:HASH",
               help="A head published earlier by `audit checkpoint`; the entry must still carry it.")
-@_command
+@cli_command
 def audit_verify(checkpoint):
     """Recompute the whole chain; exit 1 naming the first entry that does not verify."""
     from portal.audit.service import verify_chain
@@ -325,7 +326,7 @@ def audit_verify(checkpoint):
 
 
 @audit_cli.command("checkpoint")
-@_command
+@cli_command
 def audit_checkpoint():
     """Print the current head as SEQ:HASH, to publish out of band."""
     from portal.audit.service import checkpoint
@@ -339,7 +340,7 @@ outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
 
 
 @outbox_cli.command("send")
-@_command
+@cli_command
 def outbox_send():
     """Send the messages that are due (SMTP, or .eml files in the spool folder without a mail server)."""
     from portal.outbox.service import send_due

@@ -15,7 +15,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.cli import CLI_ACTOR, CommandError, _command
+from portal.cli import CLI_ACTOR, CommandError, cli_command
 
 keys_cli = AppGroup("keys", help="The key ring: rotation, verification, export.")
 blobs_cli = AppGroup("blobs", help="The encrypted blob store.")
@@ -63,7 +63,7 @@ def _report_problems(problems, what: str) -> None:
               help="Rotate the blind-index key instead, and recompute every registered blind index.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted rotation without adding a key.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
-@_command
+@cli_command
 def keys_rotate(index_key, resume, batch_size):
     """Add a key and move every registered encrypted value and wrapped file key under it (batch commits)."""
     from portal.audit.service import record
@@ -126,7 +126,7 @@ def keys_rotate(index_key, resume, batch_size):
 @keys_cli.command("verify")
 @click.option("--no-blobs", is_flag=True, help="Check the encrypted columns only.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
-@_command
+@cli_command
 def keys_verify(no_blobs, batch_size):
     """Decrypt every registered value and blob; list each corrupted item and exit 1 if there is any."""
     from portal.keyring import current_keyring
@@ -144,7 +144,7 @@ def keys_verify(no_blobs, batch_size):
 
 
 @keys_cli.command("status")
-@_command
+@cli_command
 def keys_status():
     """The keys of the ring and what still uses each one."""
     from portal.keyring import current_keyring
@@ -165,7 +165,7 @@ def keys_status():
 
 @keys_cli.command("retire")
 @click.argument("key_id")
-@_command
+@cli_command
 def keys_retire(key_id):
     """Remove KEY_ID from the ring, only when nothing uses it any more (values, file keys, audit chain)."""
     from portal.audit.service import record
@@ -193,7 +193,7 @@ def keys_retire(key_id):
 
 @keys_cli.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@_command
+@cli_command
 def keys_export(path):
     """Write the key ring to PATH (mode 0600) to keep apart from the backups."""
     from portal.keyring import current_keyring
@@ -212,7 +212,7 @@ def keys_export(path):
 
 @click.command("backup")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
-@_command
+@cli_command
 def backup_command(path):
     """Snapshot the database and the blob store into the new folder PATH, with a manifest of hashes."""
     from documents.backup import KEYRING_WARNING, BackupError, create_backup
@@ -238,7 +238,7 @@ def backup_command(path):
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_command
+@cli_command
 def restore_command(path):
     """Restore the backup in PATH into an EMPTY database and blob store (verifies the manifest first)."""
     from documents.backup import KEYRING_WARNING, BackupError, restore_backup
@@ -267,7 +267,7 @@ def restore_command(path):
 
 @blobs_cli.command("gc")
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
-@_command
+@cli_command
 def blobs_gc(dry_run):
     """Remove blobs no row references (older than an hour) and stale temporary files."""
     from documents.gc import collect_garbage

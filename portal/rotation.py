@@ -248,17 +248,10 @@ def reencrypt_columns(ring: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE,
     for entry in registry.encrypted.values():
         pk, raw = _primary_key(entry.model), _raw(entry.column)
         kind = entry.type
-        last, done = None, 0
-        while True:
-            statement = (select(pk, raw).where(raw.is_not(None), not_(raw.startswith(prefix, autoescape=True)))
-                         .order_by(pk).limit(batch_size))
-            if last is not None:
-                statement = statement.where(pk > last)
-            rows = db.session.execute(statement).all()
-            if not rows:
-                break
+        done = 0
+        for rows in _keyset_batches(pk, raw, where=(raw.is_not(None), not_(raw.startswith(prefix, autoescape=True))),
+                                    batch_size=batch_size):
             for row_id, stored in rows:
-                last = row_id
                 try:
                     plain = decrypt_text(stored, purpose=kind.purpose, context=kind.context)
                 except (DecryptionError, KeyRingError, ValueError) as exc:
@@ -277,6 +270,21 @@ def _raw_value(stored: str):
     from sqlalchemy import literal
 
     return literal(stored, Text)
+
+
+def _keyset_batches(pk, *columns, where=(), batch_size: int) -> Iterator[list]:
+    """Batches of rows ``(pk, *columns)`` matching ``where``, in primary-key order (keyset pagination: each
+    batch starts after the last key of the one before, so a caller may change and commit rows in between)."""
+    last = None
+    while True:
+        statement = select(pk, *columns).where(*where).order_by(pk).limit(batch_size)
+        if last is not None:
+            statement = statement.where(pk > last)
+        rows = db.session.execute(statement).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
 
 
 def _file_rows(entry: WrappedKeyColumns, where, batch_size: int) -> Iterator[list]:
@@ -336,15 +344,9 @@ def reindex_blind_indexes(*, batch_size: int = DEFAULT_BATCH_SIZE, progress: Pro
         pk = _primary_key(model)
         pk_attr = getattr(model, inspect(model).get_property_by_column(pk).key)
         label = f"{model.__tablename__} ({entry.name})"
-        last, done = None, 0
-        while True:
-            ids_statement = select(pk).order_by(pk).limit(batch_size)
-            if last is not None:
-                ids_statement = ids_statement.where(pk > last)
-            ids = db.session.scalars(ids_statement).all()
-            if not ids:
-                break
-            last = ids[-1]
+        done = 0
+        for rows in _keyset_batches(pk, batch_size=batch_size):
+            ids = [row_id for (row_id,) in rows]
             for row in _load_rows(model, pk_attr, ids, report, label):
                 values = entry.compute(row) or {}
                 if any(getattr(row, attr) != value for attr, value in values.items()):
@@ -382,16 +384,9 @@ def verify_all(ring: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE, progress:
     for entry in registry.encrypted.values():
         pk, raw = _primary_key(entry.model), _raw(entry.column)
         kind = entry.type
-        last, checked = None, 0
-        while True:
-            statement = select(pk, raw).where(raw.is_not(None)).order_by(pk).limit(batch_size)
-            if last is not None:
-                statement = statement.where(pk > last)
-            rows = db.session.execute(statement).all()
-            if not rows:
-                break
+        checked = 0
+        for rows in _keyset_batches(pk, raw, where=(raw.is_not(None),), batch_size=batch_size):
             for row_id, stored in rows:
-                last = row_id
                 checked += 1
                 try:
                     decrypt_text(stored, purpose=kind.purpose, context=kind.context)

@@ -6,6 +6,7 @@ the list page. Invisible and nonexistent records answer identically, and refusal
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -271,3 +272,95 @@ def test_inactive_user_cannot_see_anything(make_user, login_as, client):
     response = client.get(f"/notices/{notice.id}")
     assert response.status_code == 302
     assert db.session.get(User, user.id).active is False
+
+
+# --- the other scoping rules of visible(): directory records, and records seen through their parent ------
+
+
+def _with_permissions(user, *permissions) -> Principal:
+    """``user``'s principal holding exactly ``permissions`` (the rule is checked apart from the role registry)."""
+    return dataclasses.replace(Principal.for_user(user), permissions=frozenset(permissions))
+
+
+def _visible_ids(model, principal, ids) -> set[int]:
+    return set(db.session.scalars(visible(model, principal).where(model.id.in_(ids)).with_only_columns(model.id)))
+
+
+@pytest.mark.parametrize(
+    "permissions,sees",
+    [
+        ((), set()),
+        (("manage_networks", "manage_party_directory"), set()),  # nothing without view_directory
+        (("view_directory",), {"own_active", "other_active"}),
+        (("view_directory", "manage_party_directory"), {"own_active", "other_active", "own_inactive"}),
+        (("view_directory", "manage_networks"), {"own_active", "other_active", "own_inactive", "other_inactive"}),
+    ],
+)
+def test_directory_entries_are_scoped_by_the_directory_permissions(permissions, sees, make_user):
+    from portal.directory.models import DirectoryEntry
+    from tests.directory.factories import make_entry
+
+    entries = {
+        "own_active": make_entry("GTM", name="Ana Activa", email="ana@example.org"),
+        "own_inactive": make_entry("GTM", name="Beto Baja", email="beto@example.org", active=False),
+        "other_active": make_entry("MEX", name="Carla Activa", email="carla@example.org"),
+        "other_inactive": make_entry("MEX", name="Dario Baja", email="dario@example.org", active=False),
+    }
+    ids = {entry.id: name for name, entry in entries.items()}
+    viewer = _with_permissions(make_user(role="liaison_officer", party_code="GTM"), *permissions)
+    assert {ids[i] for i in _visible_ids(DirectoryEntry, viewer, ids)} == sees
+    assert _visible_ids(DirectoryEntry, None, ids) == set()
+
+
+def test_directory_entries_follow_the_token_scopes(make_user):
+    from auth.tokens import create_token
+    from portal.directory.models import DirectoryEntry
+    from tests.directory.factories import make_entry
+
+    entry = make_entry("MEX", name="Elena Token", email="elena@example.org")
+    user = make_user(role="liaison_officer", party_code="GTM")
+    reader, _ = create_token(user, name="directory sync", scopes=["directory:read"])
+    other, _ = create_token(user, name="border system", scopes=["alerts:read"])
+    assert _visible_ids(DirectoryEntry, Principal.for_token(reader), [entry.id]) == {entry.id}
+    assert _visible_ids(DirectoryEntry, Principal.for_token(other), [entry.id]) == set()
+
+
+@pytest.mark.parametrize("code,role", [("GTM", "liaison_officer"), ("MEX", "liaison_officer"),
+                                       ("PAN", "liaison_officer"), ("ARG", "country_admin"), ("TS", "secretariat_admin")])
+def test_submission_files_are_seen_exactly_where_their_submission_is(code, role, make_user):
+    from documents.models import SubmissionAttachment
+    from portal.exchange.models import Submission
+    from tests.documents.factories import pdf_bytes
+    from tests.exchange.factories import make_submission, make_submission_attachment
+
+    author = make_user(role="liaison_officer", party_code="GTM")
+    sent = make_submission(author, parties=["MEX"], tlp="AMBER")
+    draft = make_submission(author, send=False, parties=["MEX"], tlp="AMBER")
+    files = [make_submission_attachment(author, submission, pdf_bytes(f"file {n}"), f"f{n}.pdf")
+             for n, submission in enumerate((sent, sent, draft))]
+    viewer = Principal.for_user(make_user(role=role, party_code=code))
+    seen_submissions = _visible_ids(Submission, viewer, [sent.id, draft.id])
+    expected = {item.id for item in files if item.submission_id in seen_submissions}
+    assert _visible_ids(SubmissionAttachment, viewer, [item.id for item in files]) == expected
+    assert (code == "GTM") == (draft.id in seen_submissions)  # the draft stays with the sending party
+    assert (code in ("GTM", "MEX")) == (sent.id in seen_submissions)
+
+
+@pytest.mark.parametrize("code,role", [("GTM", "liaison_officer"), ("MEX", "liaison_officer"),
+                                       ("ARG", "country_admin"), ("TS", "secretariat_admin")])
+def test_alert_attachments_are_seen_exactly_where_their_alert_is(code, role, make_user):
+    from alerts.models import Alert
+    from documents.models import Attachment
+    from tests.documents.factories import gtm_alert, make_attachment
+
+    author = make_user(role="liaison_officer", party_code="GTM")
+    published = gtm_alert(author, tlp="AMBER")
+    draft = gtm_alert(author, status="draft", document_number="X1234567")
+    restricted = gtm_alert(author, tlp="RED", distribution={"level": "party"}, document_number="Y1234567")
+    files = [make_attachment(author, alert) for alert in (published, draft, restricted)]
+    viewer = Principal.for_user(make_user(role=role, party_code=code))
+    seen_alerts = _visible_ids(Alert, viewer, [published.id, draft.id, restricted.id])
+    expected = {item.id for item in files if item.alert_id in seen_alerts}
+    assert _visible_ids(Attachment, viewer, [item.id for item in files]) == expected
+    assert (code == "GTM") == (seen_alerts == {published.id, draft.id, restricted.id})
+    assert _visible_ids(Attachment, None, [item.id for item in files]) == set()

@@ -110,6 +110,16 @@ def record(
     session.info.setdefault(_PENDING_KEY, []).append(_Pending(fields, codes))
 
 
+def discard_pending_entries(session=None) -> int:
+    """Drop the entries pending on ``session`` (default: the app's) without writing them; how many went.
+
+    Only for test fixtures that commit data for real: the log is append-only, so their entries would stay
+    forever. Application code never needs it: work that did not happen is rolled back, entries with it.
+    """
+    session = session or db.session
+    return len(session.info.pop(_PENDING_KEY, None) or ())
+
+
 def canonical_json(fields: dict, objectives: list[str], seq: int) -> str:
     payload = {**fields, "seq": seq, "objectives": sorted(objectives)}
     payload["created_at"] = payload["created_at"].isoformat(timespec="microseconds")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from portal.cli import CLI_ACTOR, _command
+from portal.cli import CLI_ACTOR, cli_command
 
 directory_cli = AppGroup("directory", help="The network directories.")
 
@@ -13,7 +13,7 @@ directory_cli = AppGroup("directory", help="The network directories.")
 @directory_cli.command("remind")
 @click.option("--date", "day", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Count staleness as of this day (default: today, UTC).")
-@_command
+@cli_command
 def remind(day):
     """Queue an e-mail and a notification to each country admin of every party with entries not verified
     for 6 months. Idempotent per day: a party reminded today is not reminded again."""

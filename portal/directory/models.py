@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.access import DirectoryRecordMixin
 from portal.crypto import EncryptedText
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -16,8 +17,9 @@ from portal.timeutil import utcnow
 MEMBERSHIP_ROLES = ("coordinator", "member", "alternate")
 
 
-class DirectoryEntry(db.Model):
-    """A person in the directory, maintained by the country admins of ``party``."""
+class DirectoryEntry(DirectoryRecordMixin, db.Model):
+    """A person in the directory, maintained by the country admins of ``party``; read only through
+    ``visible(DirectoryEntry)`` (the directory permissions, ``DirectoryRecordMixin``)."""
 
     __tablename__ = "directory_entries"
 

@@ -1,8 +1,8 @@
-"""The network directories: scoping, validation helpers, and the operations that change data.
+"""The network directories: loaders, validation helpers, and the operations that change data.
 
-Every read of entries goes through ``visible_entries()`` (lists, detail pages, search, exports, the API);
-every change goes through a function here, which flushes and writes its audit entry (never a name,
-e-mail or phone: only ids, codes and field names).
+Every read of entries goes through ``portal.access.visible(DirectoryEntry)`` (lists, detail pages, search,
+exports, the API); every change goes through a function here, which flushes and writes its audit entry
+(never a name, e-mail or phone: only ids, codes and field names).
 
 Name search. Names are encrypted, so they are found through blind indexes (keyed HMACs) of the name
 normalised by ``normalise_name()`` (Unicode NFKD, combining marks dropped, casefolded, punctuation
@@ -37,9 +37,9 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask import abort
-from sqlalchemy import and_, delete, exists, false, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 
-from portal.access import Principal
+from portal.access import Principal, visible
 from portal.audit.service import record
 from portal.crypto import blind_index
 from portal.directory.models import (
@@ -257,23 +257,7 @@ def _stale_clause(today: date | None = None):
     return or_(DirectoryEntry.last_verified_on.is_(None), DirectoryEntry.last_verified_on < stale_cutoff(today))
 
 
-# --- scoping (the one query every reader uses) ----------------------------------------------------------
-
-def visible_entries(principal: Principal | None):
-    """``select(DirectoryEntry)`` the principal may read.
-
-    Every holder of ``view_directory`` sees the active entries; a deactivated entry stays visible only
-    to its own party's directory maintainers and to the network maintainers (so they can find it).
-    """
-    if principal is None or not principal.can("view_directory"):
-        return select(DirectoryEntry).where(false())
-    conditions = [DirectoryEntry.active.is_(True)]
-    if principal.can("manage_networks"):
-        return select(DirectoryEntry)
-    if principal.can("manage_party_directory"):
-        conditions.append(DirectoryEntry.party_id == principal.party_id)
-    return select(DirectoryEntry).where(or_(*conditions))
-
+# --- loading (through the one scoping query, ``visible(DirectoryEntry)``) -------------------------------
 
 def _not_found(entry_id) -> None:
     record("directory_entries.access", outcome="denied", object_type="directory_entry", object_id=str(entry_id))
@@ -281,7 +265,7 @@ def _not_found(entry_id) -> None:
 
 
 def get_entry_or_404(entry_id: int, principal: Principal) -> DirectoryEntry:
-    entry = db.session.scalar(visible_entries(principal).where(DirectoryEntry.id == entry_id))
+    entry = db.session.scalar(visible(DirectoryEntry, principal).where(DirectoryEntry.id == entry_id))
     if entry is None:
         _not_found(entry_id)
     return entry
@@ -330,7 +314,7 @@ class SearchCriteria:
 
 def search_entries(principal: Principal | None, criteria: SearchCriteria) -> list[DirectoryEntry]:
     """Visible entries matching ``criteria``, sorted by party code and name (names are encrypted)."""
-    stmt = visible_entries(principal)
+    stmt = visible(DirectoryEntry, principal)
     if not criteria.include_inactive:
         stmt = stmt.where(DirectoryEntry.active.is_(True))
     if criteria.name.strip():

@@ -1,7 +1,7 @@
 """Network directory pages: search and lists, entry detail, entry and network maintenance, exports.
 
-Entries are read only through ``operations.visible_entries()`` (via ``get_entry_or_404`` and
-``search_entries``); a country admin's own-party loader answers 404 for any other party's entry.
+Entries are read only through ``portal.access.visible(DirectoryEntry)`` (via ``operations.get_entry_or_404``
+and ``operations.search_entries``); a country admin's own-party loader answers 404 for any other party's entry.
 """
 
 from __future__ import annotations

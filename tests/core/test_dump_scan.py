@@ -41,7 +41,8 @@ def committed_user(app, real_commits):
         db.session.remove()
 
 
-def _database_bytes(app) -> bytes:
+def database_bytes(app) -> bytes:
+    """What a stolen disk or backup holds: the SQLite file and its WAL, or a data-only pg_dump."""
     with app.app_context():
         url = db.engine.url
         if url.get_backend_name() == "sqlite":
@@ -58,7 +59,7 @@ def _database_bytes(app) -> bytes:
 
 
 def test_raw_database_contains_no_personal_data_in_clear(app, committed_user):
-    raw = _database_bytes(app)
+    raw = database_bytes(app)
     assert b"Guatemala" in raw, "control: clear reference data must be visible to the scan"
     for needle in (MARKER_NAME, MARKER_EMAIL, "zacarias", committed_user):
         assert needle.encode() not in raw, f"{needle!r} found in clear"
