@@ -83,6 +83,8 @@ class Alert(ShareableMixin, db.Model):
 
     owner_party: Mapped[Party] = relationship(foreign_keys="Alert.owner_party_id", lazy="joined")
 
+    # Also ix_alerts_newest_first (detection_date DESC NULLS LAST, id DESC), the search pages' default
+    # order: created by migration 0013 only, like the full-text objects, as its spelling differs by engine.
     __table_args__ = (UniqueConstraint("owner_party_id", "reference_year", "reference_seq",
                                        name="uq_alerts_owner_party_id_reference"),)
 
@@ -107,6 +109,7 @@ class Alert(ShareableMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Alert {self.reference} {self.status}>"
+
 
 
 class AlertRevision(db.Model):

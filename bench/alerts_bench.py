@@ -372,8 +372,12 @@ def cmd_generate(args) -> None:
                 counter.last_value = max(counter.last_value, last)
         db.session.commit()
         analyse = time.perf_counter()
+        # Every table the load wrote, as autovacuum would in time: without statistics on the recipients
+        # the planner hashed all of a party's listed records on every scoped query (~20 ms at 1,000,000).
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE alerts" if dialect == "postgresql" else "ANALYZE"))
+            for statement in (("VACUUM ANALYZE alerts", "VACUUM ANALYZE distribution_recipients")
+                              if dialect == "postgresql" else ("ANALYZE",)):
+                conn.execute(text(statement))
         total = db.session.scalar(text("SELECT count(*) FROM alerts"))
         print(f"generated {args.count:,} alerts in {elapsed:.1f} s: {args.count / elapsed:,.0f} alerts/s "
               f"({args.workers} processes, batches of {args.batch}, {dialect}); "
