@@ -104,7 +104,7 @@ def upload_attachment(alert_id: int):
 
 def attachment_json(item) -> dict:
     return {"id": item.id, "alert_id": item.alert_id, "display_name": item.display_name, "size": item.size,
-            "sha256": item.sha256, "kind": item.kind, "side": item.side, "light": item.light,
+            "kind": item.kind, "side": item.side, "light": item.light,
             "is_genuine_reference": item.is_genuine_reference}
 
 
@@ -132,13 +132,12 @@ _TAGS = ["attachments"]
 _SCHEMAS = {
     "Attachment": {
         "type": "object",
-        "required": ["id", "alert_id", "display_name", "size", "sha256", "kind", "side", "light"],
+        "required": ["id", "alert_id", "display_name", "size", "kind", "side", "light"],
         "properties": {
             "id": {"type": "integer"},
             "alert_id": {"type": "integer"},
             "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
             "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "kind": {"type": "string", "enum": sorted(ATTACHMENT_KINDS)},
             "side": {"type": "string", "enum": list(ATTACHMENT_SIDES)},
             "light": {"type": "string", "enum": list(ATTACHMENT_LIGHTS)},

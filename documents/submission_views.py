@@ -217,7 +217,7 @@ def _forbidden(action: str, submission_id: int):
 
 def attachment_json(item) -> dict:
     return {"id": item.id, "submission_id": item.submission_id, "display_name": item.display_name,
-            "size": item.size, "sha256": item.sha256, "kind": item.kind, "caption": item.caption}
+            "size": item.size, "kind": item.kind, "caption": item.caption}
 
 
 @bp.post("/api/v1/submissions/<int:submission_id>/attachments")
@@ -293,13 +293,12 @@ _SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True, "sche
 _SCHEMAS = {
     "SubmissionAttachment": {
         "type": "object",
-        "required": ["id", "submission_id", "display_name", "size", "sha256", "kind"],
+        "required": ["id", "submission_id", "display_name", "size", "kind"],
         "properties": {
             "id": {"type": "integer"},
             "submission_id": {"type": "integer"},
             "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
             "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "kind": {"type": "string", "enum": sorted(files.SUBMISSION_KINDS)},
             "caption": {"type": ["string", "null"]},
         },
