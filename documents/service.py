@@ -1,7 +1,7 @@
 """Encrypt into, and decrypt out of, the blob store: envelope keys + STREAM + BlobStore in one place.
 
 Plaintext only ever exists in memory, one segment at a time: chunks go through the STREAM encryptor
-straight into ``BlobStore.put`` (whose temporary file already holds ciphertext), and reading decrypts
+straight into a ``BlobStore.writer()`` (whose temporary file already holds ciphertext), and reading decrypts
 segment by segment out of ``BlobStore.open``.
 
 No digest of the plaintext is kept: every segment is authenticated by its GCM tag under the file's own
@@ -12,14 +12,14 @@ row. A hash over the plaintext would add nothing to that and cost more than the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import BinaryIO, NamedTuple, Self
 
 from portal.keyring import KeyRing
 
 from . import envelope
 from .storage import BlobStore
-from .stream import DEFAULT_SEGMENT_SIZE, StreamIntegrityError, decrypt_stream, encrypt_chunks
+from .stream import DEFAULT_SEGMENT_SIZE, StreamEncryptor, StreamIntegrityError, decrypt_stream
 
 
 class StoredFile(NamedTuple):
@@ -46,15 +46,12 @@ def encrypt_to_store(
     """
     data_key = envelope.new_data_key()
     wrapped = envelope.wrap(data_key, file_id, ring)
-    counted = [0]
-
-    def measured() -> Iterator[bytes]:
+    with store.writer() as blob:
+        writer = StreamEncryptor(blob, data_key, file_id, segment_size)
         for chunk in chunks:
-            counted[0] += len(chunk)
-            yield chunk
-
-    blob_id = store.put(encrypt_chunks(measured(), data_key, file_id, segment_size))
-    return StoredFile(blob_id, wrapped.wrapped, wrapped.key_id, counted[0])
+            writer.write(chunk)
+        writer.close()
+    return StoredFile(blob.blob_id, wrapped.wrapped, wrapped.key_id, writer.plaintext_size)
 
 
 class DecryptingReader:

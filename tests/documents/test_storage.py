@@ -30,6 +30,11 @@ def store(tmp_path):
     return LocalBlobStore(tmp_path / "blobs")
 
 
+def read(store, blob_id) -> bytes:
+    with store.open(blob_id) as handle:
+        return handle.read()
+
+
 def all_files(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
@@ -87,6 +92,79 @@ def test_a_blob_is_not_visible_while_it_is_being_written(store):
     assert seen[0] == []
     assert len(seen[1]) == 1 and seen[1][0].startswith(".tmp-")
     assert list(store.iter_ids()) == [blob_id]
+
+
+def test_a_writer_commits_once_and_aborts_without_a_trace(store):
+    store.put([b"keep"])
+    before = all_files(store.root)
+    with store.writer() as blob:
+        blob.write(b"abc")
+        blob.write(memoryview(bytearray(b"defg"))[1:])
+        assert not store.exists(blob.blob_id)
+    assert read(store, blob.blob_id) == b"abcefg"
+    with pytest.raises(ValueError):
+        blob.write(b"late")
+    with pytest.raises(ValueError):
+        blob.commit()
+
+    aborted = store.writer()
+    aborted.write(b"never")
+    aborted.abort()
+    aborted.abort()
+    with pytest.raises(RuntimeError), store.writer() as failed:
+        failed.write(b"half")
+        raise RuntimeError("refused")
+    assert not store.exists(aborted.blob_id) and not store.exists(failed.blob_id)
+    assert sorted(set(all_files(store.root)) - set(before)) == [f"{blob.blob_id[:2]}/{blob.blob_id}"]
+    assert list(store.iter_temporaries()) == []
+
+
+def test_a_failed_fsync_stores_nothing(store, monkeypatch):
+    def broken(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("documents.storage.os.fsync", broken)
+    with pytest.raises(OSError, match="disk full"), store.writer() as blob:
+        blob.write(b"x" * 1000)
+    assert list(store.iter_ids()) == [] and list(store.iter_temporaries()) == []
+
+
+def test_short_writes_are_completed(store, monkeypatch):
+    real_write = os.write
+    monkeypatch.setattr("documents.storage.os.write", lambda fd, data: real_write(fd, data[:1000]))
+    data = os.urandom(10_500)
+    assert read(store, store.put([data])) == data
+
+
+def test_write_back_is_started_every_few_megabytes_and_is_only_a_hint(store, monkeypatch):
+    from documents import storage
+
+    calls = []
+    monkeypatch.setattr(storage, "WRITEBACK_EVERY", 4096)
+    monkeypatch.setattr(storage, "_start_writeback", lambda fd, offset, length: calls.append((offset, length)))
+    data = os.urandom(10_000)
+    blob_id = store.put([data[:3000], data[3000:5000], data[5000:]])
+    assert calls == [(0, 5000), (5000, 5000)]
+    assert read(store, blob_id) == data
+    # Where the C library has no sync_file_range (or it fails), nothing changes.
+    monkeypatch.undo()
+    monkeypatch.setattr(storage, "WRITEBACK_EVERY", 1)
+    monkeypatch.setattr(storage, "_sync_file_range", None)
+    assert read(store, store.put([data, data])) == data + data
+
+
+def test_the_write_back_hint_is_accepted_by_the_kernel(tmp_path):
+    from documents import storage
+
+    if storage._sync_file_range is None:
+        pytest.skip("no sync_file_range here")
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100_000)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        assert storage._sync_file_range(fd, 0, 100_000, storage._SYNC_FILE_RANGE_WRITE) == 0
+    finally:
+        os.close(fd)
 
 
 def test_stale_temporaries_are_removed_and_not_listed(store):
