@@ -49,10 +49,10 @@ MIN_SEGMENT_SIZE = 16
 # An upper bound keeps a forged header from making the reader allocate a huge buffer.
 MAX_SEGMENT_SIZE = 16 * 1024 * 1024
 MAX_SEGMENTS = 2**32
-# Ciphertext is written, and read back, in pieces of about this size (whole segments) through one buffer
-# per stream: a few system calls per MB and no allocation per segment. Larger buffers gain nothing on big
-# files and cost small ones (a thumbnail) the page faults of a fresh buffer.
-WRITE_SIZE = READ_SIZE = 256 * 1024
+# The encryptor hands ciphertext on in pieces of about this size (whole segments) from one reused buffer:
+# a few system calls per MB and no allocation per segment. Larger buffers gain nothing on big files and
+# cost small ones (a thumbnail) the page faults of a fresh buffer.
+WRITE_SIZE = 256 * 1024
 
 _HEADER = struct.Struct(">4sBI7s")
 
@@ -239,63 +239,40 @@ def read_header(source: BinaryIO) -> tuple[bytes, int, bytes]:
     return header, segment_size, prefix
 
 
-def _read_into(source: BinaryIO, buffer: memoryview) -> int:
-    """Bytes read into ``buffer`` (0 at the end); ``readinto`` where the source has it, else ``read``."""
-    readinto = getattr(source, "readinto", None)
-    if readinto is not None:
-        return readinto(buffer) or 0
-    data = source.read(len(buffer))
-    buffer[:len(data)] = data
-    return len(data)
-
-
 def decrypt_stream(source: BinaryIO, key: bytes, file_id: str | int) -> Iterator[bytes]:
     """Yield the plaintext of each segment of ``source`` once it has authenticated.
 
     Raises ``StreamIntegrityError`` at the first segment that fails (including a missing last segment,
     trailing bytes, a swapped, repeated or dropped segment, or another file's id). See the module
     docstring: what was yielded before the error is authentic but the file as a whole is not.
-
-    Reads about ``READ_SIZE`` bytes at a time into one reused buffer (short reads are fine) and decrypts
-    the segments in place; a segment is known to be the last one only when the end of the stream follows
-    it, so the final full segment of a buffer waits for the next read.
     """
     _check_key(key)
     header, segment_size, prefix = read_header(source)
     aead = AESGCM(key)
     ad = _associated_data(header, file_id)
     full = segment_size + TAG_SIZE
-    buffer = memoryview(bytearray((max(1, READ_SIZE // full) + 1) * full))
-    filled, counter, ended = 0, 0, False
+    counter = 0
+    current = _read_exact(source, full)
     while True:
-        while not ended and filled < len(buffer):
-            received = _read_into(source, buffer[filled:])
-            ended = received == 0
-            filled += received
-        start = 0
-        while filled - start > full or ended:
-            end = min(start + full, filled)
-            last = end == filled and ended
-            if end - start < TAG_SIZE:
-                raise StreamIntegrityError("encrypted file is truncated (segment shorter than its tag)")
-            if counter >= MAX_SEGMENTS:
-                raise StreamIntegrityError("encrypted file has too many segments")
-            try:
-                plain = aead.decrypt(_nonce(prefix, counter, last), buffer[start:end], ad)
-            except InvalidTag:
-                raise StreamIntegrityError(
-                    f"segment {counter} of the encrypted file failed authentication "
-                    "(tampered, truncated, reordered, or not this file's)"
-                ) from None
-            if plain:
-                yield plain
-            if last:
-                return
-            counter += 1
-            start = end
-        # One full segment is left whose successor is not read yet: move it to the front.
-        buffer[:filled - start] = buffer[start:filled]
-        filled -= start
+        following = _read_exact(source, full) if len(current) == full else b""
+        last = not following
+        if len(current) < TAG_SIZE:
+            raise StreamIntegrityError("encrypted file is truncated (segment shorter than its tag)")
+        if counter >= MAX_SEGMENTS:
+            raise StreamIntegrityError("encrypted file has too many segments")
+        try:
+            plain = aead.decrypt(_nonce(prefix, counter, last), current, ad)
+        except InvalidTag:
+            raise StreamIntegrityError(
+                f"segment {counter} of the encrypted file failed authentication "
+                "(tampered, truncated, reordered, or not this file's)"
+            ) from None
+        if plain:
+            yield plain
+        if last:
+            return
+        counter += 1
+        current = following
 
 
 def decrypt_bytes(data: bytes, key: bytes, file_id: str | int) -> bytes:
