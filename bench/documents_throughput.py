@@ -141,7 +141,7 @@ def rss_child(size: int, folder: str) -> None:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     storing, fetching = portal_round_trip(size, block, Path(folder))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{peak:.1f} {baseline:.1f} {storing:.2f} {fetching:.2f}")
+    print(f"{peak:.1f} {baseline:.1f} {storing:.4f} {fetching:.4f}")
 
 
 def load_average() -> str:
