@@ -104,7 +104,7 @@ def upload_attachment(alert_id: int):
 
 def stored_file_json(item) -> dict:
     """What the API says of every stored file, whatever it is attached to (its ``StoredFileMixin`` columns)."""
-    return {"display_name": item.display_name, "size": item.size, "sha256": item.sha256, "kind": item.kind}
+    return {"display_name": item.display_name, "size": item.size, "kind": item.kind}
 
 
 def stored_file_properties(kinds) -> dict:
@@ -112,7 +112,6 @@ def stored_file_properties(kinds) -> dict:
     return {
         "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
         "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "kind": {"type": "string", "enum": sorted(kinds)},
     }
 
@@ -146,7 +145,7 @@ _TAGS = ["attachments"]
 _SCHEMAS = {
     "Attachment": {
         "type": "object",
-        "required": ["id", "alert_id", "display_name", "size", "sha256", "kind", "side", "light"],
+        "required": ["id", "alert_id", "display_name", "size", "kind", "side", "light"],
         "properties": {
             "id": {"type": "integer"},
             "alert_id": {"type": "integer"},

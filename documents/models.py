@@ -2,9 +2,10 @@
 documents, versions).
 
 Every file row carries what ``documents.service`` needs to read its blob back (``StoredFileMixin``): the
-blob id, the wrapped data key and its key id, the plaintext size and SHA-256, the kind decided from the
-content, and a random ``file_uid`` that is bound into the encryption as the file's id (so a blob or a
-wrapped key copied onto another row never decrypts). Images also have a thumbnail, a second blob
+blob id, the wrapped data key and its key id, the plaintext size, the kind decided from the content, and
+a random ``file_uid`` that is bound into the encryption as the file's id (so a blob or a wrapped key copied
+onto another row never decrypts). No plaintext digest is kept (migration ``0010``): the STREAM encryption
+already authenticates every segment, its place and the end of the file. Images also have a thumbnail, a second blob
 encrypted the same way under the id ``<file_uid>:thumb``.
 
 The display name can reveal things (a name, a document number), so it is an encrypted column, like an
@@ -58,10 +59,6 @@ class StoredFileMixin:
         return mapped_column(Integer)
 
     @declared_attr
-    def sha256(cls) -> Mapped[str]:
-        return mapped_column(String(64))
-
-    @declared_attr
     def kind(cls) -> Mapped[str]:
         return mapped_column(String(16))
 
@@ -84,10 +81,6 @@ class StoredFileMixin:
     @declared_attr
     def thumb_size(cls) -> Mapped[int | None]:
         return mapped_column(Integer, nullable=True)
-
-    @declared_attr
-    def thumb_sha256(cls) -> Mapped[str | None]:
-        return mapped_column(String(64), nullable=True)
 
     @declared_attr
     def created_by_id(cls) -> Mapped[int | None]:
@@ -194,9 +187,9 @@ from portal.rotation import (
 
 for _model in FILE_MODELS:
     register_wrapped_key(_model, "file_uid", "wrapped_key", "key_id", blob_id_attr="blob_id",
-                         size_attr="size", sha256_attr="sha256")
+                         size_attr="size")
     register_wrapped_key(_model, "thumb_file_uid", "thumb_wrapped_key", "thumb_key_id",
-                         blob_id_attr="thumb_blob_id", size_attr="thumb_size", sha256_attr="thumb_sha256")
+                         blob_id_attr="thumb_blob_id", size_attr="thumb_size")
     register_encrypted_column(_model, "display_name")
 register_encrypted_column(Attachment, "caption")
 register_encrypted_column(Document, "title", "description")

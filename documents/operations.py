@@ -110,15 +110,13 @@ def file_columns(upload: ReceivedUpload, user_id: int | None) -> dict:
         "wrapped_key": upload.stored.wrapped_key,
         "key_id": upload.stored.key_id,
         "size": upload.stored.size,
-        "sha256": upload.stored.sha256,
         "kind": upload.kind,
         "display_name": upload.display_name,
         "created_by_id": user_id,
     }
     if upload.thumbnail is not None:
         columns.update(thumb_blob_id=upload.thumbnail.blob_id, thumb_wrapped_key=upload.thumbnail.wrapped_key,
-                       thumb_key_id=upload.thumbnail.key_id, thumb_size=upload.thumbnail.size,
-                       thumb_sha256=upload.thumbnail.sha256)
+                       thumb_key_id=upload.thumbnail.key_id, thumb_size=upload.thumbnail.size)
     return columns
 
 

@@ -1,17 +1,20 @@
 """Blob storage: opaque, already-encrypted objects named by random ids.
 
-Callers only ever see ``BlobStore`` (``put``, ``open``, ``delete``, ``exists``, ``iter_ids``, ``size``) and
-obtain the configured one with ``current_blob_store()``. Blobs hold ciphertext only (see
+Callers only ever see ``BlobStore`` (``writer``, ``put``, ``open``, ``delete``, ``exists``, ``iter_ids``,
+``size``) and obtain the configured one with ``current_blob_store()``. Blobs hold ciphertext only (see
 ``documents.service``); no store ever receives a plaintext byte.
 
 The local filesystem store keeps ``<root>/<first 2 chars of id>/<id>``, folders 0700 and files 0600. A
 write goes to a hidden temporary file in the blob's own folder, is fsync'd, renamed into place and the
 folder fsync'd, so a reader never sees a partial blob and a crash leaves at worst a stale ``.tmp-`` file
-that ``remove_stale_temporaries()`` (and ``blobs gc``) clears.
+that ``remove_stale_temporaries()`` (and ``blobs gc``) clears. While a large blob is written, the kernel is
+asked every ``WRITEBACK_EVERY`` bytes to start writing what is already there (Linux
+``sync_file_range``; a hint, not a durability step), so the final fsync does not wait for the whole file.
 
 Adding an S3-compatible store does not touch callers: write ``class S3BlobStore(BlobStore)`` whose
-``put`` streams the chunks into a multipart upload (parts of >= 5 MiB, ``AbortMultipartUpload`` on any
-exception - an object is not visible until ``CompleteMultipartUpload``, which gives the same atomicity),
+``writer()`` returns a ``BlobWriter`` that streams into a multipart upload (``write`` appends to a part
+buffer and uploads parts of >= 5 MiB, ``abort`` is ``AbortMultipartUpload`` - an object is not visible
+until ``CompleteMultipartUpload`` in ``commit``, which gives the same atomicity),
 whose ``open`` returns the ``GetObject`` body (anything with ``read(n)``; the decryptor tolerates short
 reads), ``iter_ids`` pages ``ListObjectsV2`` under the prefix, ``size`` is ``HeadObject``'s
 ContentLength, and register it with ``register_backend("s3", S3BlobStore.from_url)``. Setting
@@ -21,13 +24,15 @@ ContentLength, and register it with ``register_backend("s3", S3BlobStore.from_ur
 from __future__ import annotations
 
 import abc
+import ctypes
 import os
 import re
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from flask import current_app
 
@@ -53,16 +58,53 @@ def validate_blob_id(blob_id: str) -> str:
     return blob_id
 
 
-class BlobStore(abc.ABC):
-    """Where encrypted blobs live. Implementations must make ``put`` all-or-nothing."""
+class BlobWriter(abc.ABC):
+    """A new blob being written, like a binary file: nothing is visible until ``commit()`` returns its id,
+    and ``abort()`` leaves nothing behind. As a context manager it commits when the block ends normally
+    and aborts on any exception. ``write`` consumes its argument before returning (the caller may reuse
+    its buffer), as a file's ``write`` does."""
+
+    blob_id: str
 
     @abc.abstractmethod
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append all of ``data``; returns its length."""
+
+    @abc.abstractmethod
+    def commit(self) -> str:
+        """Make the blob durable and visible under ``blob_id``; returns it. On failure, aborts and raises."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Discard what was written (safe to call more than once)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class BlobStore(abc.ABC):
+    """Where encrypted blobs live. Implementations must make writing a blob all-or-nothing."""
+
+    @abc.abstractmethod
+    def writer(self) -> BlobWriter:
+        """A ``BlobWriter`` for a new blob under a new random id."""
+
     def put(self, chunks: Iterable[bytes]) -> str:
         """Store the concatenated chunks under a new random id and return it.
 
         If iterating ``chunks`` raises (a refused upload, a client that went away), nothing is stored
         and the exception propagates.
         """
+        with self.writer() as blob:
+            for chunk in chunks:
+                blob.write(chunk)
+        return blob.blob_id
 
     @abc.abstractmethod
     def open(self, blob_id: str) -> BinaryIO:
@@ -109,24 +151,11 @@ class LocalBlobStore(BlobStore):
         folder.mkdir(mode=0o700, exist_ok=True)
         _fsync_dir(self.root)
 
-    def put(self, chunks: Iterable[bytes]) -> str:
+    def writer(self) -> LocalBlobWriter:
         blob_id = new_blob_id()
         final = self._path(blob_id)
         self._ensure_folder(final.parent)
-        temporary = final.parent / f"{_TEMP_PREFIX}{blob_id}-{secrets.token_hex(4)}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, final)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        _fsync_dir(final.parent)
-        return blob_id
+        return LocalBlobWriter(blob_id, final)
 
     def open(self, blob_id: str) -> BinaryIO:
         try:
@@ -179,6 +208,87 @@ class LocalBlobStore(BlobStore):
             except FileNotFoundError:
                 continue
         return removed
+
+
+class LocalBlobWriter(BlobWriter):
+    """A hidden temporary file (0600) in the blob's folder; ``commit`` fsyncs it, renames it into place and
+    fsyncs the folder. Writes go straight to the file (no user-space buffer: callers write large pieces)."""
+
+    def __init__(self, blob_id: str, final: Path):
+        self.blob_id = blob_id
+        self._final = final
+        self._temporary = final.parent / f"{_TEMP_PREFIX}{blob_id}-{secrets.token_hex(4)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        self._fd: int | None = os.open(self._temporary, flags, 0o600)
+        self._written = self._writeback_from = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self._fd is None:
+            raise ValueError("write to a finished blob writer")
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while view:
+            written = os.write(self._fd, view)
+            if not written:
+                raise OSError("blob write made no progress")
+            view = view[written:]
+        self._written += size
+        if self._written - self._writeback_from >= WRITEBACK_EVERY:
+            _start_writeback(self._fd, self._writeback_from, self._written - self._writeback_from)
+            self._writeback_from = self._written
+        return size
+
+    def commit(self) -> str:
+        if self._fd is None:
+            raise ValueError("commit of a finished blob writer")
+        try:
+            os.fsync(self._fd)
+            self._close()
+            os.replace(self._temporary, self._final)
+        except BaseException:
+            self.abort()
+            raise
+        _fsync_dir(self._final.parent)
+        return self.blob_id
+
+    def abort(self) -> None:
+        try:
+            self._close()
+        finally:
+            self._temporary.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+# Start the kernel's write-back every this many bytes of a blob being written.
+WRITEBACK_EVERY = 8 * 1024 * 1024
+_SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start write-out of dirty pages, do not wait
+
+
+def _load_sync_file_range():
+    """The C library's ``sync_file_range`` (Linux), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function
+
+
+_sync_file_range = _load_sync_file_range()
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to begin writing ``length`` bytes at ``offset`` to disk, without waiting (a hint: the
+    fsync in ``commit`` is what makes the blob durable, so a failure or a missing call changes nothing)."""
+    if _sync_file_range is not None:
+        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
 def _fsync_dir(folder: Path) -> None:

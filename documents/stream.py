@@ -49,6 +49,10 @@ MIN_SEGMENT_SIZE = 16
 # An upper bound keeps a forged header from making the reader allocate a huge buffer.
 MAX_SEGMENT_SIZE = 16 * 1024 * 1024
 MAX_SEGMENTS = 2**32
+# The encryptor hands ciphertext on in pieces of about this size (whole segments) from one reused buffer:
+# a few system calls per MB and no allocation per segment. Larger buffers gain nothing on big files and
+# cost small ones (a thumbnail) the page faults of a fresh buffer.
+WRITE_SIZE = 256 * 1024
 
 _HEADER = struct.Struct(">4sBI7s")
 
@@ -88,9 +92,12 @@ def ciphertext_size(plaintext_size: int, segment_size: int = DEFAULT_SEGMENT_SIZ
 class StreamEncryptor:
     """A writer that encrypts what it is given, in any chunk sizes, into ``sink`` (a binary file object).
 
-    Holds at most one segment of plaintext. ``close()`` seals the last segment; a writer abandoned without
-    ``close()`` (an exception inside a ``with`` block) leaves a stream that never decrypts - by design.
-    ``close()`` does not close the sink.
+    Holds at most one segment of plaintext and about ``WRITE_SIZE`` bytes of ciphertext, which it hands to
+    ``sink.write`` in one call (a memoryview of a buffer it reuses: the sink must consume it before
+    returning, as a file's ``write`` does). Whole segments of a large ``write`` are sealed straight from the
+    caller's buffer; only the tail that may be the last segment is copied. ``close()`` seals the last
+    segment and passes on what is left; a writer abandoned without ``close()`` (an exception inside a
+    ``with`` block) leaves a stream that never decrypts - by design. ``close()`` does not close the sink.
     """
 
     def __init__(
@@ -105,39 +112,62 @@ class StreamEncryptor:
         self._prefix = os.urandom(PREFIX_SIZE)
         header = _HEADER.pack(MAGIC, VERSION, segment_size, self._prefix)
         self._ad = _associated_data(header, file_id)
-        self._buffer = bytearray()
+        # The segment being filled (sealed as non-last only once we know more data follows) ...
+        self._pending = bytearray(segment_size)
+        self._pending_size = 0
+        # ... and sealed segments waiting to be written, the header first.
+        sealed = segment_size + TAG_SIZE
+        self._out = memoryview(bytearray(HEADER_SIZE + max(1, WRITE_SIZE // sealed) * sealed))
+        self._out[:HEADER_SIZE] = header
+        self._out_size = HEADER_SIZE
         self._counter = 0
         self._closed = False
         self.plaintext_size = 0
-        sink.write(header)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
             raise ValueError("write to a closed StreamEncryptor")
         view = memoryview(data).cast("B")
-        size = len(view)
-        while view:
-            # A full buffer is sealed as a non-last segment only once we know more data follows.
-            if len(self._buffer) == self._segment_size:
-                self._seal(last=False)
-            take = self._segment_size - len(self._buffer)
-            self._buffer += view[:take]
-            view = view[take:]
+        size, position, segment = len(view), 0, self._segment_size
+        while position < size:
+            if self._pending_size == segment:
+                self._seal(memoryview(self._pending), last=False)
+                self._pending_size = 0
+            if self._pending_size == 0:
+                # Whole segments with data after them: sealed in place, without a copy.
+                while size - position > segment:
+                    self._seal(view[position:position + segment], last=False)
+                    position += segment
+            take = min(segment - self._pending_size, size - position)
+            self._pending[self._pending_size:self._pending_size + take] = view[position:position + take]
+            self._pending_size += take
+            position += take
         self.plaintext_size += size
         return size
 
-    def _seal(self, last: bool) -> None:
+    def _seal(self, plaintext: memoryview, last: bool) -> None:
         if self._counter >= MAX_SEGMENTS:
             raise OverflowError("file too large for a 32-bit segment counter")
-        nonce = _nonce(self._prefix, self._counter, last)
-        self._sink.write(self._aead.encrypt(nonce, bytes(self._buffer), self._ad))
-        self._buffer.clear()
+        sealed = len(plaintext) + TAG_SIZE
+        if self._out_size + sealed > len(self._out):
+            self._flush()
+        end = self._out_size + sealed
+        self._aead.encrypt_into(_nonce(self._prefix, self._counter, last), plaintext, self._ad,
+                                self._out[self._out_size:end])
+        self._out_size = end
         self._counter += 1
+
+    def _flush(self) -> None:
+        if self._out_size:
+            self._sink.write(self._out[:self._out_size])
+            self._out_size = 0
 
     def close(self) -> None:
         if self._closed:
             return
-        self._seal(last=True)
+        self._seal(memoryview(self._pending)[:self._pending_size], last=True)
+        self._flush()
+        self._pending_size = 0
         self._closed = True
 
     @property
@@ -158,8 +188,8 @@ class _Drain:
     def __init__(self):
         self._parts: list[bytes] = []
 
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
+    def write(self, data: bytes | memoryview) -> int:
+        self._parts.append(bytes(data))  # a copy: the encryptor reuses its buffer
         return len(data)
 
     def drain(self) -> Iterator[bytes]:

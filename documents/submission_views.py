@@ -293,7 +293,7 @@ _SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True, "sche
 _SCHEMAS = {
     "SubmissionAttachment": {
         "type": "object",
-        "required": ["id", "submission_id", "display_name", "size", "sha256", "kind"],
+        "required": ["id", "submission_id", "display_name", "size", "kind"],
         "properties": {
             "id": {"type": "integer"},
             "submission_id": {"type": "integer"},

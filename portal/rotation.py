@@ -6,7 +6,7 @@ Each package REGISTERS what it encrypts, next to its models (at import of its ``
     register_encrypted_column(User, "email")                     # an EncryptedText column (attribute name)
     register_blind_index(User, lambda user: {"email_index": email_index(user.email)})
     register_wrapped_key(Attachment, "file_uid", "wrapped_key", "key_id",
-                         blob_id_attr="blob_id", size_attr="size", sha256_attr="sha256")
+                         blob_id_attr="blob_id", size_attr="size")
 
 - An encrypted column stores ``<key id>:<b64>``; ``keys rotate`` re-encrypts every value not under the active
   key. A value names its key, so the work left is always visible in the data itself: an interrupted
@@ -76,7 +76,6 @@ class WrappedKeyColumns:
     key_id_attr: str
     blob_id_attr: str = "blob_id"
     size_attr: str | None = None
-    sha256_attr: str | None = None
 
     @property
     def label(self) -> str:
@@ -113,11 +112,10 @@ def register_blind_index(model: type, compute_fn: Callable[[Any], dict[str, str 
 
 
 def register_wrapped_key(model: type, file_id_attr: str, wrapped_attr: str, key_id_attr: str, *,
-                         blob_id_attr: str = "blob_id", size_attr: str | None = None,
-                         sha256_attr: str | None = None) -> None:
+                         blob_id_attr: str = "blob_id", size_attr: str | None = None) -> None:
     """Declare a wrapped file key (and its blob) on ``model``; call once per blob a row may hold."""
     registry.wrapped_keys[(model, wrapped_attr)] = WrappedKeyColumns(
-        model, file_id_attr, wrapped_attr, key_id_attr, blob_id_attr, size_attr, sha256_attr)
+        model, file_id_attr, wrapped_attr, key_id_attr, blob_id_attr, size_attr)
 
 
 def unregistered_encrypted_columns(metadata=None) -> list[str]:
@@ -379,7 +377,11 @@ def _load_rows(model, pk_attr, ids: list, report: Report, label: str) -> list:
 
 def verify_all(ring: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress = _no_progress,
                blobs: bool = True) -> Report:
-    """Decrypt every registered value and every registered blob; each failure becomes a ``Problem``."""
+    """Decrypt every registered value and every registered blob; each failure becomes a ``Problem``.
+
+    A blob is checked by decrypting it to the end (``documents.service.verify_stored``): every segment's
+    GCM tag, their order and the end of the stream, then the plaintext size against the row's.
+    """
     report = Report()
     for entry in registry.encrypted.values():
         pk, raw = _primary_key(entry.model), _raw(entry.column)
@@ -425,8 +427,7 @@ def _verify_blobs(ring: KeyRing, batch_size: int, progress: Progress, report: Re
                 try:
                     verify_stored(store, getattr(row, entry.blob_id_attr), getattr(row, entry.wrapped_attr),
                                   getattr(row, entry.key_id_attr), getattr(row, entry.file_id_attr), ring,
-                                  size=getattr(row, entry.size_attr) if entry.size_attr else None,
-                                  sha256=getattr(row, entry.sha256_attr) if entry.sha256_attr else None)
+                                  size=getattr(row, entry.size_attr) if entry.size_attr else None)
                 except BlobNotFound:
                     report.problems.append(Problem(model.__tablename__, row.id, entry.blob_id_attr,
                                                    "blob is missing from the store"))

@@ -38,7 +38,7 @@ class SampleFile(_Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
+    spare_blob_id: Mapped[str | None] = mapped_column(String(32))  # a second blob column (test_gc)
     caption: Mapped[str | None] = mapped_column(EncryptedText("test_rotation_files.caption"))
 
 
@@ -56,12 +56,12 @@ def sample_files(app, blob_store, monkeypatch):
     _Base.metadata.create_all(db.session.connection())
     rotation.register_encrypted_column(SampleFile, "caption")
     rotation.register_wrapped_key(SampleFile, "file_uid", "wrapped_key", "key_id",
-                                  size_attr="size", sha256_attr="sha256")
+                                  size_attr="size")
 
     def add(content: bytes, uid: str, caption: str | None = "specimen front, UV") -> SampleFile:
         stored = encrypt_to_store(blob_store, [content], uid, current_keyring())
         row = SampleFile(file_uid=uid, blob_id=stored.blob_id, wrapped_key=stored.wrapped_key,
-                         key_id=stored.key_id, size=stored.size, sha256=stored.sha256, caption=caption)
+                         key_id=stored.key_id, size=stored.size, caption=caption)
         db.session.add(row)
         db.session.commit()
         return row

@@ -1,7 +1,7 @@
 """audit queue: entries of requests that found the chain busy wait here (HMAC'd) until chained
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-23
 
 Before this, every committing request took the chain lock and held it through its COMMIT (WAL flush), so
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

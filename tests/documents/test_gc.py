@@ -76,8 +76,8 @@ def test_gc_thumbnail_columns_count_as_references(app, sample_files, blob_store,
     thumb = blob_store.put([b"thumbnail ciphertext"])
     _age(blob_store, thumb, 2 * HOUR)
     # a second blob column on the same model (like StoredFileMixin's thumb_blob_id)
-    rotation.register_wrapped_key(SampleFile, "file_uid", "sha256", "key_id", blob_id_attr="sha256")
-    db.session.get(SampleFile, row.id).sha256 = thumb
+    rotation.register_wrapped_key(SampleFile, "file_uid", "spare_blob_id", "key_id", blob_id_attr="spare_blob_id")
+    db.session.get(SampleFile, row.id).spare_blob_id = thumb
     db.session.commit()
 
     assert gc.collect_garbage(blob_store).removed == []

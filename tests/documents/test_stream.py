@@ -1,4 +1,5 @@
-"""STREAM encryption: round trips at the segment boundaries, every tamper case, constant memory."""
+"""STREAM encryption: round trips at the segment boundaries, every tamper case, constant memory, and the
+format of blobs already stored (a reference encoder written from the format's description)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import io
 import os
 import struct
 import tracemalloc
+from types import SimpleNamespace
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from documents import stream
 from documents.stream import (
     DEFAULT_SEGMENT_SIZE,
     HEADER_SIZE,
@@ -29,6 +33,15 @@ SEG = 1024  # small segments keep the tamper tests fast; the round trips use the
 
 def pieces(data: bytes, size: int):
     return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+@pytest.fixture(autouse=True, params=["256 KiB pieces", "one segment per piece"])
+def write_size(request, monkeypatch):
+    """Every test runs twice: with the real write size, and with an output buffer of one segment, so that
+    segment boundaries fall on buffer boundaries."""
+    if request.param == "one segment per piece":
+        monkeypatch.setattr(stream, "WRITE_SIZE", 1)
+    return request.param
 
 
 @pytest.mark.parametrize(
@@ -62,7 +75,7 @@ def test_generator_form_matches_and_chunks_of_any_size():
 
 
 def test_short_reads_are_tolerated():
-    data = os.urandom(4 * SEG)
+    data = os.urandom(4 * SEG + 7)
     ciphertext = encrypt_bytes(data, KEY, "f", SEG)
 
     class Trickle(io.BytesIO):
@@ -70,6 +83,47 @@ def test_short_reads_are_tolerated():
             return super().read(min(n, 100) if n and n > 0 else n)
 
     assert b"".join(decrypt_stream(Trickle(ciphertext), KEY, "f")) == data
+    with pytest.raises(StreamIntegrityError):
+        list(decrypt_stream(Trickle(ciphertext[:-1]), KEY, "f"))
+
+
+# --------------------------------------------------------------------------- format of stored blobs
+
+
+def reference_encrypt(data: bytes, key: bytes, file_id: str, segment_size: int, prefix: bytes) -> bytes:
+    """The version-1 format as the module docstring describes it, one segment at a time, no buffering:
+    what blobs stored before the buffered encryptor were made of."""
+    header = b"RCMS" + bytes([1]) + struct.pack(">I", segment_size) + prefix
+    fid = file_id.encode()
+    ad = header + struct.pack(">I", len(fid)) + fid
+    aead = AESGCM(key)
+    parts = [data[i : i + segment_size] for i in range(0, len(data), segment_size)] or [b""]
+    return header + b"".join(
+        aead.encrypt(prefix + struct.pack(">I", n) + (b"\x01" if n == len(parts) - 1 else b"\x00"), part, ad)
+        for n, part in enumerate(parts)
+    )
+
+
+FORMAT_CASES = ([(SEG, n) for n in (0, 1, 15, 16, 17, 40)] + [(DEFAULT_SEGMENT_SIZE, n) for n in (0, 1, 15, 16, 17)]
+                + [(2 * 1024 * 1024, n) for n in (0, 1, 2)])
+
+
+@pytest.mark.parametrize(("segment_size", "segments"), FORMAT_CASES)
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_the_format_is_byte_for_byte_the_version_1_format(monkeypatch, segment_size, segments, extra):
+    data = os.urandom(max(0, segments * segment_size + extra))
+    prefix = os.urandom(7)
+    expected = reference_encrypt(data, KEY, "blob-1", segment_size, prefix)
+    # Blobs stored by earlier versions decrypt ...
+    assert b"".join(decrypt_stream(io.BytesIO(expected), KEY, "blob-1")) == data
+    # ... and what is written now is exactly that format, whatever the chunk sizes.
+    monkeypatch.setattr(stream, "os", SimpleNamespace(urandom=lambda n: prefix[:n]))
+    for chunk in (len(data) or 1, 1000, 3 * segment_size + 5):
+        sink = io.BytesIO()
+        with StreamEncryptor(sink, KEY, "blob-1", segment_size) as writer:
+            for piece in pieces(data, chunk):
+                writer.write(piece)
+        assert sink.getvalue() == expected
 
 
 def test_nonces_differ_between_encryptions_of_the_same_file():
