@@ -140,12 +140,15 @@ def parse_alert_body(body) -> tuple[dict, dict[str, str]]:
     return data, errors
 
 
-def validation_errors(principal: Principal, data: dict) -> dict[str, str]:
-    """What ``create_alert`` would refuse in ``data``, without writing anything (not even a reference)."""
+def validation_errors(principal: Principal, data: dict, lookup=None) -> dict[str, str]:
+    """What ``create_alert`` would refuse in ``data``, without writing anything (not even a reference).
+
+    ``lookup``: a ``validation.RecipientLookup`` shared by the rows of one file.
+    """
     from alerts.operations import _validate  # the operation's own checks, MRZ pre-fill included
 
     try:
-        _validate(data, principal.party_id)
+        _validate(data, principal.party_id, lookup=lookup)
     except AlertValidationError as exc:
         return exc.errors
     return {}

@@ -125,7 +125,11 @@ def _append_pending(session) -> None:
     """Chain and insert the queued entries, under the chain lock, just before the commit.
 
     Core statements rather than the ORM unit of work: this runs in every request that commits, and the
-    entries are never read back through this session.
+    entries are never read back through this session. The entries are chained in Python first, then
+    inserted a page at a time: one executemany for the entries (the driver pipelines a prepared single-row
+    statement), one query for their ids by ``seq`` (unique), one executemany for their objectives; so a
+    commit that appends thousands of entries (a bulk import) holds the lock for a few round trips, not
+    thousands.
     """
     if session.in_nested_transaction():
         return  # a savepoint's commit: entries wait for the real commit (and go if an outer savepoint rolls back)
@@ -140,16 +144,26 @@ def _append_pending(session) -> None:
     ring = current_keyring()
     key_id = ring.active_id
     key = ring.derive("audit-hmac", key_id)
+    rows, codes = [], {}
     for item in pending:
         seq += 1
         canonical = canonical_json(item.fields, item.objectives, seq)
         entry_hash = chain_hash(key, prev_hash, canonical)
-        row = {**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
-               "seq": seq, "key_id": key_id, "prev_hash": prev_hash, "entry_hash": entry_hash}
-        entry_id = connection.execute(insert(_ENTRIES).returning(_ENTRIES.c.id), row).scalar_one()
-        if item.objectives:
-            connection.execute(insert(_OBJECTIVES), [{"entry_id": entry_id, "code": code} for code in item.objectives])
+        rows.append({**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
+                     "seq": seq, "key_id": key_id, "prev_hash": prev_hash, "entry_hash": entry_hash})
+        codes[seq] = item.objectives
         prev_hash = entry_hash
+    if len(rows) == 1:  # the common case (one request, one entry): one round trip
+        entry_id = connection.execute(insert(_ENTRIES).returning(_ENTRIES.c.id), rows[0]).scalar_one()
+        ids = [(rows[0]["seq"], entry_id)]
+    else:
+        connection.execute(insert(_ENTRIES), rows)
+        ids = connection.execute(select(_ENTRIES.c.seq, _ENTRIES.c.id).where(
+            _ENTRIES.c.seq.between(rows[0]["seq"], rows[-1]["seq"]))).all()
+    objectives = [{"entry_id": entry_id, "code": code} for entry_seq, entry_id in sorted(ids)
+                  for code in codes[entry_seq]]
+    if objectives:
+        connection.execute(insert(_OBJECTIVES), objectives)
 
 
 @event.listens_for(Session, "after_transaction_create")
