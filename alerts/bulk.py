@@ -443,16 +443,17 @@ def dry_run(principal: Principal | None, chunks: Iterable[bytes], fmt: str, **kw
 
 # --- importing ----------------------------------------------------------------------------------------
 
-def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
-                  progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportCounts:
-    """Create one alert per API-shaped row, exactly as ``create_alert`` would, all or nothing.
+def import_batches(principal: Principal | None, rows: Iterable[dict], *,
+                   batch_size: int = BATCH_SIZE) -> Iterator[ImportCounts]:
+    """Create one alert per API-shaped row, exactly as ``create_alert`` would, all or nothing, yielding
+    the running counts after each stored batch (the last time after the whole run, audited).
 
     Rows are taken ``batch_size`` at a time: every row of a batch is checked by ``create_alert``'s own
     checks (``prepare_new_alert``) before any of it is written, then the batch is stored set-based
     (``alerts.bulk_store.store_batch``: a fixed number of statements per batch). Runs inside a savepoint:
     if any row is refused (``AlertValidationError``, ``AlertForbidden``), every alert of this run, its
     reference numbers and its audit entries are rolled back and the error is raised with ``item``
-    (1-based) set on it. ``progress(done)`` is called after each stored batch. Audited as
+    (1-based) set on it; so they are if the caller stops iterating early (``close()``). Audited as
     ``alert.import`` with the counts, besides each alert's own entries.
     """
     _require(principal, False)
@@ -471,8 +472,6 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
             counts.first_reference = counts.first_reference or alert.reference
             counts.last_reference = alert.reference
         batch.clear()
-        if progress is not None:
-            progress(counts.imported)
 
     try:
         lookups, lookup = Lookups.load(principal), RecipientLookup()
@@ -481,6 +480,7 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
             batch.append(prepare_new_alert(principal, data, lookup))
             if len(batch) >= batch_size:
                 store(batch)
+                yield counts
         if batch:
             store(batch)
         db.session.flush()
@@ -496,7 +496,40 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
            details={"dry_run": False, "imported": counts.imported, "published": counts.published,
                     "drafts": counts.drafts, "first_reference": counts.first_reference,
                     "last_reference": counts.last_reference})
+    yield counts
+
+
+def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
+                  progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportCounts:
+    """``import_batches`` run to the end; ``progress(done)`` after each stored batch. Returns the counts."""
+    counts, reported = ImportCounts(), None
+    for counts in import_batches(principal, rows, batch_size=batch_size):
+        if progress is not None and counts.imported != reported:
+            progress(counts.imported)
+            reported = counts.imported
     return counts
+
+
+def check_before_import(principal: Principal | None, open_chunks: Callable[[], Iterable[bytes]], fmt: str, *,
+                        max_bytes: int | None = None, max_rows: int | None = None) -> ImportReport:
+    """The first pass of a real run: check the whole file (``open_chunks()`` gives its chunks).
+
+    A file with any bad row is refused whole (``ImportRefused`` carrying the dry run's report; audited as
+    ``alert.import`` denied with the counts) and nothing is stored.
+    """
+    _require(principal, False)
+    report = check_file(principal, open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows)
+    if not report.ok:
+        record("alert.import", outcome="denied", object_type="alert", principal=principal,
+               details={"dry_run": False, "reason": "bad_rows", **report.audit_details()})
+        raise ImportRefused(report)
+    return report
+
+
+def file_rows(open_chunks: Callable[[], Iterable[bytes]], fmt: str, *, max_bytes: int | None = None,
+              max_rows: int | None = None) -> Iterator[dict]:
+    """The second pass: the rows of a checked file, read again, in the API's shape."""
+    return (row.data for row in read_rows(open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows))
 
 
 def import_file(principal: Principal | None, open_chunks: Callable[[], Iterable[bytes]], fmt: str, *,
@@ -505,18 +538,17 @@ def import_file(principal: Principal | None, open_chunks: Callable[[], Iterable[
                 on_checked: Callable[[ImportReport], None] | None = None) -> tuple[ImportReport, ImportCounts]:
     """The real run: check the whole file first (``open_chunks()`` is read twice), then import every row.
 
-    A file with any bad row is refused whole (``ImportRefused`` carrying the dry run's report; audited as
-    ``alert.import`` denied with the counts) and nothing is stored. ``on_checked(report)`` is called
-    between the two passes (to size a progress bar).
+    A file with any bad row is refused whole (``ImportRefused``, see ``check_before_import``) and nothing
+    is stored. ``on_checked(report)`` is called between the two passes (to size a progress bar).
     """
-    _require(principal, False)
-    report = check_file(principal, open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows)
+    try:
+        report = check_before_import(principal, open_chunks, fmt, max_bytes=max_bytes, max_rows=max_rows)
+    except ImportRefused as refused:
+        if on_checked is not None:
+            on_checked(refused.report)
+        raise
     if on_checked is not None:
         on_checked(report)
-    if not report.ok:
-        record("alert.import", outcome="denied", object_type="alert", principal=principal,
-               details={"dry_run": False, "reason": "bad_rows", **report.audit_details()})
-        raise ImportRefused(report)
-    rows = (row.data for row in read_rows(open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows))
+    rows = file_rows(open_chunks, fmt, max_bytes=max_bytes, max_rows=max_rows)
     counts = import_alerts(principal, rows, progress=progress, batch_size=batch_size)
     return report, counts
