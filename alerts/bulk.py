@@ -21,9 +21,11 @@ user's own file, the web page stores the upload encrypted (``alerts.bulk_views``
 ever written to disk.
 
 ``import_alerts(principal, rows)`` is the real run on rows already in the API's shape (also what a
-benchmark times): each row goes through ``create_alert`` (same revisions, audit and publication as a
-single report), inside a savepoint that is rolled back whole if any row fails. The run is audited as
-``alert.import`` with counts only, never a number.
+benchmark times): each row is checked by ``create_alert``'s own checks, then stored set-based a batch at a
+time (``alerts.bulk_store``: the same rows, revisions, audit entries and notifications as ``create_alert``
+writes for a single report, with a fixed number of statements per batch), inside a savepoint that is
+rolled back whole if any row fails. The run is audited as ``alert.import`` with counts only, never a
+number.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from dataclasses import dataclass, field
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
-from alerts.operations import AlertForbidden, create_alert
+from alerts.bulk_store import Lookups, store_batch
+from alerts.operations import AlertForbidden, prepare_new_alert
 from alerts.serializers import (
     BODY_FIELDS,
     LIST_FIELDS,
@@ -46,7 +49,7 @@ from alerts.serializers import (
     parse_alert_body,
     validation_errors,
 )
-from alerts.validation import AlertValidationError
+from alerts.validation import AlertValidationError, RecipientLookup
 from portal.access import Principal
 from portal.audit.service import record
 from portal.extensions import db
@@ -66,7 +69,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 50_000
 MAX_LINE_CHARS = 256 * 1024  # a CSV line or a JSON item; every field of an alert fits far below this
 MAX_REPORTED_ROWS = 1_000  # bad rows kept in detail in a report (every bad row is counted)
-BATCH_SIZE = 200
+BATCH_SIZE = 2_000  # rows checked, then stored together (alerts.bulk_store)
 
 
 class ImportFileError(ValueError):
@@ -390,11 +393,11 @@ def _require(principal: Principal | None, dry_run: bool) -> None:
         raise AlertForbidden()
 
 
-def row_errors(principal: Principal, row: Row, fmt: str) -> dict[str, str]:
+def row_errors(principal: Principal, row: Row, fmt: str, lookup: RecipientLookup | None = None) -> dict[str, str]:
     """Every bad field of ``row``, by the checks ``create_alert`` runs; nothing is written."""
     if row.data is None:
         return dict(row.errors)
-    errors = api_field_errors(validation_errors(principal, row.data), row.data)
+    errors = api_field_errors(validation_errors(principal, row.data, lookup), row.data)
     if fmt == "csv":
         errors = _csv_names(errors)
     if not errors and row.data.get("status") == "published" and not principal.can("publish_alert"):
@@ -406,10 +409,11 @@ def check_file(principal: Principal, chunks: Iterable[bytes], fmt: str, *, max_b
                max_rows: int | None = None, on_problem: Callable[[RowProblem], None] | None = None) -> ImportReport:
     """Read and check every row (no audit, nothing stored): the report of a dry run."""
     report = ImportReport(format=fmt)
+    lookup = RecipientLookup()
     try:
         for row in read_rows(chunks, fmt, max_bytes=max_bytes, max_rows=max_rows):
             report.rows += 1
-            errors = row_errors(principal, row, fmt)
+            errors = row_errors(principal, row, fmt, lookup)
             if errors:
                 report.invalid += 1
                 problem = RowProblem(row.line, row.item, {key: str(value) for key, value in errors.items()})
@@ -439,22 +443,27 @@ def dry_run(principal: Principal | None, chunks: Iterable[bytes], fmt: str, **kw
 
 # --- importing ----------------------------------------------------------------------------------------
 
-def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
-                  progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportCounts:
-    """Create one alert per API-shaped row through ``create_alert``, all or nothing.
+def import_batches(principal: Principal | None, rows: Iterable[dict], *,
+                   batch_size: int = BATCH_SIZE) -> Iterator[ImportCounts]:
+    """Create one alert per API-shaped row, exactly as ``create_alert`` would, all or nothing, yielding
+    the running counts after each stored batch (the last time after the whole run, audited).
 
-    Runs inside a savepoint: if any row is refused (``AlertValidationError``, ``AlertForbidden``), every
-    alert of this run, its reference numbers and its audit entries are rolled back and the error is
-    raised with ``item`` (1-based) set on it. ``progress(done)`` is called after each batch of
-    ``batch_size`` rows (flushed together) and at the end. Audited as ``alert.import`` with the counts.
+    Rows are taken ``batch_size`` at a time: every row of a batch is checked by ``create_alert``'s own
+    checks (``prepare_new_alert``) before any of it is written, then the batch is stored set-based
+    (``alerts.bulk_store.store_batch``: a fixed number of statements per batch). Runs inside a savepoint:
+    if any row is refused (``AlertValidationError``, ``AlertForbidden``), every alert of this run, its
+    reference numbers and its audit entries are rolled back and the error is raised with ``item``
+    (1-based) set on it; so they are if the caller stops iterating early (``close()``). Audited as
+    ``alert.import`` with the counts, besides each alert's own entries.
     """
     _require(principal, False)
     counts = ImportCounts()
+    db.session.flush()
     savepoint = db.session.begin_nested()
     item = 0
-    try:
-        for item, data in enumerate(rows, 1):
-            alert = create_alert(principal, data)
+
+    def store(batch: list) -> None:
+        for alert in store_batch(principal, batch, lookups):
             counts.imported += 1
             if alert.status == "published":
                 counts.published += 1
@@ -462,10 +471,18 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
                 counts.drafts += 1
             counts.first_reference = counts.first_reference or alert.reference
             counts.last_reference = alert.reference
-            if item % batch_size == 0:
-                db.session.flush()
-                if progress is not None:
-                    progress(item)
+        batch.clear()
+
+    try:
+        lookups, lookup = Lookups.load(principal), RecipientLookup()
+        batch: list = []
+        for item, data in enumerate(rows, 1):
+            batch.append(prepare_new_alert(principal, data, lookup))
+            if len(batch) >= batch_size:
+                store(batch)
+                yield counts
+        if batch:
+            store(batch)
         db.session.flush()
     except (AlertValidationError, AlertForbidden) as error:
         savepoint.rollback()  # the audit entries queued since the savepoint go with it
@@ -475,13 +492,44 @@ def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
         savepoint.rollback()
         raise
     savepoint.commit()
-    if progress is not None:
-        progress(counts.imported)
     record("alert.import", object_type="alert", object_party=principal.party_code, principal=principal,
            details={"dry_run": False, "imported": counts.imported, "published": counts.published,
                     "drafts": counts.drafts, "first_reference": counts.first_reference,
                     "last_reference": counts.last_reference})
+    yield counts
+
+
+def import_alerts(principal: Principal | None, rows: Iterable[dict], *,
+                  progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> ImportCounts:
+    """``import_batches`` run to the end; ``progress(done)`` after each stored batch. Returns the counts."""
+    counts, reported = ImportCounts(), None
+    for counts in import_batches(principal, rows, batch_size=batch_size):
+        if progress is not None and counts.imported != reported:
+            progress(counts.imported)
+            reported = counts.imported
     return counts
+
+
+def check_before_import(principal: Principal | None, open_chunks: Callable[[], Iterable[bytes]], fmt: str, *,
+                        max_bytes: int | None = None, max_rows: int | None = None) -> ImportReport:
+    """The first pass of a real run: check the whole file (``open_chunks()`` gives its chunks).
+
+    A file with any bad row is refused whole (``ImportRefused`` carrying the dry run's report; audited as
+    ``alert.import`` denied with the counts) and nothing is stored.
+    """
+    _require(principal, False)
+    report = check_file(principal, open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows)
+    if not report.ok:
+        record("alert.import", outcome="denied", object_type="alert", principal=principal,
+               details={"dry_run": False, "reason": "bad_rows", **report.audit_details()})
+        raise ImportRefused(report)
+    return report
+
+
+def file_rows(open_chunks: Callable[[], Iterable[bytes]], fmt: str, *, max_bytes: int | None = None,
+              max_rows: int | None = None) -> Iterator[dict]:
+    """The second pass: the rows of a checked file, read again, in the API's shape."""
+    return (row.data for row in read_rows(open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows))
 
 
 def import_file(principal: Principal | None, open_chunks: Callable[[], Iterable[bytes]], fmt: str, *,
@@ -490,18 +538,17 @@ def import_file(principal: Principal | None, open_chunks: Callable[[], Iterable[
                 on_checked: Callable[[ImportReport], None] | None = None) -> tuple[ImportReport, ImportCounts]:
     """The real run: check the whole file first (``open_chunks()`` is read twice), then import every row.
 
-    A file with any bad row is refused whole (``ImportRefused`` carrying the dry run's report; audited as
-    ``alert.import`` denied with the counts) and nothing is stored. ``on_checked(report)`` is called
-    between the two passes (to size a progress bar).
+    A file with any bad row is refused whole (``ImportRefused``, see ``check_before_import``) and nothing
+    is stored. ``on_checked(report)`` is called between the two passes (to size a progress bar).
     """
-    _require(principal, False)
-    report = check_file(principal, open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows)
+    try:
+        report = check_before_import(principal, open_chunks, fmt, max_bytes=max_bytes, max_rows=max_rows)
+    except ImportRefused as refused:
+        if on_checked is not None:
+            on_checked(refused.report)
+        raise
     if on_checked is not None:
         on_checked(report)
-    if not report.ok:
-        record("alert.import", outcome="denied", object_type="alert", principal=principal,
-               details={"dry_run": False, "reason": "bad_rows", **report.audit_details()})
-        raise ImportRefused(report)
-    rows = (row.data for row in read_rows(open_chunks(), fmt, max_bytes=max_bytes, max_rows=max_rows))
+    rows = file_rows(open_chunks, fmt, max_bytes=max_bytes, max_rows=max_rows)
     counts = import_alerts(principal, rows, progress=progress, batch_size=batch_size)
     return report, counts

@@ -4,10 +4,14 @@ Import is two steps. The upload is read off the request stream (``documents.rece
 parser would spool it to a temporary file in clear, and an import holds document numbers), encrypted
 into the blob store as it arrives, then decrypted chunk by chunk for the dry run. The report page shows
 every bad row; a clean file gets a confirmation form whose signed token (valid one hour, for this user
-only) names the encrypted upload. Confirming decrypts it again and runs the real import, all or nothing,
-then deletes the upload; cancelling deletes it; an abandoned one is removed by ``blobs gc`` after an hour
-(no row references it). The real run happens within the confirming request: there is no live progress
-bar on the web (the command line has one); the page shows the result.
+only) names the encrypted upload. Confirming decrypts it again and checks every row once more (a refusal
+answers 400 with the report), then streams the import's page: a progress bar that grows after each stored
+batch, then the result. The storing runs while the page streams, in its own transaction, all or nothing
+(a failure, or a lost connection noticed at a step before the commit, rolls it back whole), then the upload
+is deleted. No script
+is needed: each step is a new ``<progress>`` element and the stylesheet shows only the last one (strict
+CSP, nothing inline). Cancelling deletes the upload; an abandoned one is removed by ``blobs gc`` after an
+hour (no row references it).
 
 Export: a summary page for the current search (how many alerts, how many RED or AMBER+STRICT left out)
 and the CSV / JSON downloads (``Cache-Control: no-store``, ``Content-Disposition: attachment``).
@@ -28,6 +32,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -43,6 +48,7 @@ from alerts import bulk
 from alerts.bulk import ImportFileError, ImportRefused
 from alerts.export import ExportRefused, export_chunks, plan_export
 from alerts.forms import SearchForm
+from alerts.operations import AlertForbidden
 from alerts.search import SearchError
 from alerts.validation import AlertValidationError
 from documents.receive import MalformedUpload, drain_request, receive
@@ -50,7 +56,7 @@ from documents.service import decrypt_from_store, encrypt_to_store
 from documents.storage import BlobNotFound, current_blob_store
 from documents.uploads import UploadRefused
 from portal.access import current_principal, permission_required
-from portal.extensions import csrf
+from portal.extensions import csrf, db
 from portal.keyring import current_keyring
 from portal.timeutil import utcnow
 
@@ -173,9 +179,9 @@ def upload():
     report = bulk.dry_run(principal, _opener(pending)(), fmt, max_bytes=max_bytes, max_rows=max_rows)
     if not report.ok:
         _discard(pending)
-        return render_template("alerts/import_report.html", report=report, confirm=None, counts=None), 200
+        return render_template("alerts/import_report.html", report=report, confirm=None), 200
     confirm = ConfirmForm(formdata=None, pending=_pending_token(stored, file_id, fmt))
-    return render_template("alerts/import_report.html", report=report, confirm=confirm, counts=None)
+    return render_template("alerts/import_report.html", report=report, confirm=confirm)
 
 
 @bp.post("/import/confirm")
@@ -193,22 +199,60 @@ def confirm():
         return redirect(url_for("alert_bulk.import_page"))
     principal = current_principal()
     try:
-        report, counts = bulk.import_file(principal, _opener(pending), pending["fmt"])
+        report = bulk.check_before_import(principal, _opener(pending), pending["fmt"])
     except BlobNotFound:
         flash(_("This import has expired or is not yours. Upload the file again."), "warning")
         return redirect(url_for("alert_bulk.import_page"))
     except ImportRefused as refused:
         _discard(pending)
-        return render_template("alerts/import_report.html", report=refused.report, confirm=None, counts=None,
+        return render_template("alerts/import_report.html", report=refused.report, confirm=None,
                                refused=True), 400
-    except AlertValidationError as error:
-        _discard(pending)
-        flash(_("Row %(item)s was refused while importing; nothing was stored.", item=getattr(error, "item", "?")),
-              "danger")
-        return redirect(url_for("alert_bulk.import_page"))
-    _discard(pending)
-    return render_template("alerts/import_report.html", report=report, confirm=None, counts=counts,
-                           party_code=principal.party_code)
+    # From here the page streams; the alerts are stored while it does (see _import_page).
+    response = Response(stream_with_context(_import_page(principal, pending, report)), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass each step on, not hold the page
+    return response
+
+
+PROGRESS_MARK = "<!-- import progress -->"
+
+
+def _import_page(principal, pending: dict, report):
+    """The confirmed import's page, streamed: a progress bar per stored batch, then the result.
+
+    The request's own commit has run by now (``portal.transaction``): this generator is the import's
+    transaction and commits it itself, or rolls it back whole if anything fails (a row refused, the upload
+    gone, the server noticing at a step that the reader closed the page: nothing is stored), then deletes
+    the upload.
+    """
+    head, tail = render_template("alerts/import_running.html", total=report.valid).split(PROGRESS_MARK)
+    yield head
+    yield render_template("alerts/_import_step.html", done=0, total=report.valid)
+    counts, failure, committed = None, None, False
+    batches = bulk.import_batches(principal, bulk.file_rows(_opener(pending), pending["fmt"]))
+    try:
+        for counts in batches:
+            yield render_template("alerts/_import_step.html", done=counts.imported, total=report.valid)
+        db.session.commit()
+        committed = True
+    except (AlertValidationError, AlertForbidden) as error:
+        failure = _("Row %(item)s was refused while importing; nothing was stored.", item=getattr(error, "item", "?"))
+    except BlobNotFound:
+        failure = _("This import has expired or is not yours. Upload the file again.")
+    except Exception:
+        current_app.logger.exception("alert import failed")
+        failure = _("The import failed; nothing was stored.")
+    finally:
+        if not committed:  # also when the reader left (GeneratorExit at a yield)
+            batches.close()
+            db.session.rollback()
+        try:
+            _discard(pending)
+        except BlobNotFound:
+            pass
+    yield render_template("alerts/_import_result.html", counts=None if failure else counts, failure=failure,
+                          party_code=principal.party_code)
+    yield tail
 
 
 csrf.exempt(upload)

@@ -40,40 +40,62 @@ PERMISSION = "search_alerts"
 
 # --- who is told -------------------------------------------------------------------------------------
 
-def _criterion(column, value):
-    return or_(column.is_(None), column == value)
+def _visible_ids(alert_ids: list[int], principal: Principal) -> set[int]:
+    if not principal.can(PERMISSION):
+        return set()
+    return set(db.session.scalars(
+        visible(Alert, principal).where(Alert.id.in_(alert_ids)).with_only_columns(Alert.id)))
 
 
-def _can_see(alert: Alert, principal: Principal) -> bool:
-    return principal.can(PERMISSION) and db.session.scalar(
-        visible(Alert, principal).where(Alert.id == alert.id).with_only_columns(Alert.id)) is not None
+def recipients_of(alerts: list) -> dict[int, list[tuple[User, str]]]:
+    """For each alert (by id), ``(user, delivery)`` of each active user outside its reporting party with a
+    matching subscription who may see it; ``immediate`` wins over ``digest`` when several subscriptions
+    match. A fixed number of queries for any number of alerts: the candidate subscriptions at once, then
+    one access check per (party, role) of the candidates, over all the alerts at once."""
+    if not alerts:
+        return {}
+
+    def criterion(column, values):
+        return or_(column.is_(None), column.in_(sorted(values)))
+
+    rows = db.session.execute(
+        select(User, AlertSubscription).join(AlertSubscription, AlertSubscription.user_id == User.id)
+        .where(User.active.is_(True),
+               criterion(AlertSubscription.issuing_state, {alert.issuing_state for alert in alerts}),
+               criterion(AlertSubscription.document_category, {alert.document_category for alert in alerts}),
+               criterion(AlertSubscription.fraud_type, {alert.fraud_type for alert in alerts}))
+    ).all()
+    users: dict[int, User] = {}
+    by_state: dict[str | None, list[tuple[User, AlertSubscription]]] = defaultdict(list)
+    for user, subscription in rows:
+        users[user.id] = user
+        by_state[subscription.issuing_state].append((user, subscription))
+    # alert id -> user id -> delivery
+    delivery: dict[int, dict[int, str]] = {alert.id: {} for alert in alerts}
+    for alert in alerts:
+        chosen = delivery[alert.id]
+        for user, subscription in by_state[None] + by_state[alert.issuing_state]:
+            if user.party_id != alert.owner_party_id and subscription.matches(alert) \
+                    and chosen.get(user.id) != "immediate":
+                chosen[user.id] = subscription.delivery
+    # What a user may see depends only on their party and role: one access check per pair.
+    groups: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for alert_id, chosen in delivery.items():
+        for user_id in chosen:
+            groups[(users[user_id].party_id, users[user_id].role)].add(alert_id)
+    seen: dict[tuple[int, str], set[int]] = {}
+    for (party_id, role), alert_ids in groups.items():
+        member = next(user for user in users.values() if (user.party_id, user.role) == (party_id, role))
+        seen[(party_id, role)] = _visible_ids(sorted(alert_ids), Principal.for_user(member))
+    return {alert_id: [(users[user_id], how) for user_id, how in sorted(chosen.items())
+                       if alert_id in seen[(users[user_id].party_id, users[user_id].role)]]
+            for alert_id, chosen in delivery.items()}
 
 
 def recipients(alert: Alert) -> list[tuple[User, str]]:
     """``(user, delivery)`` for each active user outside the reporting party with a matching subscription
     who may see the alert; ``immediate`` wins over ``digest`` when several subscriptions match."""
-    rows = db.session.execute(
-        select(User, AlertSubscription.delivery).join(AlertSubscription, AlertSubscription.user_id == User.id)
-        .where(User.active.is_(True), User.party_id != alert.owner_party_id,
-               _criterion(AlertSubscription.issuing_state, alert.issuing_state),
-               _criterion(AlertSubscription.document_category, alert.document_category),
-               _criterion(AlertSubscription.fraud_type, alert.fraud_type))
-    ).all()
-    delivery: dict[int, str] = {}
-    users: dict[int, User] = {}
-    for user, how in rows:
-        users[user.id] = user
-        if delivery.get(user.id) != "immediate":
-            delivery[user.id] = how
-    # What a user may see depends only on their party and role: one access check per pair.
-    groups: dict[tuple[int, str], list[User]] = defaultdict(list)
-    for user in users.values():
-        groups[(user.party_id, user.role)].append(user)
-    chosen = []
-    for members in groups.values():
-        if _can_see(alert, Principal.for_user(members[0])):
-            chosen.extend(members)
-    return [(user, delivery[user.id]) for user in sorted(chosen, key=lambda user: user.id)]
+    return recipients_of([alert])[alert.id]
 
 
 # --- what they are told ------------------------------------------------------------------------------
@@ -149,29 +171,49 @@ def digest_body(entries: list[tuple[AlertDigestItem, Alert]]) -> str:
 def on_status_change(alert: Alert, event: str) -> int:
     """Notify the subscribers of ``alert`` of ``event`` (published, revised, withdrawn); returns how many
     users were notified. A revision notifies only while the alert is published (drafts are private)."""
+    return announce([alert], event)[alert.id]
+
+
+def announce(alerts: list, event: str) -> dict[int, int]:
+    """``on_status_change`` for many alerts at once (a bulk import's published alerts): the same
+    notifications, e-mails, digest items and ``alert.notify`` entries, with a fixed number of queries
+    (``recipients_of``) and one flush. Returns how many users were notified, by alert id.
+
+    An alert is an ``Alert`` or any object with its ``id``, ``reference``, ``status``, ``tlp``,
+    ``owner_party_id``, ``owner_party``, ``issuing_state``, ``document_category`` and ``fraud_type``.
+    """
     if event not in EVENTS:
         raise ValueError(f"event must be one of {EVENTS}")
-    if event == "revised" and alert.status != "published":
-        return 0
-    chosen = recipients(alert)
-    if not chosen:
-        return 0
-    title = headline(alert, event)
-    notify([user for user, _how in chosen], f"alert.{event}", title, alert_path(alert.id), alert.tlp)
-    immediate = 0
+    counts = dict.fromkeys((alert.id for alert in alerts), 0)
+    if event == "revised":
+        alerts = [alert for alert in alerts if alert.status == "published"]
+    chosen_by_alert = recipients_of(alerts)
     now = utcnow()
-    for user, how in chosen:
-        if how == "immediate":
-            with force_locale(user.locale or "en"):
-                queue_email(user.email, str(title), email_body(alert, event))
-            immediate += 1
-        else:
-            db.session.add(AlertDigestItem(user_id=user.id, alert_id=alert.id, event=event, created_at=now))
+    told = []
+    for alert in alerts:
+        chosen = chosen_by_alert[alert.id]
+        if not chosen:
+            continue
+        title = headline(alert, event)
+        notify([user for user, _how in chosen], f"alert.{event}", title, alert_path(alert.id), alert.tlp,
+               flush=False)
+        immediate = 0
+        for user, how in chosen:
+            if how == "immediate":
+                with force_locale(user.locale or "en"):
+                    queue_email(user.email, str(title), email_body(alert, event), flush=False)
+                immediate += 1
+            else:
+                db.session.add(AlertDigestItem(user_id=user.id, alert_id=alert.id, event=event, created_at=now))
+        counts[alert.id] = len(chosen)
+        told.append((alert, len(chosen), immediate))
+    if not told:
+        return counts
     db.session.flush()
-    record("alert.notify", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
-           details={"event": event, "count": len(chosen), "immediate": immediate,
-                    "digest": len(chosen) - immediate})
-    return len(chosen)
+    for alert, count, immediate in told:
+        record("alert.notify", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
+               details={"event": event, "count": count, "immediate": immediate, "digest": count - immediate})
+    return counts
 
 
 def send_digests(now=None, principal=None) -> tuple[int, int]:

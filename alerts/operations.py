@@ -22,7 +22,7 @@ from alerts.models import Alert, AlertAcknowledgement, AlertRevision
 from alerts.mrz import parse_mrz
 from alerts.notify import on_status_change
 from alerts.references import next_reference
-from alerts.validation import AlertValidationError, clean, narrative_leaks
+from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
 from portal.access import Principal, can_reshare, set_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
@@ -34,12 +34,20 @@ __all__ = [
     "AlertValidationError",
     "acknowledge_alert",
     "acknowledgements",
+    "alert_columns",
+    "audit_alert",
     "create_alert",
+    "creation_details",
     "expire_due_alerts",
+    "new_alert_columns",
     "prefill_from_mrz",
+    "prepare_new_alert",
+    "publication_details",
     "publish_alert",
+    "revision_row",
     "revisions",
     "snapshot",
+    "snapshot_content",
     "update_alert",
     "withdraw_alert",
 ]
@@ -162,24 +170,66 @@ def validate_alert(data: dict, owner_party_id: int, **kwargs) -> tuple[dict, lis
 
 # --- writing ------------------------------------------------------------------------------------------
 
+def alert_columns(values: dict) -> dict:
+    """An alert's stored content for validated ``values``: its fields and the blind indexes over them."""
+    columns = {name: values[name] for name in CONTENT_FIELDS}
+    state, number = values["issuing_state"], values["document_number"]
+    columns["number_index"] = number_index(number, state) if number else None
+    columns["number_any_index"] = number_any_index(number) if number else None
+    columns["skeleton_index"] = skeleton_index(number) if number else None
+    series = NumberRange.parse(values["range_start"], values["range_end"]) if values["range_start"] else None
+    columns["range_index"] = series.index(state) if series else None
+    return columns
+
+
+def new_alert_columns(principal: Principal, values: dict, findings: list[dict], reference: str, seq: int,
+                      now: datetime) -> dict:
+    """Every column of a new alert (a draft at revision 1) of ``principal``'s party: what ``create_alert``
+    inserts, and what a bulk import inserts (``alerts.bulk_store``) before publishing it in the same row."""
+    return {
+        "reference": reference, "reference_year": now.year, "reference_seq": seq,
+        "owner_party_id": principal.party_id, "created_by_id": principal.user_id, "created_at": now,
+        "updated_at": now, "status": "draft", "revision": 1, "published_at": None,
+        "distribution_level": values["distribution_level"], "tlp": values["tlp"],
+        "network_id": values["network_id"] if values["distribution_level"] == "network" else None,
+        "mrz_findings": findings, **alert_columns(values),
+    }
+
+
 def _apply(alert: Alert, values: dict) -> list[str]:
     """Copy validated values onto the alert and recompute its blind indexes; the fields that changed."""
     changed = []
-    for name in CONTENT_FIELDS:
-        if getattr(alert, name, None) != values[name]:
+    for name, value in alert_columns(values).items():
+        if name not in CONTENT_FIELDS:
+            setattr(alert, name, value)
+        elif getattr(alert, name, None) != value:
             changed.append(name)
-            setattr(alert, name, values[name])
-    state, number = values["issuing_state"], values["document_number"]
-    alert.number_index = number_index(number, state) if number else None
-    alert.number_any_index = number_any_index(number) if number else None
-    alert.skeleton_index = skeleton_index(number) if number else None
-    series = NumberRange.parse(values["range_start"], values["range_end"]) if values["range_start"] else None
-    alert.range_index = series.index(state) if series else None
+            setattr(alert, name, value)
     return changed
 
 
 def _iso(value):
     return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+# What a snapshot reads from an alert, besides its distribution.
+SNAPSHOT_FIELDS = CONTENT_FIELDS + ("reference", "status", "revision", "tlp", "mrz_findings", "withdrawal_reason")
+
+
+def snapshot_content(fields, level: str, parties: list[str], network: str | None) -> dict:
+    """A revision's content from an alert's ``fields`` (a mapping over ``SNAPSHOT_FIELDS``) and its
+    distribution (``parties``: the listed recipients' codes, sorted; ``network``: its code)."""
+    content = {name: _iso(fields[name]) for name in CONTENT_FIELDS}
+    content.update({
+        "reference": fields["reference"],
+        "status": fields["status"],
+        "revision": fields["revision"],
+        "tlp": fields["tlp"],
+        "distribution": {"level": level, "parties": parties, "network": network},
+        "mrz_findings": list(fields["mrz_findings"] or []),
+        "withdrawal_reason": fields["withdrawal_reason"],
+    })
+    return content
 
 
 def snapshot(alert: Alert) -> dict:
@@ -188,25 +238,22 @@ def snapshot(alert: Alert) -> dict:
     parties = [] if alert.distribution_level != "parties" else sorted(
         db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids)))
     )
-    content = {name: _iso(getattr(alert, name)) for name in CONTENT_FIELDS}
-    content.update({
-        "reference": alert.reference,
-        "status": alert.status,
-        "revision": alert.revision,
-        "tlp": alert.tlp,
-        "distribution": {"level": alert.distribution_level, "parties": parties,
-                         "network": network.code if network else None},
-        "mrz_findings": list(alert.mrz_findings or []),
-        "withdrawal_reason": alert.withdrawal_reason,
-    })
-    return content
+    return snapshot_content({name: getattr(alert, name) for name in SNAPSHOT_FIELDS}, alert.distribution_level,
+                            parties, network.code if network else None)
+
+
+def revision_row(alert_id: int, seq: int, revision: int, event: str, principal: Principal | None,
+                 content: dict, created_at: datetime) -> dict:
+    """The ``alert_revisions`` row of one snapshot (``snapshot`` in clear: the column type encrypts it)."""
+    return {"alert_id": alert_id, "seq": seq, "revision": revision, "event": event,
+            "author_id": principal.user_id if principal else None, "created_at": created_at,
+            "snapshot": json.dumps(content, sort_keys=True, ensure_ascii=False)}
 
 
 def _keep_revision(alert: Alert, event: str, principal: Principal | None) -> AlertRevision:
     seq = (db.session.scalar(select(func.max(AlertRevision.seq)).where(AlertRevision.alert_id == alert.id)) or 0) + 1
-    revision = AlertRevision(alert_id=alert.id, seq=seq, revision=alert.revision, event=event,
-                             author_id=principal.user_id if principal else None, created_at=utcnow(),
-                             snapshot=json.dumps(snapshot(alert), sort_keys=True, ensure_ascii=False))
+    revision = AlertRevision(**revision_row(alert.id, seq, alert.revision, event, principal, snapshot(alert),
+                                            utcnow()))
     db.session.add(revision)
     db.session.flush()
     return revision
@@ -221,10 +268,29 @@ def revisions(alert: Alert) -> list[dict]:
              "created_at": row.created_at, "data": json.loads(row.snapshot)} for row in rows]
 
 
+def audit_alert(action: str, principal, *, alert_id: int, reference: str, party_code: str, objectives,
+                details: dict | None = None) -> None:
+    """Queue the audit entry of an operation on one alert (details: codes and counts, never a secret)."""
+    record(action, object_type="alert", object_id=alert_id, object_party=party_code, principal=principal,
+           objectives=list(objectives or []) or None, details={"reference": reference, **(details or {})})
+
+
 def _audit(action: str, alert: Alert, principal, details: dict | None = None) -> None:
-    record(action, object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
-           principal=principal, objectives=list(alert.objectives or []) or None,
-           details={"reference": alert.reference, **(details or {})})
+    audit_alert(action, principal, alert_id=alert.id, reference=alert.reference, party_code=alert.owner_party.code,
+                objectives=alert.objectives, details=details)
+
+
+def creation_details(values: dict, columns: dict, findings: list[dict]) -> dict:
+    """The details of an ``alert.create`` entry."""
+    return {"status": values["status"], "tlp": values["tlp"], "level": values["distribution_level"],
+            "recipients": len(values["party_ids"]), "category": values["document_category"],
+            "fraud_type": values["fraud_type"], "issuing_state": values["issuing_state"],
+            "series": columns["range_index"] is not None, "fraud_indicators": len(findings)}
+
+
+def publication_details(values: dict) -> dict:
+    """The details of an ``alert.publish`` entry."""
+    return {"tlp": values["tlp"], "level": values["distribution_level"]}
 
 
 def _publish(alert: Alert, principal) -> None:
@@ -238,36 +304,40 @@ def _publish(alert: Alert, principal) -> None:
     on_status_change(alert, "published")
 
 
+def prepare_new_alert(principal: Principal, data: dict,
+                      lookup: RecipientLookup | None = None) -> tuple[dict, list[dict]]:
+    """``create_alert``'s checks, nothing written: the validated values and the MRZ's findings.
+
+    Raises ``AlertForbidden`` (no ``report_alert``; ``published`` without ``publish_alert``) or
+    ``AlertValidationError`` (every bad field). An import passes one ``lookup`` for all its rows.
+    """
+    _require(principal, "report_alert", "alert.create")
+    values, findings = validate_alert(data, principal.party_id, lookup=lookup)
+    if values["status"] == "published":
+        _require(principal, "publish_alert", "alert.publish")
+    return values, findings
+
+
 def create_alert(principal: Principal, data: dict) -> Alert:
     """Report an alert for ``principal``'s party, as a draft or (with ``publish_alert``) published.
 
     ``data`` holds the fields (see ``CONTENT_FIELDS``), ``status``, ``tlp`` and ``distribution``
     (``{"level", "parties": [codes], "network": code}``). An ``mrz`` fills the fields it holds that
     ``data`` leaves empty. Raises ``AlertValidationError`` (every bad field, nothing written) or
-    ``AlertForbidden``.
+    ``AlertForbidden``. A bulk import writes the same rows set-based (``alerts.bulk_store``).
     """
-    _require(principal, "report_alert", "alert.create")
-    values, findings = validate_alert(data, principal.party_id)
-    if values["status"] == "published":
-        _require(principal, "publish_alert", "alert.publish")
+    values, findings = prepare_new_alert(principal, data)
     now = utcnow()
     reference, seq = next_reference(principal.party_id, principal.party_code, now.year)
-    alert = Alert(reference=reference, reference_year=now.year, reference_seq=seq, owner_party_id=principal.party_id,
-                  created_by_id=principal.user_id, created_at=now, updated_at=now, status="draft", revision=1,
-                  distribution_level=values["distribution_level"], tlp=values["tlp"], mrz_findings=findings)
-    _apply(alert, values)
+    columns = new_alert_columns(principal, values, findings, reference, seq, now)
+    alert = Alert(**columns)
     db.session.add(alert)
     db.session.flush()
     set_distribution(alert, level=values["distribution_level"], tlp=values["tlp"], party_ids=values["party_ids"],
                      network_id=values["network_id"])
     db.session.flush()
     _keep_revision(alert, "create", principal)
-    _audit("alert.create", alert, principal, {
-        "status": values["status"], "tlp": alert.tlp, "level": alert.distribution_level,
-        "recipients": len(values["party_ids"]), "category": alert.document_category,
-        "fraud_type": alert.fraud_type, "issuing_state": alert.issuing_state, "series": alert.has_range,
-        "fraud_indicators": len(findings),
-    })
+    _audit("alert.create", alert, principal, creation_details(values, columns, findings))
     if values["status"] == "published":
         _publish(alert, principal)
     return alert

@@ -140,10 +140,13 @@ def parse_alert_body(body) -> tuple[dict, dict[str, str]]:
     return data, errors
 
 
-def validation_errors(principal: Principal, data: dict) -> dict[str, str]:
-    """What ``create_alert`` would refuse in ``data``, without writing anything (not even a reference)."""
+def validation_errors(principal: Principal, data: dict, lookup=None) -> dict[str, str]:
+    """What ``create_alert`` would refuse in ``data``, without writing anything (not even a reference).
+
+    ``lookup``: a ``validation.RecipientLookup`` shared by the rows of one file.
+    """
     try:
-        validate_alert(data, principal.party_id)  # the operation's own checks, MRZ pre-fill included
+        validate_alert(data, principal.party_id, lookup=lookup)  # the operation's own checks, MRZ pre-fill included
     except AlertValidationError as exc:
         return exc.errors
     return {}

@@ -153,7 +153,41 @@ def _document_number(check: _Checker, name: str) -> str | None:
     return number
 
 
-def _distribution(check: _Checker, owner_party_id: int) -> tuple[str | None, list[int], int | None]:
+class RecipientLookup:
+    """The parties a distribution may list and the networks it may name, read from the database once per
+    lookup: ``clean`` makes one per call; an import passes one for the whole file (same answers, without
+    two queries per row)."""
+
+    def __init__(self):
+        self._eligible: dict[int, dict[str, int]] = {}
+        self._networks: dict[object, int | None] = {}
+
+    def eligible(self, owner_party_id: int) -> dict[str, int]:
+        """Code -> id of the active member and secretariat parties other than the owner."""
+        if owner_party_id not in self._eligible:
+            self._eligible[owner_party_id] = {
+                party.code: party.id
+                for party in db.session.scalars(select(Party).where(
+                    Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id))
+            }
+        return self._eligible[owner_party_id]
+
+    def network_id(self, network) -> int | None:
+        """The id of the network named by code (or given by id), or ``None``."""
+        key = (type(network).__name__, network) if isinstance(network, str | int) else None
+        if key is None or key not in self._networks:
+            found = db.session.scalar(
+                select(Network.id).where(Network.code == network) if isinstance(network, str)
+                else select(Network.id).where(Network.id == network)
+            )
+            if key is None:
+                return found
+            self._networks[key] = found
+        return self._networks[key]
+
+
+def _distribution(check: _Checker, owner_party_id: int,
+                  lookup: RecipientLookup) -> tuple[str | None, list[int], int | None]:
     raw = check.data.get("distribution")
     if isinstance(raw, dict):
         level, parties, network = raw.get("level"), raw.get("parties") or [], raw.get("network")
@@ -170,12 +204,7 @@ def _distribution(check: _Checker, owner_party_id: int) -> tuple[str | None, lis
         parties = []
     party_ids: list[int] = []
     if level == "parties" and parties:
-        eligible = {
-            party.code: party.id
-            for party in db.session.scalars(
-                select(Party).where(Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id)
-            )
-        }
+        eligible = lookup.eligible(owner_party_id)
         by_id = {pid: pid for pid in eligible.values()}
         unknown = [str(item) for item in parties if eligible.get(item, by_id.get(item)) is None]
         if unknown:
@@ -183,10 +212,7 @@ def _distribution(check: _Checker, owner_party_id: int) -> tuple[str | None, lis
         party_ids = sorted({eligible.get(item, by_id.get(item)) for item in parties} - {None})
     network_id = None
     if level == "network" and not _blank(network):
-        found = db.session.scalar(
-            select(Network.id).where(Network.code == network) if isinstance(network, str)
-            else select(Network.id).where(Network.id == network)
-        )
+        found = lookup.network_id(network)
         if found is None:
             check.fail("network", _("Unknown network."))
         network_id = found
@@ -202,16 +228,22 @@ def narrative_leaks(narrative: str | None, secrets: list[str], names: list[str])
     """Whether a narrative quotes a document number or the holder's name (narratives are stored in clear)."""
     if not narrative:
         return False
-    squeezed = normalise_document_number(narrative)
-    if any(len(secret) >= _MIN_LEAK_LENGTH and secret in squeezed for secret in secrets):
-        return True
+    long_secrets = [secret for secret in secrets if len(secret) >= _MIN_LEAK_LENGTH]
+    if long_secrets:
+        squeezed = normalise_document_number(narrative)
+        if any(secret in squeezed for secret in long_secrets):
+            return True
     spaced = _SPACES.sub(" ", narrative.casefold())
     return any(name and _SPACES.sub(" ", name.casefold().replace(",", " ")).strip() in spaced.replace(",", " ")
                for name in names)
 
 
-def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published")) -> dict:
-    """Validated model values for ``data``; raises ``AlertValidationError`` listing every bad field."""
+def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published"),
+          lookup: RecipientLookup | None = None) -> dict:
+    """Validated model values for ``data``; raises ``AlertValidationError`` listing every bad field.
+
+    ``lookup`` answers the distribution's questions to the database (one per call by default).
+    """
     check = _Checker(data)
     values: dict = {}
     values["detecting_unit"] = check.text("detecting_unit", 200)
@@ -274,7 +306,7 @@ def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published")) -
 
     values["status"] = check.choice("status", {status: status for status in statuses}) or statuses[0]
     values["tlp"] = data.get("tlp")
-    values["distribution_level"], values["party_ids"], values["network_id"] = _distribution(check, owner_party_id)
+    values["distribution_level"], values["party_ids"], values["network_id"] = _distribution(check, owner_party_id, lookup or RecipientLookup())
 
     values["review_date"] = check.day("review_date")
     if values["review_date"] and values["review_date"] <= check.today:

@@ -15,7 +15,11 @@ Subcommands, all taking ``--folder`` (instance folder: key ring, secret key, tok
               for history, not for requests); ``measure`` (c) times the real create path, which writes both.
 ``measure``   serve the portal with gunicorn on 127.0.0.1, then (a) check API vs ``/api/v1/health`` at 16
               clients (``wrk`` if installed, else Python threads with keep-alive), (b) full-text search
-              latency, (c) import rate through ``alerts.operations.create_alert`` (gunicorn stopped first).
+              latency, (c) the import (gunicorn stopped first): ``--import-count`` prepared rows (default
+              20,000; the generator's mix, 90 % published) through ``alerts.bulk.import_alerts``, checks
+              and storing and the commit timed, with ``--subscribers`` subscribed officers to notify;
+              then ``--create-count`` alerts through ``create_alert``, one commit each.
+``import``    only (c) of ``measure``, without the HTTP runs (same options).
 ``profile``   cProfile of N check requests through the Flask test client, and EXPLAIN ANALYZE of the check
               and full-text statements (PostgreSQL).
 
@@ -23,6 +27,7 @@ Subcommands, all taking ``--folder`` (instance folder: key ring, secret key, tok
     .venv/bin/python bench/alerts_bench.py setup    --folder /tmp/bench-alerts --database-url $DB
     .venv/bin/python bench/alerts_bench.py generate --folder /tmp/bench-alerts --database-url $DB --count 100000
     .venv/bin/python bench/alerts_bench.py measure  --folder /tmp/bench-alerts --database-url $DB
+    .venv/bin/python bench/alerts_bench.py import   --folder /tmp/bench-alerts --database-url $DB --import-count 20000
     .venv/bin/python bench/alerts_bench.py profile  --folder /tmp/bench-alerts --database-url $DB
 """
 
@@ -372,8 +377,9 @@ def cmd_generate(args) -> None:
                 counter.last_value = max(counter.last_value, last)
         db.session.commit()
         analyse = time.perf_counter()
-        # Every table the load wrote, as autovacuum would in time: without statistics on the recipients
-        # the planner hashed all of a party's listed records on every scoped query (~20 ms at 1,000,000).
+        # Every table the load wrote, as autovacuum would in time: without statistics on the recipients the
+        # planner hashed all of a party's listed records for scoped queries (~20 ms at 1,000,000 for a
+        # search; 8 ms instead of 0.1 ms for each of an import's notification access checks at 100,000).
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for statement in (("VACUUM ANALYZE alerts", "VACUUM ANALYZE distribution_recipients")
                               if dialect == "postgresql" else ("ANALYZE",)):
@@ -547,57 +553,140 @@ def _line(name: str, figures: dict) -> str:
             f"{figures['statuses']})")
 
 
-def measure_import(args, folder: Path) -> None:
+def import_row(i: int, rng: random.Random, parties: list[str], networks: list[str]) -> dict:
+    """Synthetic alert ``i`` as an import row (the API's shape, as a CSV or JSON file gives it): the same
+    mix as the generator (categories, fraud types, TLP, distribution, holder data, MRZs, series), 90 %
+    published and 10 % drafts (an import reports new alerts; withdrawal and expiry come later)."""
+    state = issuing_state(i)
+    number = document_number(i)
+    category = _pick(rng, CATEGORIES)
+    fraud = "stolen_blank" if is_series(i) else _pick(rng, FRAUD_TYPES)
+    detected = date(2025, 1, 1) + timedelta(days=rng.randrange(300))
+    row = {"detecting_unit": f"Unit {rng.randrange(1, 40)}", "detection_place_kind": _pick(rng, PLACES),
+           "detection_place": f"Border post {rng.randrange(1, 200)}", "detection_date": detected.isoformat(),
+           "route": rng.sample([code for code in STATES if len(code) == 3], rng.randint(1, 4)),
+           "bearer_nationality": rng.choice(STATES), "document_category": category,
+           "issuing_state": state, "series": f"{state}-S{rng.randrange(1, 30):02d}",
+           "issue_date": (detected - timedelta(days=rng.randrange(100, 3000))).isoformat(),
+           "expiry_date": (detected + timedelta(days=rng.randrange(100, 3000))).isoformat(),
+           "fraud_type": fraud, "security_features": rng.sample(FEATURES, rng.randint(1, 4)),
+           "description": _sentence(rng, 12, 30), "modus_operandi": _sentence(rng, 6, 16),
+           "tlp": _pick(rng, TLPS), "status": "draft" if rng.random() < 0.1 else "published"}
+    if category == "passport":
+        row["document_type"] = "ordinary"
+    if fraud == "forgery":
+        row["forgery_subtype"] = rng.choice(SUBTYPES)
+    if rng.random() < 0.8:
+        row["detection_tips"] = _sentence(rng, 6, 16)
+    if is_series(i):
+        prefix, digits = number[0], min(int(number[1:]), 10**7 - 1001)
+        row["range_start"], row["range_end"] = f"{prefix}{digits:07d}", f"{prefix}{digits + 1000:07d}"
+    else:
+        row["document_number"] = number
+        if rng.random() < 0.6:
+            surname, given = rng.choice(NAMES), rng.choice(GIVEN)
+            born = date(1950, 1, 1) + timedelta(days=rng.randrange(20000))
+            row["holder_name"], row["holder_birth_date"] = f"{surname}, {given}", born.isoformat()
+            if category == "passport" and rng.random() < 0.5 and len(state) == 3:
+                row["mrz"] = _td3(number, state, surname, given, born)
+    level = _pick(rng, LEVELS)
+    if level == "parties":
+        row["distribution"] = {"level": "parties", "parties": rng.sample(parties, rng.randint(2, 4))}
+    elif level == "network":
+        row["distribution"] = {"level": "network", "network": rng.choice(networks)}
+    else:
+        row["distribution"] = {"level": level}
+    if row["tlp"] in ("RED", "AMBER+STRICT") and level in ("members", "network"):
+        row["distribution"] = {"level": "party"}  # the portal refuses these wider than a party list
+    return row
+
+
+def _subscribers(db, count: int) -> int:
+    """``count`` officers of other parties, each subscribed to one issuing state (immediate or digest),
+    created once: what a published import notifies. Returns how many exist."""
     from sqlalchemy import func, select
 
+    from alerts.models import AlertSubscription
+    from auth.models import User, email_index
+    from portal.parties.models import Party
+    from portal.timeutil import utcnow
+
+    existing = db.session.scalar(select(func.count(AlertSubscription.id))) or 0
+    parties = {p.code: p.id for p in db.session.scalars(select(Party).where(Party.code.in_(MEMBERS)))}
+    for n in range(existing, count):
+        code = [code for code in MEMBERS if code != REPORT_PARTY][n % (len(MEMBERS) - 1)]
+        email = f"bench-subscriber-{n}@bench.invalid"
+        user = User(email=email, email_index=email_index(email), full_name=f"Subscriber {n}",
+                    role="liaison_officer", party_id=parties[code], active=True, password_hash=None,
+                    password_changed_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(AlertSubscription(user_id=user.id, issuing_state=STATES[n % len(STATES)],
+                                         delivery="immediate" if n % 2 else "digest"))
+    db.session.commit()
+    return max(existing, count)
+
+
+def _database_size(db) -> str:
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        return "n/a"
+    return db.session.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+
+
+def measure_import(args, folder: Path) -> None:
+    """(c) ``alerts.bulk.import_alerts`` on ``--import-count`` prepared rows (checks and storing timed,
+    commit included), then ``create_alert`` with one commit per alert (like ``POST /api/v1/alerts``)."""
+    from sqlalchemy import func, select
+
+    from alerts.bulk import import_alerts
     from alerts.models import Alert
     from alerts.operations import create_alert
     from auth.models import User
     from portal.access import Principal
     from portal.extensions import db
+    from portal.parties.models import Network
 
     tokens = json.loads((folder / "tokens.json").read_text())
     app = make_app(folder, args.database_url)
     rng = random.Random(99)
     with app.app_context(), app.test_request_context("/bench-import"):
         principal = Principal.for_user(db.session.get(User, tokens["report"]["user_id"]))
+        subscribers = _subscribers(db, args.subscribers)
         known = db.session.scalar(select(func.count(Alert.id)))
-        base = 20_000_000 + known
-
-        def data(n: int) -> dict:
-            i = base + n
-            return {"detection_date": "2026-01-15", "document_category": "passport",
-                    "issuing_state": issuing_state(i), "document_number": document_number(i),
-                    "fraud_type": "counterfeit", "security_features": ["laminate"],
-                    "description": _sentence(rng, 12, 30), "modus_operandi": _sentence(rng, 6, 16),
-                    "holder_name": "PEREZ, JUAN", "holder_birth_date": "1985-01-01",
-                    "tlp": "GREEN", "distribution": {"level": "members"}, "status": "published"}
-
-        try:
-            from alerts.bulk import import_alerts
-        except ImportError:  # before the bulk import existed: create_alert per row, one transaction
-            import_alerts = None
+        base = 20_000_000 + known  # numbers no earlier run used
+        parties = [code for code in MEMBERS if code != REPORT_PARTY]
+        networks = list(db.session.scalars(select(Network.code).where(Network.code.in_(("FOCAL", "WDC-CONS")))))
+        rows = [import_row(base + n, rng, parties, networks) for n in range(args.import_count)]
+        print(f"(c) import: {known:,} alerts in the table, database {_database_size(db)}, {subscribers} "
+              f"subscribers; load average before: {_loadavg()}", flush=True)
         start = time.perf_counter()
-        if import_alerts is not None:
-            import_alerts(principal, (data(n) for n in range(args.import_count)))
-            how = "alerts.bulk.import_alerts (create_alert per row, one transaction)"
-        else:
-            for n in range(args.import_count):
-                create_alert(principal, data(n))
-            how = "create_alert per row, one transaction"
-        db.session.commit()
+        counts = import_alerts(principal, rows, batch_size=args.batch_size)
+        stored = time.perf_counter()
+        db.session.commit()  # the audit entries are chained and inserted here
         elapsed = time.perf_counter() - start
-        print(f"(c) import via {how}: {args.import_count / elapsed:7.0f} alerts/s "
-              f"({args.import_count} alerts, {elapsed:.1f} s)", flush=True)
-        count = max(1, args.import_count // 4)
-        start = time.perf_counter()
-        for n in range(count):
-            create_alert(principal, data(args.import_count + n))
-            db.session.commit()
-        elapsed = time.perf_counter() - start
-        print(f"(c) create_alert, one transaction per alert (like POST /api/v1/alerts): "
-              f"{count / elapsed:7.0f} alerts/s ({count} alerts, {elapsed:.1f} s)", flush=True)
+        print(f"(c) import via alerts.bulk.import_alerts (checks, then set-based batches of {args.batch_size}): "
+              f"{counts.imported / elapsed:7.0f} alerts/s ({counts.imported} alerts, {counts.published} "
+              f"published, {elapsed:.1f} s, of which commit with the audit append {elapsed - (stored - start):.1f} s;"
+              f" load average after: {_loadavg()})", flush=True)
+        print(f"(c) after the import: {known + counts.imported:,} alerts, database {_database_size(db)}",
+              flush=True)
+        count = args.create_count
+        if count:
+            start = time.perf_counter()
+            for n in range(count):
+                create_alert(principal, import_row(base + args.import_count + n, rng, parties, networks))
+                db.session.commit()
+            elapsed = time.perf_counter() - start
+            print(f"(c) create_alert, one transaction per alert (like POST /api/v1/alerts): "
+                  f"{count / elapsed:7.0f} alerts/s ({count} alerts, {elapsed:.1f} s)", flush=True)
         db.engine.dispose()
+
+
+def cmd_import(args) -> None:
+    """Only part (c) of ``measure``: the import rate, without the HTTP runs."""
+    measure_import(args, Path(args.folder))
 
 
 class WaitSampler(threading.Thread):
@@ -776,12 +865,17 @@ def main() -> None:
     measure.add_argument("--max-requests", type=int, default=200_000)
     measure.add_argument("--search-requests", type=int, default=300)
     measure.add_argument("--client", choices=("wrk", "python"), default="wrk")
-    measure.add_argument("--import-count", type=int, default=1_000)
+    for parser_ in (measure, sub.add_parser("import", parents=[common])):
+        parser_.add_argument("--import-count", type=int, default=20_000)
+        parser_.add_argument("--batch-size", type=int, default=2_000)
+        parser_.add_argument("--create-count", type=int, default=100)
+        parser_.add_argument("--subscribers", type=int, default=12)
     profile = sub.add_parser("profile", parents=[common])
     profile.add_argument("--requests", type=int, default=1_000)
     profile.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
-    {"setup": cmd_setup, "generate": cmd_generate, "measure": cmd_measure, "profile": cmd_profile}[args.command](args)
+    {"setup": cmd_setup, "generate": cmd_generate, "measure": cmd_measure, "import": cmd_import,
+     "profile": cmd_profile}[args.command](args)
 
 
 if __name__ == "__main__":

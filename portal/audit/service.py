@@ -229,7 +229,9 @@ def _append_pending(session) -> None:
     sure nothing stays queued.
 
     Core statements rather than the ORM unit of work: this runs in every request that commits, and the
-    entries are never read back through this session.
+    entries are never read back through this session. ``_chain`` inserts all of a commit's entries in one
+    multi-row statement (and their objectives in another), so a commit that appends thousands of entries
+    (a bulk import) holds the lock for a few round trips, not thousands.
     """
     if session.in_nested_transaction():
         return  # a savepoint's commit: entries wait for the real commit (and go if an outer savepoint rolls back)

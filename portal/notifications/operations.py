@@ -26,10 +26,12 @@ def title_for(tlp: str | None, *, content_title, reference_title):
     return content_title if tlp in CONTENT_TLP else reference_title
 
 
-def notify(users: Iterable, kind: str, title, link: str | None, tlp: str | None) -> list[Notification]:
+def notify(users: Iterable, kind: str, title, link: str | None, tlp: str | None, *,
+           flush: bool = True) -> list[Notification]:
     """Queue one notification per user (flushed, committed with the request).
 
-    ``title`` may be a lazy string: it is rendered in each user's own interface language.
+    ``title`` may be a lazy string: it is rendered in each user's own interface language. A caller that
+    notifies about many records at once passes ``flush=False`` and flushes once itself.
     """
     if link is not None and not is_safe_next(link):
         raise ValueError("a notification links only to a path inside the portal")
@@ -40,7 +42,8 @@ def notify(users: Iterable, kind: str, title, link: str | None, tlp: str | None)
         note = Notification(user_id=user.id, kind=kind, title=text, link=link, tlp=tlp)
         db.session.add(note)
         created.append(note)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return created
 
 

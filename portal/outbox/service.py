@@ -37,11 +37,15 @@ CLAIM_LEASE = timedelta(minutes=10)  # longer than any SMTP timeout below
 SMTP_TIMEOUT_SECONDS = 30
 
 
-def queue_email(recipient: str, subject: str, body: str) -> OutboxMessage:
-    """Queue a message in the current transaction: it exists only if the request's work commits."""
+def queue_email(recipient: str, subject: str, body: str, *, flush: bool = True) -> OutboxMessage:
+    """Queue a message in the current transaction: it exists only if the request's work commits.
+
+    A caller queueing many messages at once passes ``flush=False`` and flushes once itself.
+    """
     message = OutboxMessage(recipient=recipient, subject=subject, body=body)
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
 
 

@@ -211,6 +211,65 @@ def test_web_import_confirm_then_import(app_ctx, app, client, login_as, officer)
     assert set(current_blob_store().iter_ids()) == blobs_before  # the upload is deleted
 
 
+def _confirm_token(client, content: bytes, name: str) -> str:
+    page = _upload(client, content, name).get_data(as_text=True)
+    return page.split('name="pending" type="hidden" value="')[1].split('"')[0]
+
+
+def test_web_import_streams_a_progress_bar_per_batch(app_ctx, client, login_as, officer, monkeypatch):
+    import functools
+    import re
+
+    from alerts import bulk
+    from documents.storage import current_blob_store
+
+    monkeypatch.setattr(bulk, "import_batches", functools.partial(bulk.import_batches, batch_size=2))
+    login_as(officer)
+    rows = [alert_data(document_number=f"P100000{n}") for n in range(5)]
+    blobs_before = set(current_blob_store().iter_ids())
+    token = _confirm_token(client, json.dumps(rows).encode(), "alerts.json")
+    before, _ = _stored()
+    response = client.post("/alerts/bulk/import/confirm", data={"pending": token, "submit": "1"})
+    assert response.status_code == 200 and response.is_streamed
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    steps = [int(value) for value in re.findall(r'<progress max="5" value="(\d+)">', page)]
+    assert steps == [0, 2, 4, 5]
+    assert page.index('id="import-progress"') < page.index('id="import-result"') < page.index("</html>")
+    assert re.search(r"<script(?![^>]*\bsrc=)", page) is None and "style=" not in page  # strict CSP
+    assert _stored()[0] == before + 5
+    assert set(current_blob_store().iter_ids()) == blobs_before
+
+
+def test_web_import_failing_while_streaming_stores_nothing(app_ctx, client, login_as, officer, monkeypatch):
+    from alerts import bulk
+    from alerts.validation import AlertValidationError
+    from documents.storage import current_blob_store
+
+    login_as(officer)
+    rows = [alert_data(document_number=f"Q100000{n}") for n in range(3)]
+    blobs_before = set(current_blob_store().iter_ids())
+    token = _confirm_token(client, json.dumps(rows).encode(), "alerts.json")
+    prepare, calls = bulk.prepare_new_alert, []
+
+    def refuse_the_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise AlertValidationError({"issuing_state": "changed since the check"})
+        return prepare(*args)
+
+    monkeypatch.setattr(bulk, "prepare_new_alert", refuse_the_third)
+    before, counters = _stored(), _counters()
+    mark_audit_start()
+    response = client.post("/alerts/bulk/import/confirm", data={"pending": token, "submit": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="import-failed"' in page and 'id="import-result"' not in page
+    assert "Row 3 " in page
+    assert _stored() == before and _counters() == counters
+    assert audit_entries("alert.create") == [] and audit_entries("alert.import") == []
+    assert set(current_blob_store().iter_ids()) == blobs_before
+
+
 def test_web_confirm_token_of_another_user_is_refused(app_ctx, client, login_as, officer, make_user):
     login_as(officer)
     page = _upload(client, json.dumps([alert_data(document_number="K1000001")]).encode(), "a.json").get_data(

@@ -23,7 +23,7 @@ from alerts.operations import (
     update_alert,
     withdraw_alert,
 )
-from alerts.references import next_reference
+from alerts.references import format_reference, next_reference, reserve_sequences
 from portal.access import DistributionRecipient
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -224,7 +224,9 @@ def test_references_count_per_party_and_year(make_user, party):
 
 
 def test_references_are_unique_under_concurrency(app, real_commits):
-    """Eight writers take numbers at once, each in its own committed transaction: no duplicates, no gaps."""
+    """Eight writers take numbers at once, each in its own committed transaction: no duplicates, no gaps.
+
+    Half of them reserve blocks of three (a bulk import's ``reserve_sequences``), half single numbers."""
     year = 2097
     with app.app_context():
         from portal.parties.models import Party
@@ -234,26 +236,30 @@ def test_references_are_unique_under_concurrency(app, real_commits):
     taken, failures = [], []
     lock = threading.Lock()
 
-    def writer():
+    def writer(block: int):
         try:
             with app.app_context():
                 for _ in range(5):
-                    reference, _seq = next_reference(party_id, "CRI", year)
+                    if block == 1:
+                        references = [next_reference(party_id, "CRI", year)[0]]
+                    else:
+                        first = reserve_sequences(party_id, year, block)
+                        references = [format_reference("CRI", year, seq) for seq in range(first, first + block)]
                     db.session.commit()
                     with lock:
-                        taken.append(reference)
+                        taken.extend(references)
                 db.session.remove()
         except Exception as exc:  # noqa: BLE001 - re-reported below: a thread's exception would vanish
             failures.append(exc)
 
-    threads = [threading.Thread(target=writer) for _ in range(8)]
+    threads = [threading.Thread(target=writer, args=(1 + 2 * (n % 2),)) for n in range(8)]
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         assert failures == []
-        assert sorted(taken) == [f"CRI-{year}-{n:06d}" for n in range(1, 41)]
+        assert sorted(taken) == [f"CRI-{year}-{n:06d}" for n in range(1, 4 * 5 + 4 * 5 * 3 + 1)]
     finally:
         with app.app_context():
             db.session.execute(delete(AlertReferenceCounter).where(AlertReferenceCounter.year == year))
