@@ -41,6 +41,10 @@ class KeyRing:
     # key-encryption keys must not change it. Changing it is its own step (``keys rotate --index``),
     # which recomputes every registered blind index. Empty means "the active key" (old ring files).
     index_key_id: str = ""
+    # Derived keys, computed once per ring: HKDF on every call cost more than the HMAC or the AES-GCM it
+    # keys (every audit entry, encrypted value, blind index and file key asks). They live no longer, and
+    # are no more exposed, than the master keys this object already holds.
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.index_key_id:
@@ -51,9 +55,12 @@ class KeyRing:
         if purpose not in PURPOSES:
             raise KeyError(f"unknown key purpose {purpose!r}")
         key_id = key_id or self.active_id
-        if key_id not in self.keys:
-            raise KeyRingError(f"key {key_id!r} is not in the key ring")
-        return _hkdf(self.keys[key_id], purpose)
+        derived = self._derived.get((purpose, key_id))
+        if derived is None:
+            if key_id not in self.keys:
+                raise KeyRingError(f"key {key_id!r} is not in the key ring")
+            derived = self._derived[(purpose, key_id)] = _hkdf(self.keys[key_id], purpose)
+        return derived
 
     @classmethod
     def generate(cls) -> KeyRing:
