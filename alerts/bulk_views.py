@@ -207,8 +207,12 @@ def confirm():
         _discard(pending)
         return render_template("alerts/import_report.html", report=refused.report, confirm=None,
                                refused=True), 400
-    # From here the page streams; the alerts are stored while it does (see _import_page).
-    response = Response(stream_with_context(_import_page(principal, pending, report)), mimetype="text/html")
+    # From here the page streams; the alerts are stored while it does (see _import_page). The page around
+    # the progress is rendered now, while the request's session still holds the signed-in user: by the
+    # time the stream runs, the request has committed and its objects are gone (a real server showed it).
+    head, tail = render_template("alerts/import_running.html", total=report.valid).split(PROGRESS_MARK)
+    response = Response(stream_with_context(_import_page(principal, pending, report, head, tail)),
+                        mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass each step on, not hold the page
     return response
@@ -217,7 +221,7 @@ def confirm():
 PROGRESS_MARK = "<!-- import progress -->"
 
 
-def _import_page(principal, pending: dict, report):
+def _import_page(principal, pending: dict, report, head: str, tail: str):
     """The confirmed import's page, streamed: a progress bar per stored batch, then the result.
 
     The request's own commit has run by now (``portal.transaction``): this generator is the import's
@@ -225,7 +229,6 @@ def _import_page(principal, pending: dict, report):
     gone, the server noticing at a step that the reader closed the page: nothing is stored), then deletes
     the upload.
     """
-    head, tail = render_template("alerts/import_running.html", total=report.valid).split(PROGRESS_MARK)
     yield head
     yield render_template("alerts/_import_step.html", done=0, total=report.valid)
     counts, failure, committed = None, None, False
