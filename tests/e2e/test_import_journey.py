@@ -45,11 +45,11 @@ def test_import_a_csv_with_a_streamed_progress_bar(live_server, browser_page):
     page.click("#confirm-submit")
     expect(page.locator("#import-result")).to_be_visible(timeout=60_000)
     expect(page.locator("#import-result")).to_contain_text("2100 alerts were imported.")
-    steps = page.locator("#import-progress > p.import-step")
-    assert steps.count() == 3  # 0, then one step per stored batch
-    visible = [step for step in steps.all() if step.is_visible()]
-    assert len(visible) == 1, "the stylesheet shows only the latest step"
-    bar = visible[0].locator("progress")
+    page.wait_for_load_state("load")  # the whole streamed page and its stylesheet
+    expect(page.locator("#import-progress > p.import-step")).to_have_count(3)  # 0, then one per stored batch
+    latest = page.locator("#import-progress > p.import-step:visible")
+    expect(latest).to_have_count(1)  # the stylesheet shows only the latest step
+    bar = latest.locator("progress")
     assert (bar.get_attribute("value"), bar.get_attribute("max")) == (str(ROWS), str(ROWS))
     assert page.csp_violations == []
     page.locator("form[action$='/auth/logout'] [type=submit]").click()
