@@ -49,8 +49,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(autouse=True)
 def _transaction():
-    """Overrides the suite's per-test rolled-back transaction: this server commits for real."""
+    """Overrides the suite's per-test rolled-back transaction: this server commits for real.
+
+    Each journey starts with fresh rate limits: they all sign in from 127.0.0.1 on one live server, and
+    together they pass the login limit (10 a minute per address) that each one alone stays under.
+    """
     yield
+    from portal.extensions import limiter
+
+    limiter.reset()
 
 
 def _create_live_app(instance: Path):
