@@ -32,7 +32,7 @@ from alerts.indexes import (
     normalise_document_number,
     number_any_index,
     number_index,
-    range_index,
+    series_indexes,
     skeleton_index,
     split_number,
 )
@@ -234,7 +234,7 @@ def _series_hits(principal, filters: dict, number: str, state: str | None, *, pu
     if published_only:
         base = base.where(Alert.status == "published")
     states = [state] if state else list(db.session.scalars(apply_filters(base, filters).distinct()))
-    indexes = [range_index(code, parts[0], len(parts[1])) for code in states]
+    indexes = [index for code in states for index in series_indexes(number, code)]
     if not indexes:
         return []
     candidates = visible_alerts(principal).with_only_columns(Alert.id, Alert.range_start, Alert.range_end)
@@ -382,7 +382,8 @@ def _check_statement(principal: Principal, with_state: bool) -> Select:
     statement = _CHECK_STATEMENTS.get(key)
     if statement is None:
         if with_state:
-            wanted = or_(Alert.number_index == bindparam("number"), Alert.range_index == bindparam("series"))
+            wanted = or_(Alert.number_index == bindparam("number"),
+                         Alert.range_index.in_(bindparam("series", expanding=True)))
         else:
             wanted = Alert.number_any_index == bindparam("number")
         statement = _CHECK_STATEMENTS[key] = (
@@ -399,15 +400,14 @@ def _check_hits(principal: Principal, number: str, state: str | None) -> list[Ch
     """Published, visible alerts on exactly ``number``, then series enclosing it (with a state): one
     indexed statement for both, reading only the answer's columns (and a candidate series' bounds)."""
     if state:
-        parts = split_number(number)
         # A number with no digits can't be in a series; an index no row carries keeps the statement one.
-        series_index = range_index(state, parts[0], len(parts[1])) if parts else ""
-        params = {"number": number_index(number, state), "series": series_index}
+        wanted_series = set(series_indexes(number, state)) or {""}
+        params = {"number": number_index(number, state), "series": sorted(wanted_series)}
     else:
-        series_index, params = None, {"number": number_any_index(number)}
+        wanted_series, params = set(), {"number": number_any_index(number)}
     exact_hits, series_hits = [], []
     for row in db.session.execute(_check_statement(principal, state is not None), params):
-        if series_index and row.range_index == series_index:
+        if row.range_index in wanted_series:
             series = NumberRange.parse(row.range_start, row.range_end)
             if series is None or not series.contains(number):
                 continue

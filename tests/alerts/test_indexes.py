@@ -8,6 +8,9 @@ from alerts.indexes import (
     number_any_index,
     number_index,
     range_index,
+    series_block,
+    series_block_index,
+    series_indexes,
     skeleton,
     skeleton_index,
     split_number,
@@ -86,8 +89,34 @@ def test_invalid_ranges(start, end):
     assert NumberRange.parse(start, end) is None
 
 
-def test_range_index_depends_on_state_prefix_and_digit_count(app_ctx):
+def test_series_index_depends_on_state_prefix_digit_count_and_block(app_ctx):
     series = NumberRange.parse("A0012000", "A0012999")
-    assert series.index("GTM") == range_index("GTM", "A", 7)
-    assert len({range_index("GTM", "A", 7), range_index("MEX", "A", 7), range_index("GTM", "B", 7),
-                range_index("GTM", "A", 8)}) == 4
+    assert series_block(series.start, series.end) == (3, 12)  # the block 12000..12999
+    assert series.index("GTM") == series_block_index("GTM", "A", 7, 3, 12)
+    assert len({series_block_index("GTM", "A", 7, 3, 12), series_block_index("MEX", "A", 7, 3, 12),
+                series_block_index("GTM", "B", 7, 3, 12), series_block_index("GTM", "A", 8, 3, 12),
+                series_block_index("GTM", "A", 7, 4, 1), series_block_index("GTM", "A", 7, 3, 13),
+                range_index("GTM", "A", 7)}) == 7
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (12345, 12345, (0, 12345)),      # one number: its own block
+    (12340, 12349, (1, 1234)),
+    (12000, 12999, (3, 12)),
+    (12995, 13004, (4, 1)),          # across a boundary of 10**3: the block 10000..19999
+    (0, 9_999_999, (7, 0)),
+])
+def test_series_block_is_the_smallest_aligned_block_holding_the_series(start, end, expected):
+    level, block = series_block(start, end)
+    assert (level, block) == expected
+    assert block * 10**level <= start and end < (block + 1) * 10**level
+
+
+@pytest.mark.parametrize("start, end", [("A0012000", "A0012999"), ("A0012995", "A0013004"), ("A0000000", "A9999999"),
+                                        ("A0012345", "A0012345")])
+def test_every_number_of_a_series_looks_up_its_index(app_ctx, start, end):
+    series = NumberRange.parse(start, end)
+    for value in {series.start, series.end, (series.start + series.end) // 2}:
+        assert series.index("GTM") in series_indexes(f"A{value:07d}", "GTM")
+    assert range_index("GTM", "A", 7) in series_indexes("A0012500", "GTM"), "series stored before blocks"
+    assert series_indexes("ABC", "GTM") == []

@@ -87,6 +87,39 @@ def test_series_of_stolen_blanks(make_user, gtm, searcher):
     assert sorted(_matches(both)) == sorted([(series.id, "range"), (other_state.id, "range")])
 
 
+def test_series_stored_with_the_coarse_index_are_still_found(gtm, searcher, make_user):
+    """Series reported before block indexes carry the index of state, prefix and digit count only."""
+    from alerts.indexes import range_index
+
+    series = report(gtm, document_number=None, fraud_type="stolen_blank", range_start="A0012000",
+                    range_end="A0012999")
+    series.range_index = range_index("GTM", "A", 7)
+    db.session.commit()
+    assert _matches(search_alerts(searcher, "A0012500")) == [(series.id, "range")]
+    assert [(hit.id, hit.match) for hit in check_document(searcher, "A0012500", "GTM").hits] == [(series.id, "range")]
+    assert not check_document(searcher, "A0013000", "GTM").hit
+
+
+def test_series_across_block_boundaries_are_found_at_both_ends(gtm, searcher):
+    series = report(gtm, document_number=None, fraud_type="stolen_blank", range_start="C0012995",
+                    range_end="C0013004")
+    for number in ("C0012995", "C0012999", "C0013000", "C0013004"):
+        assert [(hit.id, hit.match) for hit in check_document(searcher, number, "GTM").hits] == [(series.id, "range")]
+    assert not check_document(searcher, "C0013005", "GTM").hit
+
+
+def test_check_answers_every_series_holding_the_number_and_no_other(gtm, searcher):
+    """Several candidate series in one answer: the same block, a wider block, a neighbour that misses."""
+    narrow = report(gtm, document_number=None, fraud_type="stolen_blank", range_start="D0012000", range_end="D0012999")
+    wide = report(gtm, document_number=None, fraud_type="stolen_blank", range_start="D0010000", range_end="D0019999")
+    report(gtm, document_number=None, fraud_type="stolen_blank", range_start="D0012600", range_end="D0012699")
+    single = report(gtm, document_number="D0012500")
+    hits = check_document(searcher, "D0012500", "GTM").hits
+    assert [(hit.id, hit.match) for hit in hits] == [(single.id, "exact"), (narrow.id, "range"), (wide.id, "range")]
+    found = _matches(search_alerts(searcher, "D0012500"))
+    assert found[0] == (single.id, "exact") and sorted(found[1:]) == sorted([(narrow.id, "range"), (wide.id, "range")])
+
+
 def test_mrz_query_searches_its_number_and_state(gtm, searcher):
     in_gtm = report(gtm, document_number="K4455667", issuing_state="GTM")
     report(gtm, document_number="K4455667", issuing_state="SLV")
