@@ -6,15 +6,15 @@ checked by ``alerts.operations.prepare_new_alert`` (the operation's own checks),
 the very same rows with a fixed number of statements, whatever the batch size:
 
 - the reference numbers: one block per batch (``alerts.references.reserve_sequences``);
-- ``alerts``: one multi-row insert (``new_alert_columns``, the columns ``create_alert`` inserts; secrets
+- ``alerts``: one pipelined executemany (``new_alert_columns``, the columns ``create_alert`` inserts; secrets
   encrypted by their ``EncryptedText`` bind, blind indexes by ``alert_columns``), published rows
   published in the same row (``published_at`` = creation time, as a report published at once); the
   full-text index follows by itself (PostgreSQL generated ``search_vector``, SQLite FTS5 insert trigger);
 - ``distribution_recipients``: one insert for the listed parties of every alert of the batch;
 - ``alert_revisions``: one insert with each alert's ``create`` snapshot (and ``publish`` snapshot when
   published), built by ``snapshot_content`` exactly as ``create_alert`` records them;
-- the audit entries ``alert.create`` / ``alert.publish`` per alert (queued; ``portal.audit.service``
-  chains and inserts them a page at a time at the commit);
+- the audit entries ``alert.create`` / ``alert.publish`` per alert (pending; ``portal.audit.service``
+  chains them at the commit and inserts them with one pipelined executemany);
 - the subscribers' notifications of the published alerts (``alerts.notify.announce``: a fixed number of
   queries per batch, with its ``alert.notify`` entries).
 
@@ -122,7 +122,7 @@ def store_batch(principal: Principal, prepared: list[tuple[dict, list[dict]]], l
                                           snapshot_content(fields, level, parties, network), now))
             audit_alert("alert.publish", principal, alert_id=alert_id, reference=row["reference"],
                         party_code=lookups.owner.code, objectives=row["objectives"],
-                        details=publication_details(values))
+                        details=publication_details(values["tlp"], values["distribution_level"]))
         stored.append(StoredAlert(alert_id, row["reference"], row["status"], row["tlp"], principal.party_id,
                                   lookups.owner, row["issuing_state"], row["document_category"], row["fraud_type"]))
     if recipients:

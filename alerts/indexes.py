@@ -123,6 +123,12 @@ class NumberRange:
             return None
         return cls(first[0], low, high, len(first[1]))
 
+    @classmethod
+    def holds(cls, start: str, end: str, number: str) -> bool:
+        """Whether the series ``start``..``end`` (decrypted bounds) holds ``number``."""
+        series = cls.parse(start, end)
+        return series is not None and series.contains(number)
+
     def contains(self, number: str) -> bool:
         parts = split_number(number)
         return (

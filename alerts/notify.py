@@ -80,13 +80,14 @@ def recipients_of(alerts: list) -> dict[int, list[tuple[User, str]]]:
                 chosen[user.id] = subscription.delivery
     # What a user may see depends only on their party and role: one access check per pair.
     groups: dict[tuple[int, str], set[int]] = defaultdict(set)
+    members: dict[tuple[int, str], User] = {}
     for alert_id, chosen in delivery.items():
         for user_id in chosen:
-            groups[(users[user_id].party_id, users[user_id].role)].add(alert_id)
-    seen: dict[tuple[int, str], set[int]] = {}
-    for (party_id, role), alert_ids in groups.items():
-        member = next(user for user in users.values() if (user.party_id, user.role) == (party_id, role))
-        seen[(party_id, role)] = _visible_ids(sorted(alert_ids), Principal.for_user(member))
+            group = (users[user_id].party_id, users[user_id].role)
+            groups[group].add(alert_id)
+            members.setdefault(group, users[user_id])
+    seen = {group: _visible_ids(sorted(alert_ids), Principal.for_user(members[group]))
+            for group, alert_ids in groups.items()}
     return {alert_id: [(users[user_id], how) for user_id, how in sorted(chosen.items())
                        if alert_id in seen[(users[user_id].party_id, users[user_id].role)]]
             for alert_id, chosen in delivery.items()}

@@ -288,9 +288,9 @@ def creation_details(values: dict, columns: dict, findings: list[dict]) -> dict:
             "series": columns["range_index"] is not None, "fraud_indicators": len(findings)}
 
 
-def publication_details(values: dict) -> dict:
+def publication_details(tlp: str, level: str) -> dict:
     """The details of an ``alert.publish`` entry."""
-    return {"tlp": values["tlp"], "level": values["distribution_level"]}
+    return {"tlp": tlp, "level": level}
 
 
 def _publish(alert: Alert, principal) -> None:
@@ -300,7 +300,7 @@ def _publish(alert: Alert, principal) -> None:
     alert.published_at = alert.updated_at = utcnow()
     db.session.flush()
     _keep_revision(alert, "publish", principal)
-    _audit("alert.publish", alert, principal, {"tlp": alert.tlp, "level": alert.distribution_level})
+    _audit("alert.publish", alert, principal, publication_details(alert.tlp, alert.distribution_level))
     on_status_change(alert, "published")
 
 

@@ -22,7 +22,6 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import defer
 from werkzeug.exceptions import Forbidden
 
 from alerts import fulltext, vocabulary
@@ -130,14 +129,6 @@ class CheckResult:
         } for hit in self.hits]}
 
 
-# A hit / no-hit answer shows none of the encrypted fields: leave them undecrypted (and out of memory).
-_SECRET_COLUMNS = ("document_number", "range_start", "range_end", "holder_name", "holder_birth_date", "mrz")
-
-
-def _without_secrets(statement: Select) -> Select:
-    return statement.options(*(defer(getattr(Alert, name)) for name in _SECRET_COLUMNS))
-
-
 def visible_alerts(principal: Principal | None) -> Select:
     """``select(Alert)`` of what ``principal`` may see (drafts only within their own party)."""
     return visible(Alert, principal)
@@ -225,28 +216,20 @@ def _ordered(statement: Select, sort: str) -> Select:
 
 # --- number search ------------------------------------------------------------------------------------
 
-def _series_hits(principal, filters: dict, number: str, state: str | None, *, published_only=False) -> list[int]:
+def _series_hits(principal, filters: dict, number: str, state: str | None) -> list[int]:
     """Ids of visible series (stolen blanks) that enclose ``number``: indexed candidates, then bounds."""
     parts = split_number(number)
     if parts is None:
         return []
     base = visible_alerts(principal).with_only_columns(Alert.issuing_state).where(Alert.range_index.is_not(None))
-    if published_only:
-        base = base.where(Alert.status == "published")
     states = [state] if state else list(db.session.scalars(apply_filters(base, filters).distinct()))
     indexes = [index for code in states for index in series_indexes(number, code)]
     if not indexes:
         return []
     candidates = visible_alerts(principal).with_only_columns(Alert.id, Alert.range_start, Alert.range_end)
     candidates = candidates.where(Alert.range_index.in_(indexes))
-    if published_only:
-        candidates = candidates.where(Alert.status == "published")
-    ids = []
-    for alert_id, start, end in db.session.execute(apply_filters(candidates, filters)):
-        series = NumberRange.parse(start, end)
-        if series is not None and series.contains(number):
-            ids.append(alert_id)
-    return ids
+    return [alert_id for alert_id, start, end in db.session.execute(apply_filters(candidates, filters))
+            if NumberRange.holds(start, end, number)]
 
 
 def number_hits(principal, number: str, state: str | None, filters: dict, sort: str) -> list[tuple[int, str]]:
@@ -322,8 +305,8 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         total = db.session.scalar(select(func.count()).select_from(counted))
         total_exact = total <= COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
-        offset = (page - 1) * per_page
-        rows = db.session.scalars(_ordered(statement, sort).limit(max(0, min(per_page, total - offset))).offset(offset)) \
+        offset = (page - 1) * per_page  # the page never reaches past the counted matches
+        rows = db.session.scalars(_ordered(statement, sort).limit(min(per_page, total - offset)).offset(offset)) \
             if offset < total else []
         hits = [AlertHit(alert) for alert in rows]
         query_index = blind_index(" ".join(fulltext.words(filters["text"])), scope="alert-search-text") \
@@ -371,14 +354,14 @@ def check_document(principal: Principal | None, number: str, issuing_state: str 
     return CheckResult(hits)
 
 
-# The check statement for each kind of principal and question (with or without a state), built once:
-# border systems call it thousands of times a minute, and building it cost more than running it. The
-# key holds everything ``visibility_clause(Alert, ...)`` reads of the principal.
+# The check statement for each kind of principal (``Principal.visibility_key``) and question (with or
+# without a state), built once: border systems call it thousands of times a minute, and building it cost
+# more than running it.
 _CHECK_STATEMENTS: dict = {}
 
 
 def _check_statement(principal: Principal, with_state: bool) -> Select:
-    key = (principal.party_id, principal.role, principal.party_kind, with_state)
+    key = (principal.visibility_key, with_state)
     statement = _CHECK_STATEMENTS.get(key)
     if statement is None:
         if with_state:
@@ -408,8 +391,7 @@ def _check_hits(principal: Principal, number: str, state: str | None) -> list[Ch
     exact_hits, series_hits = [], []
     for row in db.session.execute(_check_statement(principal, state is not None), params):
         if row.range_index in wanted_series:
-            series = NumberRange.parse(row.range_start, row.range_end)
-            if series is None or not series.contains(number):
+            if not NumberRange.holds(row.range_start, row.range_end, number):
                 continue
             match, into = "range", series_hits
         else:

@@ -1,12 +1,12 @@
 """Writing and verifying the audit chain.
 
-``record()`` queues an entry on the current database session; the entries are chained and inserted
+``record()`` keeps an entry pending on the current database session; the entries are chained and inserted
 just before that session commits, under the chain lock (``portal.database``), so the chain never forks.
 The lock is only tried, never waited for inside a request's transaction (it is held until COMMIT has
 flushed, so waiting would serialise every audited request): a transaction that finds it busy stores its
 entries in ``audit_queue``, atomically with its changes and each under a MAC; the queue is chained right
-after, by whichever transaction holds the lock then. An entry queued in a transaction that rolls back is discarded with it: the log never
-claims what did not happen.
+after, by whichever transaction holds the lock then. An entry pending in a transaction that rolls back is
+discarded with it: the log never claims what did not happen.
 
 Each entry's hash is HMAC-SHA256, under the key ring's ``audit-hmac`` key named by ``key_id``, over the
 previous entry's hash and the entry's canonical JSON. The key is never in the database, so whoever can
@@ -145,8 +145,14 @@ _ENTRIES = AuditEntry.__table__
 _OBJECTIVES = AuditObjective.__table__
 _QUEUE = AuditQueueEntry.__table__
 _DRAIN_DUE_KEY = "audit_drain_due"
+# The hashed fields stored as columns of their own (``details`` is stored as canonical JSON).
 _FIELD_NAMES = ("created_at", "actor_user_id", "actor_party", "actor_role", "actor_token_id", "ip", "action",
                 "object_type", "object_id", "object_party", "outcome")
+
+
+def _stored_fields(item: _Pending) -> dict:
+    """An entry's fields as columns: the details as canonical JSON."""
+    return {**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True)}
 
 
 def _active_key() -> tuple[str, bytes]:
@@ -160,16 +166,13 @@ def queue_mac(key: bytes, fields: dict, objectives: list[str]) -> str:
 
 
 def _queue_row(item: _Pending, key_id: str, key: bytes) -> dict:
-    return {**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
-            "objectives": json.dumps(item.objectives), "key_id": key_id,
+    return {**_stored_fields(item), "objectives": json.dumps(item.objectives), "key_id": key_id,
             "entry_mac": queue_mac(key, item.fields, item.objectives)}
 
 
 def _read_queued(row, ring) -> tuple[_Pending, bool]:
     """A queue row as the entry it holds, and whether its MAC verifies."""
-    fields = {name: getattr(row, name) for name in _FIELD_NAMES}
-    fields["details"] = json.loads(row.details)
-    item = _Pending(fields, json.loads(row.objectives))
+    item = _Pending(entry_fields(row), json.loads(row.objectives))
     try:
         key = ring.derive("audit-hmac", row.key_id)
     except KeyRingError:
@@ -208,8 +211,8 @@ def _chain(connection, items: list[_Pending], key_id: str, key: bytes) -> None:
     for item in items:
         seq += 1
         entry_hash = chain_hash(key, prev_hash, canonical_json(item.fields, item.objectives, seq))
-        rows.append({**item.fields, "details": json.dumps(item.fields["details"], sort_keys=True),
-                     "seq": seq, "key_id": key_id, "prev_hash": prev_hash, "entry_hash": entry_hash})
+        rows.append({**_stored_fields(item), "seq": seq, "key_id": key_id, "prev_hash": prev_hash,
+                     "entry_hash": entry_hash})
         prev_hash = entry_hash
     if len(rows) == 1:  # the common case (one request, one entry): one round trip
         ids = [connection.execute(insert(_ENTRIES).returning(_ENTRIES.c.id), rows[0]).scalar_one()]
@@ -320,22 +323,12 @@ def _discard_pending(session, previous_transaction) -> None:
     session.info.pop(_SAVEPOINT_MARKS_KEY, None)
 
 
-def entry_fields(entry: AuditEntry) -> dict:
-    """The hashed fields of a stored entry, as ``record()`` produced them."""
-    return {
-        "actor_user_id": entry.actor_user_id,
-        "actor_party": entry.actor_party,
-        "actor_role": entry.actor_role,
-        "actor_token_id": entry.actor_token_id,
-        "ip": entry.ip,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "object_party": entry.object_party,
-        "outcome": entry.outcome,
-        "details": json.loads(entry.details),
-        "created_at": entry.created_at,
-    }
+def entry_fields(entry) -> dict:
+    """The hashed fields of a stored entry (a chained ``AuditEntry`` or a queued row), as ``record()``
+    produced them."""
+    fields = {name: getattr(entry, name) for name in _FIELD_NAMES}
+    fields["details"] = json.loads(entry.details)
+    return fields
 
 
 @dataclass
