@@ -173,16 +173,14 @@ class RecipientLookup:
         return self._eligible[owner_party_id]
 
     def network_id(self, network) -> int | None:
-        """The id of the network named by code (or given by id), or ``None``."""
-        key = (type(network).__name__, network) if isinstance(network, str | int) else None
-        if key is None or key not in self._networks:
-            found = db.session.scalar(
-                select(Network.id).where(Network.code == network) if isinstance(network, str)
-                else select(Network.id).where(Network.id == network)
-            )
-            if key is None:
-                return found
-            self._networks[key] = found
+        """The id of the network named by code (a string) or given by id (an integer); ``None`` when there
+        is none, or for any other value (a list or an object sent in JSON names no network)."""
+        if isinstance(network, bool) or not isinstance(network, str | int):
+            return None
+        key = (type(network), network)
+        if key not in self._networks:
+            column = Network.code if isinstance(network, str) else Network.id
+            self._networks[key] = db.session.scalar(select(Network.id).where(column == network))
         return self._networks[key]
 
 

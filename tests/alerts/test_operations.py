@@ -138,6 +138,8 @@ def test_validation_lists_every_bad_field_and_writes_nothing(make_user):
     ({"distribution": {"level": "parties", "parties": []}}, {"parties"}),
     ({"distribution": {"level": "parties", "parties": ["MEX", "XXX"]}}, {"parties"}),
     ({"distribution": {"level": "network", "network": "NOPE"}}, {"network"}),
+    ({"distribution": {"level": "network", "network": ["CAMINO"]}}, {"network"}),
+    ({"distribution": {"level": "network", "network": True}}, {"network"}),
     ({"mrz": "this is not an MRZ"}, {"mrz"}),
 ])
 def test_each_bad_combination_names_its_field(make_user, overrides, fields):
