@@ -518,11 +518,12 @@ def _loadavg() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _serve(args, folder: Path):
+def _serve(args, folder: Path, app_spec: str | None = None):
+    """Gunicorn serving ``app_spec`` (default: the portal with the bench's API rate limit) on ``args.port``."""
     env = {**os.environ, "PORTAL_DATABASE_URL": args.database_url, "PORTAL_INSTANCE_PATH": str(folder),
            "PORTAL_KEYRING_FILE": str(folder / "keyring.json"), "PORTAL_SECRET_KEY": _secret_key(folder),
            "PORTAL_REDIS_URL": args.redis_url, "PYTHONWARNINGS": "ignore::RuntimeWarning"}
-    app_spec = f"portal:create_app({{'RATELIMIT_API': '{RATELIMIT_BENCH}'}})"
+    app_spec = app_spec or f"portal:create_app({{'RATELIMIT_API': '{RATELIMIT_BENCH}'}})"
     command = [str(ROOT / ".venv/bin/gunicorn"), "--chdir", str(ROOT), "--bind", f"127.0.0.1:{args.port}",
                "--workers", str(args.workers), "--worker-class", args.worker_class, "--threads",
                str(args.threads), "--keep-alive", "30", "--backlog", "256", "--log-level", "warning",
