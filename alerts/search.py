@@ -389,7 +389,8 @@ def _check_hits(principal: Principal, number: str, state: str | None) -> list[Ch
     else:
         wanted_series, params = set(), {"number": number_any_index(number)}
     exact_hits, series_hits = [], []
-    for row in db.session.execute(_check_statement(principal, state is not None), params):
+    # On the session's connection: a Core statement needs none of the ORM's execution machinery.
+    for row in db.session.connection().execute(_check_statement(principal, state is not None), params):
         if row.range_index in wanted_series:
             if not NumberRange.holds(row.range_start, row.range_end, number):
                 continue

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, update
 
 from auth.models import ApiToken, User
 from auth.permissions import TOKEN_SCOPES
 from portal.access import Principal
 from portal.crypto import token_digest
 from portal.extensions import db, limiter
+from portal.parties.models import Party
 from portal.timeutil import utcnow
 
 MAX_TOKEN_DAYS = 365
@@ -91,7 +92,7 @@ def revoke_token(token: ApiToken) -> None:
         record("token.revoke", object_type="api_token", object_id=token.id, object_party=token.user.party.code)
 
 
-def _ip_allowed(token: ApiToken, ip: str | None) -> bool:
+def _ip_allowed(token, ip: str | None) -> bool:
     if not token.allowed_ips:
         return True
     try:
@@ -109,17 +110,51 @@ def _json_error(status: int, message: str):
     return response
 
 
-def authenticate_bearer() -> ApiToken | None:
+@dataclass(frozen=True)
+class PresentedToken:
+    """A usable bearer token as one API request knows it: the token's columns the request needs and its
+    owner's principal. Read with one narrow query, not as ORM entities: it runs on every API call, and
+    loading the token, its owner and the owner's party as entities cost more than the check it guards."""
+
+    id: int
+    user_id: int
+    scopes: tuple[str, ...]
+    allowed_ips: tuple[str, ...]
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    principal: Principal
+
+    @property
+    def user(self) -> User:
+        """The owner, loaded only by the few calls that need more than the principal (names, authors)."""
+        return db.session.get(User, self.user_id)
+
+
+# Built once: what a usable token needs of itself, its owner and the owner's party.
+_PRESENTED = (
+    select(ApiToken.id, ApiToken.user_id, ApiToken.scopes, ApiToken.allowed_ips, ApiToken.expires_at,
+           ApiToken.revoked_at, ApiToken.last_used_at, ApiToken.last_used_ip, User.active, User.role,
+           User.party_id, Party.code, Party.kind)
+    .join(User, User.id == ApiToken.user_id)
+    .join(Party, Party.id == User.party_id)
+    .where(ApiToken.token_digest == bindparam("digest"))
+)
+
+
+def authenticate_bearer() -> PresentedToken | None:
+    """The request's bearer token if it exists, is neither revoked nor expired, and its owner is active."""
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    # The owner and its party come in the same query (they make the principal): no further round trip.
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.party))
-                              .where(ApiToken.token_digest == token_digest(secret.strip())))
-    if token is None or not token.is_usable():
+    row = db.session.connection().execute(_PRESENTED, {"digest": token_digest(secret.strip())}).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
         return None
-    return token
+    owner = Principal.for_member(user_id=row.user_id, party_id=row.party_id, party_code=row.code,
+                                 party_kind=row.kind, role=row.role)
+    return PresentedToken(id=row.id, user_id=row.user_id, scopes=tuple(row.scopes),
+                          allowed_ips=tuple(row.allowed_ips or ()), last_used_at=row.last_used_at,
+                          last_used_ip=row.last_used_ip, principal=owner.through_token(row.id, row.scopes))
 
 
 def _rate_key() -> str:
@@ -147,8 +182,7 @@ def token_required(scope: str | None = None):
                 record("api.auth.failed", outcome="denied", details={"endpoint": request.endpoint or ""})
                 return _json_error(401, "a valid bearer token is required")
             g.api_token = token
-            principal = Principal.for_token(token)
-            g.principal = principal
+            g.principal = token.principal
             if not _ip_allowed(token, request.remote_addr):
                 record("api.auth.ip_refused", outcome="denied", object_type="api_token", object_id=token.id)
                 return _json_error(403, "this token may not be used from this address")
@@ -161,8 +195,8 @@ def token_required(scope: str | None = None):
             # made each one hold the token's row lock until commit, serialising a border system's calls.
             if (token.last_used_at is None or token.last_used_ip != request.remote_addr
                     or now - token.last_used_at >= LAST_USED_PRECISION):
-                token.last_used_at = now
-                token.last_used_ip = request.remote_addr
+                db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                                   .values(last_used_at=now, last_used_ip=request.remote_addr))
             return view(*args, **kwargs)
 
         wrapped.required_scope = scope or ""

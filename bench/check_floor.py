@@ -13,7 +13,8 @@ thread with prepared statements, no ORM, no SQLAlchemy, no access scoping, no de
               and commits durably (``synchronous_commit`` as configured): what "every search audited" costs
               at the least.
 
-Then the portal's real ``GET /api/v1/alerts/check``. Every figure is printed with its ratio to health, on
+Then the portal's real ``GET /api/v1/alerts/check``. A health run comes before and after each of them, and
+each figure is printed with its ratio to the mean of the two health runs around it, on
 the database and folder ``alerts_bench.py setup`` / ``generate`` prepared:
 
     DB=postgresql+psycopg://postgres@127.0.0.1:5432/bench_alerts
@@ -137,7 +138,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--client", choices=("wrk", "python"), default="wrk")
     parser.add_argument("--max-requests", type=int, default=200_000)
     args = parser.parse_args()
@@ -165,13 +166,22 @@ def main() -> None:
         bench.python_load(args.port, ["/api/v1/health"], None, 8, 3, 300)
         for _name, paths in runs:
             bench.python_load(args.port, paths, token, 8, 4, 400)
-        health = bench._load(args, folder, ["/api/v1/health"], None, args.clients, args.duration,
-                             args.max_requests)
-        print(bench._line("health", health), flush=True)
+        # Health before and after every run: the host's speed drifts by +-20 % within minutes, so each run
+        # is judged against the mean of the health runs on either side of it.
+        def health():
+            figures = bench._load(args, folder, ["/api/v1/health"], None, args.clients, args.duration,
+                                  args.max_requests)
+            print(bench._line("health", figures), flush=True)
+            return figures["rps"]
+
+        before = health()
         for name, paths in runs:
             figures = bench._load(args, folder, paths, token, args.clients, args.duration, args.max_requests)
-            print(f"{bench._line(name, figures)}\n    ratio to health {figures['rps'] / health['rps']:.2f}",
+            print(bench._line(name, figures), flush=True)
+            after = health()
+            print(f"    {name}: ratio to the health runs around it {figures['rps'] / ((before + after) / 2):.2f}",
                   flush=True)
+            before = after
         print(f"load average after: {bench._loadavg()}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)

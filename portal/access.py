@@ -14,7 +14,7 @@ its parent's scope; a directory record (``DirectoryRecordMixin``) by the directo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, wraps
 
 from flask import abort, g
@@ -60,30 +60,25 @@ class Principal:
         return (self.party_id, self.role, self.party_kind, self.permissions)
 
     @classmethod
+    def for_member(cls, *, user_id: int, party_id: int, party_code: str, party_kind: str, role: str) -> Principal:
+        """A user, by the fields that decide access (what ``for_user`` reads of a ``User``)."""
+        return cls(user_id=user_id, party_id=party_id, party_code=party_code, party_kind=party_kind, role=role,
+                   permissions=permissions_for_role(role))
+
+    @classmethod
     def for_user(cls, user) -> Principal:
-        return cls(
-            user_id=user.id,
-            party_id=user.party_id,
-            party_code=user.party.code,
-            party_kind=user.party.kind,
-            role=user.role,
-            permissions=permissions_for_role(user.role),
-        )
+        return cls.for_member(user_id=user.id, party_id=user.party_id, party_code=user.party.code,
+                              party_kind=user.party.kind, role=user.role)
+
+    def through_token(self, token_id: int, scopes) -> Principal:
+        """This user acting through a token: limited to the intersection of role and scopes."""
+        return replace(self, permissions=self.permissions & permissions_for_scopes(scopes), token_id=token_id,
+                       scopes=tuple(scopes))
 
     @classmethod
     def for_token(cls, token) -> Principal:
         """A token acts for its owner, limited to the intersection of role and scopes."""
-        owner = cls.for_user(token.user)
-        return cls(
-            user_id=owner.user_id,
-            party_id=owner.party_id,
-            party_code=owner.party_code,
-            party_kind=owner.party_kind,
-            role=owner.role,
-            permissions=owner.permissions & permissions_for_scopes(token.scopes),
-            token_id=token.id,
-            scopes=tuple(token.scopes),
-        )
+        return cls.for_user(token.user).through_token(token.id, token.scopes)
 
 
 def current_principal() -> Principal | None:

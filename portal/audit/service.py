@@ -134,11 +134,21 @@ def chain_hash(key: bytes, prev_hash: str, canonical: str) -> str:
 _HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
 _QUEUED = select(AuditQueueEntry.__table__).order_by(AuditQueueEntry.id)
 _ANY_QUEUED = select(AuditQueueEntry.id).limit(1)
+# The head and whether anything is queued, in one round trip: what every chaining commit asks first.
+_HEAD_AND_QUEUE = select(_HEAD.with_only_columns(AuditEntry.seq).scalar_subquery(),
+                         _HEAD.with_only_columns(AuditEntry.entry_hash).scalar_subquery(),
+                         _ANY_QUEUED.exists())
 
 
 def _head(connection) -> tuple[int, str]:
     row = connection.execute(_HEAD).first()
     return (row.seq, row.entry_hash) if row else (0, GENESIS_HASH)
+
+
+def _head_and_queue(connection) -> tuple[tuple[int, str], bool]:
+    """The chain's head, and whether entries wait in the queue (the caller holds the chain lock)."""
+    seq, entry_hash, queued = connection.execute(_HEAD_AND_QUEUE).one()
+    return ((seq, entry_hash) if seq is not None else (0, GENESIS_HASH)), bool(queued)
 
 
 _ENTRIES = AuditEntry.__table__
@@ -202,11 +212,11 @@ def _take_queue(connection) -> list[_Pending]:
     return items
 
 
-def _chain(connection, items: list[_Pending], key_id: str, key: bytes) -> None:
-    """Append ``items`` after the head (the caller holds the chain lock)."""
+def _chain(connection, items: list[_Pending], key_id: str, key: bytes, head: tuple[int, str] | None = None) -> None:
+    """Append ``items`` after the head (read here unless given; the caller holds the chain lock)."""
     if not items:
         return
-    seq, prev_hash = _head(connection)
+    seq, prev_hash = head or _head(connection)
     rows = []
     for item in items:
         seq += 1
@@ -255,7 +265,8 @@ def _append_pending(session) -> None:
     connection = session.connection()
     key_id, key = _active_key()
     if try_lock_audit_chain(connection):
-        _chain(connection, _take_queue(connection) + pending, key_id, key)
+        head, queued = _head_and_queue(connection)  # (a separate statement: it must see what the lock guards)
+        _chain(connection, (_take_queue(connection) if queued else []) + pending, key_id, key, head)
         # Others may have queued while we held the lock, after we read the queue: look again once our
         # commit has released it.
         session.info[_DRAIN_DUE_KEY] = commits_can_overlap_chain_lock(connection)
