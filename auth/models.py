@@ -130,10 +130,6 @@ class ApiToken(db.Model):
 
     user: Mapped[User] = relationship()
 
-    def is_usable(self, now: datetime | None = None) -> bool:
-        now = now or utcnow()
-        return self.revoked_at is None and self.expires_at > now and self.user.active
-
 
 # Key rotation (``portal.rotation``): what this module encrypts and indexes under the key ring.
 from portal.rotation import register_blind_index, register_encrypted_column

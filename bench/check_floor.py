@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -122,10 +121,10 @@ def floor_app():
 
 
 def main() -> None:
+    import alerts_bench as bench
     import psycopg
     from sqlalchemy import func, select
 
-    import alerts_bench as bench
     from alerts.models import Alert
     from portal.extensions import db
 
