@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alerts.mrz import normalise_document_number
+from alerts.mrz import canonical_state, normalise_document_number
 from portal.crypto import blind_index
 
 __all__ = [
@@ -51,7 +51,7 @@ def skeleton(number: str) -> str:
 
 
 def number_index(number: str, issuing_state: str) -> str:
-    return blind_index(normalise_document_number(number), scope=f"alert-number:{issuing_state}")
+    return blind_index(normalise_document_number(number), scope=f"alert-number:{canonical_state(issuing_state)}")
 
 
 def number_any_index(number: str) -> str:
@@ -71,7 +71,7 @@ def split_number(number: str) -> tuple[str, str] | None:
 def range_index(issuing_state: str, prefix: str, digit_count: int) -> str:
     """The coarse series index of series stored before ``series_block_index`` (every series of a state,
     prefix and digit count shares it); lookups still include it, ``keys rotate --index`` replaces it."""
-    return blind_index(f"{issuing_state}|{prefix}|{digit_count}", scope="alert-range")
+    return blind_index(f"{canonical_state(issuing_state)}|{prefix}|{digit_count}", scope="alert-range")
 
 
 def series_block(start: int, end: int) -> tuple[int, int]:
@@ -88,7 +88,8 @@ def series_block(start: int, end: int) -> tuple[int, int]:
 
 
 def series_block_index(issuing_state: str, prefix: str, digit_count: int, level: int, block: int) -> str:
-    return blind_index(f"{issuing_state}|{prefix}|{digit_count}|{level}|{block}", scope="alert-series")
+    return blind_index(f"{canonical_state(issuing_state)}|{prefix}|{digit_count}|{level}|{block}",
+                       scope="alert-series")
 
 
 def series_indexes(number: str, issuing_state: str) -> list[str]:

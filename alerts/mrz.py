@@ -63,6 +63,7 @@ __all__ = [
     "SPECIMEN_CODES",
     "MrzIssue",
     "MrzResult",
+    "canonical_state",
     "check_digit",
     "is_valid_icao_code",
     "looks_like_mrz",
@@ -85,6 +86,10 @@ ICAO_EXTRA_CODES = frozenset({
     "RKS",                                      # Kosovo
     "XOM", "XPO", "XCC", "XES", "XIM", "XDC", "XBA",  # Malta order, Interpol, Caribbean, ECOWAS, ...
 })
+# Germany is the one state whose Doc 9303 code (``D``, what its documents print) differs from its ISO 3166
+# code (``DEU``, what the rest of the portal and most border systems send). Both name the same documents,
+# so both must find the same alerts: every code is stored, indexed and looked up in its canonical form.
+_STATE_ALIASES = {"D": "DEU"}
 SPECIMEN_CODES = frozenset({"UTO"})  # Utopia, the specimen state of Doc 9303 (see the module docstring)
 
 # Codes of issues that point at tampering (as opposed to a paste that is not an MRZ at all).
@@ -153,6 +158,12 @@ def normalise_document_number(value: str) -> str:
 @cache
 def _icao_codes() -> frozenset[str]:
     return frozenset(country.alpha_3 for country in pycountry.countries) | ICAO_EXTRA_CODES | SPECIMEN_CODES
+
+
+def canonical_state(code: str) -> str:
+    """The one form of an issuing state or nationality code that the portal stores and indexes (``D`` ->
+    ``DEU``); any other code unchanged."""
+    return _STATE_ALIASES.get(code, code)
 
 
 def is_valid_icao_code(code: str) -> bool:

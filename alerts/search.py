@@ -36,7 +36,7 @@ from alerts.indexes import (
     split_number,
 )
 from alerts.models import Alert
-from alerts.mrz import is_valid_icao_code, looks_like_mrz, parse_mrz
+from alerts.mrz import canonical_state, is_valid_icao_code, looks_like_mrz, parse_mrz
 from portal.access import Principal, visibility_clause, visible
 from portal.audit.service import record
 from portal.crypto import blind_index
@@ -160,7 +160,7 @@ def clean_filters(filters: dict | None) -> dict:
         state = str(filters["issuing_state"]).strip().upper()
         if not is_valid_icao_code(state):
             errors["issuing_state"] = _("Not an ICAO code of a state or organisation.")
-        cleaned["issuing_state"] = state
+        cleaned["issuing_state"] = canonical_state(state)
     for name, vocab in (("document_category", vocabulary.DOCUMENT_CATEGORIES),
                         ("fraud_type", vocabulary.FRAUD_TYPES),
                         ("status", {**vocabulary.STATUSES, "revised": None})):
@@ -234,6 +234,7 @@ def _series_hits(principal, filters: dict, number: str, state: str | None) -> li
 
 def number_hits(principal, number: str, state: str | None, filters: dict, sort: str) -> list[tuple[int, str]]:
     """``(id, match)`` of every visible alert matching ``number``: exact, then near, then series."""
+    state = canonical_state(state) if state else None
     base = apply_filters(visible_alerts(principal).with_only_columns(Alert.id), filters)
     exact_clause = Alert.number_index == number_index(number, state) if state else \
         Alert.number_any_index == number_any_index(number)
@@ -284,7 +285,7 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         mrz_errors = [issue.to_dict() for issue in parsed.errors]
         mrz_state = parsed.fields.get("issuing_state")
         if not state and mrz_state and is_valid_icao_code(mrz_state):
-            state = mrz_state
+            state = canonical_state(mrz_state)
     elif query and looks_like_number(query):
         kind, number = "number", normalise_document_number(query)
     elif query:
@@ -339,7 +340,7 @@ def check_document(principal: Principal | None, number: str, issuing_state: str 
         record("alert.check", outcome="denied", principal=principal, details={"permission": "check_alerts"})
         raise Forbidden()
     normalised = normalise_document_number(number or "")
-    state = (issuing_state or "").strip().upper() or None
+    state = canonical_state((issuing_state or "").strip().upper()) or None
     errors = {}
     if not VALID_NUMBER.match(normalised):
         errors["document_number"] = _("A document number holds 1 to 30 letters and digits.")

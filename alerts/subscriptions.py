@@ -17,7 +17,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from alerts import vocabulary
 from alerts.models import AlertSubscription
-from alerts.mrz import is_valid_icao_code
+from alerts.mrz import canonical_state, is_valid_icao_code
 from alerts.validation import AlertValidationError
 from portal.access import Principal
 from portal.audit.service import record
@@ -59,7 +59,7 @@ def clean_subscription(data: dict) -> dict:
         if not is_valid_icao_code(code):
             errors["issuing_state"] = _("%(code)s is not an ICAO code of a state or organisation.",
                                         code=str(state)[:8])
-        values["issuing_state"] = code
+        values["issuing_state"] = canonical_state(code)
     for name, vocab in (("document_category", vocabulary.DOCUMENT_CATEGORIES),
                         ("fraud_type", vocabulary.FRAUD_TYPES)):
         value = data.get(name)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from alerts import vocabulary
 from alerts.indexes import VALID_NUMBER, NumberRange, normalise_document_number
-from alerts.mrz import is_valid_icao_code
+from alerts.mrz import canonical_state, is_valid_icao_code
 from portal.access import DISTRIBUTION_LEVELS, TLP_LEVELS, DistributionError, validate_distribution
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -97,7 +97,7 @@ class _Checker:
         if not is_valid_icao_code(code):
             self.fail(name, _("%(code)s is not an ICAO code of a state or organisation.", code=str(value)[:8]))
             return None
-        return code
+        return canonical_state(code)
 
     def day(self, name: str, *, not_future: bool = False) -> date | None:
         value = self.data.get(name)

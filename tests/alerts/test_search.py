@@ -69,6 +69,20 @@ def test_issuing_state_scopes_exact_and_near_matches(make_user, gtm, searcher):
         (in_hnd.id, "exact"), (near_hnd.id, "near")]
 
 
+@pytest.mark.parametrize(("stored_as", "looked_up_as"), [("D", "DEU"), ("DEU", "D"), ("D", "D"), ("DEU", "DEU")])
+def test_germany_is_one_state_whether_written_d_or_deu(gtm, searcher, stored_as, looked_up_as):
+    """Doc 9303 writes Germany ``D`` (its MRZs), ISO 3166 ``DEU`` (border systems): one must find the other."""
+    alert = report(gtm, document_number="C01X00T47", issuing_state=stored_as)
+    series = report(gtm, document_number=None, fraud_type="stolen_blank", issuing_state=stored_as,
+                    range_start="L7000000", range_end="L7000999")
+    assert alert.issuing_state == series.issuing_state == "DEU"
+    assert [hit.id for hit in check_document(searcher, "C01X00T47", looked_up_as).hits] == [alert.id]
+    assert [(hit.id, hit.match) for hit in check_document(searcher, "L7000500", looked_up_as).hits] == [
+        (series.id, "range")]
+    assert _matches(search_alerts(searcher, "C01X00T47", {"issuing_state": looked_up_as})) == [(alert.id, "exact")]
+    assert _matches(search_alerts(searcher, "L7000500", {"issuing_state": looked_up_as})) == [(series.id, "range")]
+
+
 def test_series_of_stolen_blanks(make_user, gtm, searcher):
     series = report(gtm, document_number=None, fraud_type="stolen_blank", range_start="A0012000",
                     range_end="A0012999")

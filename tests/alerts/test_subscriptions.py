@@ -60,6 +60,7 @@ def pending_digest(user) -> list[AlertDigestItem]:
     ({"fraud_type": "counterfeit"}, True),
     ({"issuing_state": "GTM", "document_category": "passport", "fraud_type": "counterfeit"}, True),
     ({"issuing_state": "MEX"}, False),
+    ({"issuing_state": "D"}, False),
     ({"document_category": "visa"}, False),
     ({"fraud_type": "forgery"}, False),
     ({"issuing_state": "GTM", "document_category": "passport", "fraud_type": "forgery"}, False),
@@ -73,6 +74,14 @@ def test_a_subscription_matches_when_every_criterion_it_sets_matches(author, mak
     if expected:
         assert notes(reader)[0].link == f"/alerts/{alert.id}"
         assert notes(reader)[0].kind == "alert.published"
+
+
+@pytest.mark.parametrize(("subscribed_to", "reported_as"), [("D", "DEU"), ("DEU", "D")])
+def test_a_subscription_to_germany_matches_alerts_written_d_or_deu(author, make_user, subscribed_to, reported_as):
+    reader = make_user(role="border_officer", party_code="MEX")
+    assert subscribe(reader, issuing_state=subscribed_to).issuing_state == "DEU"
+    report(author, issuing_state=reported_as)
+    assert len(notes(reader)) == 1
 
 
 def test_several_matching_subscriptions_notify_once_and_immediate_wins(author, make_user):
