@@ -165,6 +165,12 @@ def _rate_key() -> str:
     return f"ip:{request.remote_addr}"
 
 
+# Shared by every API route (one allowance per address, not per route); only 401 answers count.
+_AUTH_FAILURES_PER_ADDRESS = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_API_AUTH_FAILURES"], scope="api-auth-failures",
+    key_func=lambda: f"ip:{request.remote_addr}", deduct_when=lambda response: response.status_code == 401)
+
+
 def token_required(scope: str | None = None):
     """Authenticate the request by bearer token and require ``scope`` (if given).
 
@@ -200,6 +206,7 @@ def token_required(scope: str | None = None):
             return view(*args, **kwargs)
 
         wrapped.required_scope = scope or ""
-        return limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=_rate_key)(wrapped)
+        per_token = limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=_rate_key)
+        return per_token(_AUTH_FAILURES_PER_ADDRESS(wrapped))
 
     return decorator

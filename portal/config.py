@@ -119,6 +119,9 @@ STATIC_SETTINGS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_LOGIN": "10 per minute",
     "RATELIMIT_API": "600 per minute",
+    # Per client address, counting only refused bearer tokens: the per-token limit is keyed on the token
+    # presented, so without this every made-up token would get a fresh allowance (and an audit entry).
+    "RATELIMIT_API_AUTH_FAILURES": "30 per minute",
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_ABSOLUTE_HOURS": 12,
     "LOCKOUT_THRESHOLD": 5,

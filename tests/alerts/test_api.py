@@ -437,6 +437,19 @@ def test_mrz_validate_refuses_bad_input(client, gtm, body, status, fields):
 
 # --- rate limit ---------------------------------------------------------------------------------------
 
+def test_refused_tokens_are_limited_per_address(app, client, make_user, published, monkeypatch):
+    """Made-up tokens can't each get a fresh allowance: refusals count per client address."""
+    monkeypatch.setitem(app.config, "RATELIMIT_API_AUTH_FAILURES", "3 per minute")
+    valid = bearer(make_user(role="border_officer", party_code="MEX"), "alerts:check")
+    url = "/api/v1/alerts/check?document_number=A1234567"
+    assert [client.get(url, headers=valid).status_code for _ in range(5)] == [200] * 5  # successes don't count
+    made_up = [{"Authorization": f"Bearer rcm_{n:08x}_{'x' * 43}"} for n in range(4)]
+    assert [client.get(url, headers=headers).status_code for headers in made_up] == [401, 401, 401, 429]
+    assert client.get(url, headers=valid).status_code == 429  # the address waits out the window
+    assert client.get(url, headers=valid, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
+    assert len(audit_entries("api.auth.failed", outcome="denied")) == 3
+
+
 def test_the_rate_limit_is_per_token_and_answers_429_json(app, client, make_user, published, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_API", "3 per minute")
     user = make_user(role="border_officer", party_code="MEX")
