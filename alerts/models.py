@@ -208,7 +208,7 @@ class AlertSubscription(db.Model):
 
 
 class AlertDigestItem(db.Model):
-    """One event (published, revised, withdrawn) waiting for a user's daily digest e-mail.
+    """One event (published, revised, withdrawn, expired) waiting for a user's daily digest e-mail.
 
     ``digest_run`` names the digest run that claimed it (with ``sent_at``): a run claims a user's pending
     items with one conditional UPDATE, so each event goes out in at most one digest even when two runs

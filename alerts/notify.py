@@ -1,4 +1,4 @@
-"""Telling subscribers about published, revised and withdrawn alerts, at once or in a daily digest.
+"""Telling subscribers about published, revised, withdrawn and expired alerts, at once or in a daily digest.
 
 ``on_status_change(alert, event)`` is called by ``alerts.operations`` after it has changed the alert. It
 finds the active users whose subscription matches the alert and who may see it *now*, through the one
@@ -34,7 +34,7 @@ from portal.notifications.operations import CONTENT_TLP, notify, title_for
 from portal.outbox.service import queue_email
 from portal.timeutil import utcnow
 
-EVENTS = ("published", "revised", "withdrawn")
+EVENTS = ("published", "revised", "withdrawn", "expired")
 PERMISSION = "search_alerts"
 
 
@@ -128,9 +128,12 @@ def headline(alert: Alert, event: str):
     elif event == "revised":
         content = _l("Alert %(reference)s revised: %(category)s of %(state)s, %(fraud)s", **values)
         reference = _l("Alert %(reference)s revised (TLP:%(tlp)s)", **values)
-    else:
+    elif event == "withdrawn":
         content = _l("Alert %(reference)s withdrawn: %(category)s of %(state)s, %(fraud)s", **values)
         reference = _l("Alert %(reference)s withdrawn (TLP:%(tlp)s)", **values)
+    else:
+        content = _l("Alert %(reference)s expired: %(category)s of %(state)s, %(fraud)s", **values)
+        reference = _l("Alert %(reference)s expired (TLP:%(tlp)s)", **values)
     return title_for(alert.tlp, content_title=content, reference_title=reference)
 
 
@@ -170,7 +173,7 @@ def digest_body(entries: list[tuple[AlertDigestItem, Alert]]) -> str:
 # --- sending -----------------------------------------------------------------------------------------
 
 def on_status_change(alert: Alert, event: str) -> int:
-    """Notify the subscribers of ``alert`` of ``event`` (published, revised, withdrawn); returns how many
+    """Notify the subscribers of ``alert`` of ``event`` (published, revised, withdrawn, expired); returns how many
     users were notified. A revision notifies only while the alert is published (drafts are private)."""
     return announce([alert], event)[alert.id]
 

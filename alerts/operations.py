@@ -13,14 +13,14 @@ import json
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.exceptions import Forbidden, NotFound
 
 from alerts import vocabulary
 from alerts.indexes import NumberRange, number_any_index, number_index, skeleton_index
 from alerts.models import Alert, AlertAcknowledgement, AlertRevision
 from alerts.mrz import parse_mrz
-from alerts.notify import on_status_change
+from alerts.notify import announce, on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
 from portal.access import Principal, can_reshare, set_distribution, visible
@@ -477,16 +477,34 @@ def acknowledgements(principal: Principal, alert) -> list[AlertAcknowledgement]:
     ))
 
 
-def expire_due_alerts(now: datetime | None = None) -> list[Alert]:
-    """Expire every published alert whose review date has come (a scheduled job; audited per alert)."""
+def expire_due_alerts(now: datetime | None = None, principal=None) -> list[Alert]:
+    """Expire every published alert whose review date has come: keep its revision, audit it and tell its
+    subscribers, as a withdrawal does. A scheduled job (``flask --app portal alerts expire``, daily);
+    ``principal`` is the actor its audit entries name (the command line passes ``CLI_ACTOR``).
+
+    Returns the alerts this call expired; a second call the same day finds none.
+    """
     now = now or utcnow()
     due = db.session.scalars(
         select(Alert).where(Alert.status == "published", Alert.review_date <= now.date()).order_by(Alert.id)
     ).all()
+    expired = []
     for alert in due:
-        alert.status = "expired"
-        alert.expired_at = alert.updated_at = now
-        db.session.flush()
-        _keep_revision(alert, "expire", None)
-        _audit("alert.expire", alert, None, {"review_date": alert.review_date.isoformat()})
-    return list(due)
+        # Claimed with a conditional UPDATE, so that an alert withdrawn meanwhile, or expired by an
+        # overlapping run (cron and one started by hand), is not expired, audited or announced again: on
+        # PostgreSQL the later UPDATE waits for the earlier commit and then matches nothing; SQLite lets
+        # one writer in at a time.
+        claimed = db.session.execute(
+            update(Alert).where(Alert.id == alert.id, Alert.status == "published")
+            .values(status="expired", expired_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            continue
+        db.session.refresh(alert)  # the values written, not a guess at them
+        _keep_revision(alert, "expire", principal)
+        _audit("alert.expire", alert, principal, {"review_date": alert.review_date.isoformat()})
+        expired.append(alert)
+    # One batch for all of them (a fixed number of queries, as for a bulk import's publications).
+    announce(expired, "expired")
+    return expired

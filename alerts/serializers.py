@@ -376,7 +376,8 @@ _FIELD_SCHEMAS = {
     "holder_name": _text("Stored encrypted."),
     "holder_birth_date": _text("YYYY-MM-DD (stored encrypted).", fmt="date"),
     "mrz": _text("The raw MRZ (stored encrypted); fills the fields it holds that the body leaves empty."),
-    "review_date": _text("YYYY-MM-DD in the future; default: ten years after detection.", fmt="date"),
+    "review_date": _text("YYYY-MM-DD in the future; default: ten years after detection (ten years from today "
+                         "if that date has passed).", fmt="date"),
     "objectives": _texts("Plan of action objective codes (default: the early-warning objectives)."),
 }
 

@@ -48,6 +48,14 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def default_review_date(detection_date: date | None, today: date) -> date:
+    """Ten years after detection (or after today, with no detection date). An alert detected more than ten
+    years ago gets ten years from today instead: a default already past would expire it on the next daily
+    run, and a given review date must be in the future too."""
+    review = add_years(detection_date or today, REVIEW_YEARS)
+    return review if review > today else add_years(today, REVIEW_YEARS)
+
+
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == ()
 
@@ -310,7 +318,7 @@ def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published"),
     if values["review_date"] and values["review_date"] <= check.today:
         check.fail("review_date", _("The review date must be in the future."))
     if not values["review_date"] and "review_date" not in check.errors:
-        values["review_date"] = add_years(values["detection_date"] or check.today, REVIEW_YEARS)
+        values["review_date"] = default_review_date(values["detection_date"], check.today)
     if "objectives" in data and not _blank(data.get("objectives")):
         values["objectives"] = check.code_list("objectives", _is_objective)
     else:

@@ -10,6 +10,7 @@ import email
 import os
 import re
 import stat
+from datetime import timedelta
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -24,6 +25,7 @@ from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.outbox.service import queue_email
 from portal.parties.models import Party
+from portal.timeutil import utcnow
 from tests.conftest import STRONG_PASSWORD
 
 
@@ -402,9 +404,41 @@ def test_outbox_send_writes_due_messages_to_the_spool(app, cli, tmp_path, monkey
     assert len(list(spool.iterdir())) == 1
 
 
+# --- alerts expire -------------------------------------------------------------------------------
+
+
+def test_alerts_expire_expires_due_alerts_once_and_prints_a_count(cli, make_user):
+    from tests.alerts.factories import report
+
+    officer = make_user(role="liaison_officer", party_code="GTM")
+    today = utcnow().date()
+    due = report(officer, document_number="E1234567", review_date=(today + timedelta(days=1)).isoformat())
+    not_yet = report(officer, document_number="E7654321", review_date=(today + timedelta(days=1)).isoformat())
+    due.review_date = today - timedelta(days=1)  # time has passed (a report's review date must be in the future)
+    db.session.commit()
+    seq = _audit_head_seq()
+
+    result = cli("alerts", "expire")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Alerts expired: 1.\n"
+    assert (due.status, not_yet.status) == ("expired", "published")
+    assert due.expired_at is not None and not_yet.expired_at is None
+    expiries = [entry for entry in _entries_after(seq) if entry.action == "alert.expire"]
+    assert [(entry.object_id, entry.actor_role, entry.actor_user_id) for entry in expiries] == [
+        (str(due.id), "cli", None)]
+
+    again = cli("alerts", "expire")
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout == "Alerts expired: 0.\n"
+    assert [entry for entry in _entries_after(seq) if entry.action == "alert.expire"] == expiries
+    assert not_yet.status == "published"
+
+
 def test_register_cli_names_the_contract(app):
     names = set(app.cli.list_commands(None))
-    assert {"setup", "demo", "users", "tokens", "audit", "outbox"} <= names
+    assert {"setup", "demo", "users", "tokens", "audit", "outbox", "alerts"} <= names
 
 
 def _queue_entry(action: str, mac: str | None = None) -> None:

@@ -24,6 +24,7 @@ from alerts.operations import (
     withdraw_alert,
 )
 from alerts.references import format_reference, next_reference, reserve_sequences
+from alerts.validation import add_years, default_review_date
 from portal.access import DistributionRecipient
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -62,6 +63,29 @@ def test_create_published_alert_stores_fields_indexes_and_defaults(make_user):
     assert alert.review_date == date(2036, 1, 15), "default review: detection + 10 years"
     assert alert.objectives == ["ERX-INF-4", "MPM-2"]
     assert (alert.distribution_level, alert.tlp) == ("members", "GREEN")
+
+
+def test_an_alert_detected_over_ten_years_ago_is_reviewed_ten_years_from_today(make_user):
+    officer = make_user(role="liaison_officer", party_code="GTM")
+    today = utcnow().date()
+    alert = report(officer, detection_date="2012-06-30")
+    assert alert.review_date == add_years(today, 10), "detection + 10 years is past: today + 10 years"
+    assert expire_due_alerts() == []
+
+
+@pytest.mark.parametrize(("detected_years_ago", "days", "review_from"), [
+    (None, 0, "today"),                  # no detection date
+    (3, 0, "detection"),
+    (10, -1, "detection"),               # detection + 10 years is tomorrow
+    (10, 0, "today"),                    # ... is today: it would expire at once
+    (10, 1, "today"),                    # ... was yesterday
+    (25, 0, "today"),
+])
+def test_default_review_date(detected_years_ago, days, review_from):
+    today = date(2026, 3, 1)
+    detected = None if detected_years_ago is None else date(today.year - detected_years_ago, 3, 1) - timedelta(days=days)
+    expected = add_years(detected if review_from == "detection" else today, 10)
+    assert default_review_date(detected, today) == expected
 
 
 def test_create_audits_without_secrets_and_links_the_objectives(make_user):

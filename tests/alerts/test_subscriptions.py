@@ -4,18 +4,20 @@ and daily digests, what an e-mail may say per TLP, and the subscription pages.""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from alerts.models import Alert, AlertDigestItem, AlertSubscription
 from alerts.notify import send_digests
-from alerts.operations import publish_alert, update_alert, withdraw_alert
+from alerts.operations import expire_due_alerts, publish_alert, update_alert, withdraw_alert
 from alerts.subscriptions import create_subscription
 from alerts.validation import AlertValidationError
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.outbox.models import OutboxMessage
+from portal.timeutil import utcnow
 from tests.alerts.factories import audit_entries, mark_audit_start, principal, report
 
 NUMBER = "A1234567"  # the document number of every alert here (factories.alert_data)
@@ -179,6 +181,22 @@ def test_revision_and_withdrawal_notify_and_are_labelled(author, make_user):
     entries = audit_entries("alert.notify", object_id=str(alert.id))
     assert [json.loads(entry.details) for entry in entries] == [
         {"event": event, "count": 1, "immediate": 1, "digest": 0} for event in ("published", "revised", "withdrawn")]
+
+
+def test_expiry_notifies_like_a_withdrawal(author, make_user):
+    reader = make_user(role="border_officer", party_code="MEX")
+    later = make_user(role="border_officer", party_code="HND")
+    subscribe(reader)
+    subscribe(later, delivery="digest")
+    alert = report(author, review_date=(utcnow() + timedelta(days=1)).date().isoformat())
+    assert expire_due_alerts(utcnow() + timedelta(days=1)) == [alert]
+    assert [note.kind for note in notes(reader)] == ["alert.published", "alert.expired"]
+    assert mails(reader)[-1].subject == f"Alert {alert.reference} expired: Passport of GTM, Counterfeit"
+    assert NUMBER not in mails(reader)[-1].body
+    assert sorted(item.event for item in pending_digest(later)) == ["expired", "published"]
+    entries = audit_entries("alert.notify", object_id=str(alert.id))
+    assert [json.loads(entry.details) for entry in entries][-1] == {"event": "expired", "count": 2, "immediate": 1,
+                                                                      "digest": 1}
 
 
 def test_a_narrowed_revision_is_not_announced_to_those_who_lost_sight(author, make_user):
