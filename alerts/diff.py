@@ -1,8 +1,9 @@
 """A readable difference between two revision snapshots of an alert (``alerts.operations.snapshot``).
 
 Each changed field becomes a ``FieldChange`` with its label, the old and new values as a reader sees them
-(vocabulary labels, lists joined, the distribution in words) and, for free text, a word-by-word list of
-segments marked ``equal``, ``delete`` or ``insert`` that the template shows with ``<del>`` and ``<ins>``.
+(vocabulary labels, lists joined, the distribution in words, MRZ findings as sentences) and, for free
+text, a word-by-word list of segments marked ``equal``, ``delete`` or ``insert`` that the template shows
+with ``<del>`` and ``<ins>``.
 Nothing here is rendered as markup: the template escapes every segment.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from alerts import vocabulary
+from alerts.mrz import finding_message
 
 # Snapshot keys in the order a reader expects them, with their labels.
 FIELD_LABELS: dict[str, object] = {
@@ -103,7 +105,7 @@ def display(name: str, value) -> str:
     if name == "route":
         return " → ".join(value)
     if name == "mrz_findings":
-        return ", ".join(f"{item.get('field')}: {item.get('code')}" for item in value)
+        return " ".join(finding_message(item) for item in value)
     if name == "distribution":
         level = str(_LEVELS.get(value.get("level"), value.get("level")))
         if value.get("level") == "parties" and value.get("parties"):

@@ -13,9 +13,9 @@ RED and AMBER+STRICT alerts are never exported (``portal.access.RESTRICTED_TLP``
   (``ExportRefused``: 403 on the web, exit status 1 on the command line), audited as denied.
 
 Every row carries its TLP (a column / a key), and its reference and reporting party (ignored by the
-import). The distribution's parties and network are given for the exporter's own alerts only, as in the
-API. CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) get a leading
-``'``, which the import removes again.
+import). The distribution's parties and network are given only where ``portal.access.sees_recipients``
+allows (the exporter's own alerts), as in the API and on the alert pages. CSV cells that a spreadsheet
+would run as a formula (``=``, ``+``, ``-``, ``@``...) get a leading ``'``, which the import removes again.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from alerts.models import Alert
 from alerts.mrz import looks_like_mrz, parse_mrz
 from alerts.operations import CONTENT_FIELDS
 from alerts.search import SearchError, apply_filters, clean_filters, looks_like_number, number_hits
-from portal.access import RESTRICTED_TLP, TLP_LEVELS, Principal, can_export, visible
+from portal.access import RESTRICTED_TLP, TLP_LEVELS, Principal, can_export, sees_recipients, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -143,11 +143,11 @@ def _alerts(plan: ExportPlan) -> Iterator[Alert]:
 
 def export_record(alert: Alert, principal: Principal) -> dict:
     """One alert in the import format (the API's body), plus its reference and reporting party."""
-    own = alert.owner_party_id == principal.party_id
+    shown = sees_recipients(alert, principal)
     parties = network = None
-    if own and alert.distribution_level == "parties":
+    if shown and alert.distribution_level == "parties":
         parties = sorted(db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids))))
-    if own and alert.network_id:
+    if shown and alert.network_id:
         found = db.session.get(Network, alert.network_id)
         network = found.code if found else None
     item = {"reference": alert.reference, "reporting_party": alert.owner_party.code, "tlp": alert.tlp,

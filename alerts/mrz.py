@@ -65,6 +65,7 @@ __all__ = [
     "MrzResult",
     "canonical_state",
     "check_digit",
+    "finding_message",
     "is_valid_icao_code",
     "looks_like_mrz",
     "normalise_document_number",
@@ -122,6 +123,28 @@ _LABELS = {
 }
 
 
+# Messages a live check and a stored finding share (they quote no value read from the MRZ).
+_EXPIRY_BEFORE_BIRTH = N_("The date of expiry is not after the date of birth.")
+_NAME_CHARACTERS = N_("The name field holds characters other than letters and '<'.")
+_NUMBER_NOT_CONTINUED = N_("The document number is marked as longer than nine characters, but the optional data "
+                           "does not continue it with a check digit.")
+
+# What a finding stored on an alert means (``finding_message``). An alert keeps each fraud indicator as its
+# field and code only, without the values the live check quotes (digits, dates, codes read from the MRZ,
+# which stays encrypted), so its reader is told the kind of fault and the field, in the reader's language.
+_FINDING_MESSAGES = {
+    "check_digit": N_("The check digit of the %(label)s does not match the data it protects."),
+    "invalid_character": N_("The MRZ holds characters that an MRZ cannot contain (only A-Z, 0-9 and '<')."),
+    "invalid_date": N_("The %(label)s is not a valid calendar date."),
+    "expiry_before_birth": _EXPIRY_BEFORE_BIRTH,
+    "invalid_country": N_("The %(label)s is not a valid ICAO code."),
+    "invalid_sex": N_("The sex is not M, F, X or '<'."),
+    "invalid_document_code": N_("The document code is not valid for this MRZ format."),
+    "invalid_document_number": _NUMBER_NOT_CONTINUED,
+    "invalid_name": _NAME_CHARACTERS,
+}
+
+
 def _(message: str, **variables) -> str:
     """Translate in a request (the reader's language); plain English elsewhere (CLI imports, workers, tests)."""
     if has_request_context():
@@ -169,6 +192,19 @@ def canonical_state(code: str) -> str:
 def is_valid_icao_code(code: str) -> bool:
     """Whether ``code`` (fillers stripped: ``D``, ``GTM``) names a state or organisation in Doc 9303 terms."""
     return code in _icao_codes()
+
+
+def finding_message(finding: dict) -> str:
+    """A fraud indicator stored on an alert (``{"field": ..., "code": ...}``) as a sentence in the reader's
+    language (plain English outside a request)."""
+    code, field_name = finding.get("code"), str(finding.get("field") or "")
+    message = _FINDING_MESSAGES.get(code)
+    if message is None:
+        return _("The MRZ fails a check (%(code)s).", code=code)
+    if "%(label)s" not in message:
+        return _(message)
+    label = _LABELS.get(field_name.removesuffix("_check_digit"))
+    return _(message, label=_(label) if label else field_name)
 
 
 @dataclass(frozen=True)
@@ -335,7 +371,7 @@ class _Parser:
         self._characters()
         getattr(self, f"_{self.fmt.lower()}")()
         if self._birth and self._expiry and self._expiry <= self._birth:
-            self.error("expiry_date", "expiry_before_birth", _("The date of expiry is not after the date of birth."))
+            self.error("expiry_date", "expiry_before_birth", _(_EXPIRY_BEFORE_BIRTH))
 
     # layouts: 0-based slices of Doc 9303's 1-based positions
 
@@ -416,7 +452,7 @@ class _Parser:
         self.fields["surname"] = " ".join(primary.replace("<", " ").split()) or None
         self.fields["given_names"] = " ".join(secondary.replace("<", " ").split()) or None
         if any(char.isdigit() for char in raw):  # other stray characters are reported once, as characters
-            self.error("surname", "invalid_name", _("The name field holds characters other than letters and '<'."))
+            self.error("surname", "invalid_name", _(_NAME_CHARACTERS))
 
     def _document_number(self, principal: str, digit: str, optional: str | None = None) -> str | None:
         """Read the number (and, for TD1 and TD2, its continuation); return what is left of the optional data."""
@@ -426,9 +462,7 @@ class _Parser:
             if len(continuation) < 2:
                 self.fields["document_number"] = principal
                 self.fields["document_number_check_digit"] = None
-                self.error("document_number", "invalid_document_number", _(
-                    "The document number is marked as longer than nine characters, but the optional data "
-                    "does not continue it with a check digit."))
+                self.error("document_number", "invalid_document_number", _(_NUMBER_NOT_CONTINUED))
                 return _strip_fillers(optional)
             number, digit = principal + continuation[:-1], continuation[-1]
             rest = optional[len(continuation) + 1:]

@@ -23,7 +23,7 @@ from alerts.mrz import parse_mrz
 from alerts.notify import announce, on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
-from portal.access import Principal, can_reshare, set_distribution, visible
+from portal.access import Principal, can_reshare, sees_recipients, set_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -240,6 +240,15 @@ def snapshot(alert: Alert) -> dict:
     )
     return snapshot_content({name: getattr(alert, name) for name in SNAPSHOT_FIELDS}, alert.distribution_level,
                             parties, network.code if network else None)
+
+
+def as_read_by(content: dict, alert: Alert, principal: Principal) -> dict:
+    """A snapshot of ``alert`` (``snapshot`` or a revision's data) as ``principal`` may read it: its
+    distribution's parties and network are left out (``None``) unless ``portal.access.sees_recipients``."""
+    distribution = content.get("distribution")
+    if distribution is None or sees_recipients(alert, principal):
+        return content
+    return {**content, "distribution": {"level": distribution.get("level"), "parties": None, "network": None}}
 
 
 def revision_row(alert_id: int, seq: int, revision: int, event: str, principal: Principal | None,

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from alerts import vocabulary
 from alerts.models import Alert
-from alerts.operations import CONTENT_FIELDS, snapshot, validate_alert
+from alerts.operations import CONTENT_FIELDS, as_read_by, snapshot, validate_alert
 from alerts.search import FILTER_KEYS, MAX_PER_PAGE, CheckResult, SearchResult
 from alerts.validation import AlertValidationError
 from portal.access import Principal
@@ -267,11 +267,7 @@ def alert_summary(alert: Alert, match: str | None = None) -> dict:
 
 def alert_detail(alert: Alert, principal: Principal) -> dict:
     """The full record as ``principal`` (who may see it) sees it."""
-    content = snapshot(alert)
-    own = alert.owner_party_id == principal.party_id
-    distribution = content["distribution"]
-    if not own:
-        distribution = {"level": distribution["level"], "parties": None, "network": None}
+    content = as_read_by(snapshot(alert), alert, principal)
     return {
         "id": alert.id,
         "reference": alert.reference,
@@ -280,7 +276,7 @@ def alert_detail(alert: Alert, principal: Principal) -> dict:
         "display_status": alert.display_status,
         "revision": alert.revision,
         "tlp": alert.tlp,
-        "distribution": distribution,
+        "distribution": content["distribution"],
         **{name: content[name] for name in CONTENT_FIELDS},
         "mrz_findings": content["mrz_findings"],
         "created_at": _iso(alert.created_at),

@@ -18,10 +18,17 @@ from sqlalchemy import select
 from alerts import diff, operations, vocabulary
 from alerts.forms import ActionForm, AlertForm, SearchForm, WithdrawForm
 from alerts.models import Alert, AlertAcknowledgement
+from alerts.mrz import finding_message
 from alerts.search import MAX_PER_PAGE, SearchError, clean_filters, search_alerts
 from alerts.validation import AlertValidationError
 from auth.models import User
-from portal.access import RESTRICTED_TLP, current_principal, get_visible_or_404, permission_required
+from portal.access import (
+    RESTRICTED_TLP,
+    current_principal,
+    get_visible_or_404,
+    permission_required,
+    sees_recipients,
+)
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -35,7 +42,7 @@ _FORM_LEVEL_ERRORS = ("status", "alert")
 
 @bp.app_context_processor
 def _vocabulary():
-    return {"alert_vocabulary": vocabulary, "alert_label": vocabulary.label}
+    return {"alert_vocabulary": vocabulary, "alert_label": vocabulary.label, "mrz_finding": finding_message}
 
 
 # --- search -------------------------------------------------------------------------------------------
@@ -232,10 +239,11 @@ def _detail(alert: Alert, *, withdraw_form=None, action_errors=(), status=200):
     can_publish = own and principal.can("publish_alert")
     if withdraw_form is None and can_publish and alert.status == "published":
         withdraw_form = WithdrawForm(formdata=None)
-    recipients = []
-    if alert.distribution_level == "parties":
-        recipients = sorted(db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids))))
-    network = db.session.get(Network, alert.network_id) if alert.network_id else None
+    recipients, network = [], None
+    if sees_recipients(alert, principal):
+        if alert.distribution_level == "parties":
+            recipients = sorted(db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids))))
+        network = db.session.get(Network, alert.network_id) if alert.network_id else None
     from portal.plan.data import get_objective
 
     lang = "es" if str(get_locale() or "en") == "es" else "en"
@@ -271,7 +279,9 @@ def revision(alert_id: int, seq: int):
     previous = by_seq.get(seq - 1)
     record("alert.view", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
            details={"reference": alert.reference, "revision_seq": seq})
-    changes = diff.diff_snapshots(previous["data"] if previous else None, current["data"])
+    principal = current_principal()
+    changes = diff.diff_snapshots(operations.as_read_by(previous["data"], alert, principal) if previous else None,
+                                  operations.as_read_by(current["data"], alert, principal))
     authors = _names([current["author_id"]])
     return render_template("alerts/revision.html", alert=alert, current=current, previous=previous,
                            changes=changes, authors=authors, last_seq=history[-1]["seq"])

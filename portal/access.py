@@ -326,6 +326,15 @@ def get_visible_or_404(model, record_id, principal: Principal | None = None):
     return record
 
 
+def sees_recipients(record, principal: Principal | None = None) -> bool:
+    """Whether ``principal`` (default: the current one) may learn whom a shareable record was sent to: its
+    listed recipient parties or its network. Only the owner (reporting) party does; every other reader,
+    a recipient included, learns the distribution level alone. The API, the export, the detail page and
+    the revision history all ask this one question."""
+    principal = principal if principal is not None else current_principal()
+    return principal is not None and record.owner_party_id == principal.party_id
+
+
 def can_export(record) -> bool:
     return record.tlp not in RESTRICTED_TLP
 

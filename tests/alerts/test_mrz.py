@@ -13,8 +13,10 @@ import pytest
 
 from alerts.mrz import (
     FORMATS,
+    FRAUD_CODES,
     MrzResult,
     check_digit,
+    finding_message,
     is_valid_icao_code,
     looks_like_mrz,
     normalise_document_number,
@@ -582,3 +584,18 @@ def test_messages_inside_a_request(app):
         "field": "document_number", "code": "check_digit",
         "message": "The check digit of the document number is 7 but the data gives 6.",
     }
+
+
+def test_every_stored_finding_reads_as_a_sentence(app):
+    """An alert keeps a finding as field and code only; each fraud code has its own sentence, in the
+    reader's language, and an unknown code still reads as one."""
+    findings = [{"field": "birth_date", "code": code} for code in sorted(FRAUD_CODES)]
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        spanish = [finding_message(item) for item in findings]
+        unknown = finding_message({"field": "mrz", "code": "something_new"})
+    english = [finding_message(item) for item in findings]  # outside a request: plain English
+    assert len(set(english)) == len(FRAUD_CODES) and len(set(spanish)) == len(FRAUD_CODES)
+    assert all(text.endswith(".") and "_" not in text for text in english + spanish)
+    assert "The date of birth is not a valid calendar date." in english
+    assert "El campo «fecha de nacimiento» no es una fecha de calendario válida." in spanish
+    assert unknown == "La MRZ no supera una verificación (something_new)."

@@ -549,3 +549,114 @@ def test_update_of_a_published_alert_by_operations_shows_in_history(client, logi
     assert history.count("<tr>") == 4  # header, create, publish, update
     diff = client.get(f"/alerts/{alert.id}/revisions/3").data.decode()
     assert 'data-field="detection_tips"' in diff and "<del>The laminate shows no reaction under ultraviolet light.</del><ins>Check the stitching.</ins>" in diff
+
+
+# --- who learns the recipients: the reporting party only (portal.access.sees_recipients) --------------
+
+def _between(html: str, start: str, end: str) -> str:
+    return html[html.index(start):html.index(end, html.index(start))]
+
+
+def test_listed_recipients_are_shown_to_the_reporting_party_only(client, make_user, login_as, gtm):
+    alert = report(gtm, distribution={"level": "parties", "parties": ["HND", "MEX"]}, tlp="AMBER")
+    update_alert(principal(gtm), alert, {"distribution": {"level": "parties", "parties": ["HND", "MEX", "SLV"]}})
+    db.session.commit()
+    login_as(gtm)
+    page = client.get(f"/alerts/{alert.id}").data.decode()
+    assert "HND, MEX, SLV" in _between(page, 'id="alert-distribution"', "</dd>")
+    first = client.get(f"/alerts/{alert.id}/revisions/1").data.decode()
+    assert "Listed parties: HND, MEX" in first
+    changed = client.get(f"/alerts/{alert.id}/revisions/3").data.decode()
+    row = _between(changed, 'data-field="distribution"', "</tr>")
+    assert "<del>Listed parties: HND, MEX</del>" in row and "<ins>Listed parties: HND, MEX, SLV</ins>" in row
+
+    login_as(make_user(role="border_officer", party_code="HND"))
+    page = client.get(f"/alerts/{alert.id}").data.decode()
+    assert "Listed parties" in _between(page, 'id="alert-distribution"', "</dd>")
+    for revision in (1, 2, 3):
+        html = client.get(f"/alerts/{alert.id}/revisions/{revision}").data.decode()
+        assert "Listed parties" in html or revision > 1
+        for other in ("MEX", "SLV"):
+            assert other not in html, (revision, other)
+    for other in ("MEX", "SLV"):
+        assert other not in page
+    # the change of recipients is not even a changed field for a recipient
+    changed = client.get(f"/alerts/{alert.id}/revisions/3").data.decode()
+    assert 'data-field="distribution"' not in changed
+
+
+def test_the_network_is_shown_to_the_reporting_party_only(client, make_user, login_as, gtm):
+    alert = report(gtm, distribution={"level": "network", "network": "FOCAL"}, tlp="GREEN")
+    db.session.commit()
+    login_as(gtm)
+    page = client.get(f"/alerts/{alert.id}").data.decode()
+    assert "FOCAL · RCM focal points" in _between(page, 'id="alert-distribution"', "</dd>")
+    assert "Network: FOCAL" in client.get(f"/alerts/{alert.id}/revisions/1").data.decode()
+
+    login_as(make_user(role="border_officer", party_code="MEX"))  # a member of the network
+    page = client.get(f"/alerts/{alert.id}").data.decode()
+    assert _between(page, 'id="alert-distribution"', "</dd>").split(">", 1)[1].strip() == "Network"
+    first = client.get(f"/alerts/{alert.id}/revisions/1").data.decode()
+    assert "<ins>Network</ins>" in first
+    for html in (page, first):
+        assert "FOCAL" not in html and "RCM focal points" not in html
+
+
+# --- stored MRZ findings, in the reader's language ----------------------------------------------------
+
+def _tampered_alert(user) -> Alert:
+    tampered = td3("P7654321", state="SLV").replace("P7654321", "P7654322", 1)  # number and composite fail
+    data = {"mrz": tampered, "document_number": None, "issuing_state": None, "bearer_nationality": None,
+            "expiry_date": None, "issue_date": None}
+    alert = report(user, **data)
+    assert {"field": "document_number", "code": "check_digit"} in alert.mrz_findings
+    assert {"field": "composite_check_digit", "code": "check_digit"} in alert.mrz_findings
+    db.session.commit()
+    return alert
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("en", ["The check digit of the document number does not match the data it protects.",
+            ("The check digit of the document number, dates and optional data together does not match the data "
+             "it protects.")]),
+    ("es", ["El dígito de control del campo «número de documento» no corresponde a los datos que protege.",
+            ("El dígito de control del campo «número de documento, fechas y datos opcionales en conjunto» no "
+             "corresponde a los datos que protege.")]),
+])
+def test_stored_mrz_findings_are_sentences_in_the_readers_language(client, make_user, login_as, gtm, locale,
+                                                                    expected):
+    alert = _tampered_alert(gtm)
+    login_as(make_user(role="border_officer", party_code="MEX", locale=locale))
+    html = client.get(f"/alerts/{alert.id}").data.decode()
+    findings = _between(html, 'id="alert-mrz-findings"', "</ul>")
+    assert re.findall(r'<li class="mrz-finding"[^>]*>([^<]*)</li>', findings) == expected
+    assert "document_number: check_digit" not in html and "<code>document_number</code>" not in html
+    first = client.get(f"/alerts/{alert.id}/revisions/1").data.decode()
+    assert " ".join(expected) in _between(first, 'data-field="mrz_findings"', "</tr>")
+
+
+# --- Spanish ------------------------------------------------------------------------------------------
+
+def test_alert_pages_speak_spanish(client, make_user, login_as, gtm):
+    alert = report(gtm, distribution={"level": "parties", "parties": ["HND"]}, tlp="AMBER")
+    db.session.commit()
+    login_as(make_user(role="liaison_officer", party_code="HND", locale="es"))
+    pages = {
+        "/alerts/": (["Alertas de documentos fraudulentos", "Reportar una alerta", "Filtros"],
+                     ["Fraudulent document alerts", "Report an alert", ">Filters<"]),
+        "/alerts/new": (["2. Detección", "4. Fraude", "Guardar como borrador"],
+                        ["2. Detection<", "4. Fraud<", "Save as draft"]),
+        f"/alerts/{alert.id}": ([f"Alerta {alert.reference}", "Reportada por", "Países y organismos seleccionados",
+                                 "Falsificación total", "Marcar como vista", "Historial", "Volver a las alertas"],
+                                [f"Alert {alert.reference}", "Reported by", "Listed parties", ">Counterfeit<",
+                                 "Mark as seen", ">History<", "Back to the alerts"]),
+    }
+    for url, (spanish, english) in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.data.decode()
+        assert '<html lang="es">' in html
+        for text in spanish:
+            assert text in html, (url, text)
+        for text in english:
+            assert text not in html, (url, text)
