@@ -313,3 +313,57 @@ def test_anonymous_posts_are_refused_before_the_view(app, client):
         if response.status_code != want or (want == 302 and not location.startswith("/auth/login")):
             mismatches.append(f"{rule.endpoint} {url}: {response.status_code} {location}")
     assert mismatches == [], "\n".join(mismatches)
+
+
+# Query strings a GET API route needs to answer at all (without them it reports the missing field: 422).
+API_QUERIES = {"alerts_api.check": {"document_number": "A1234567"}}
+# API answers that differ from "200 if the owner's role holds what the route's scope grants, else 403",
+# with the reason: {(endpoint, (role, party)): status}.
+API_STATUS_OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
+    # a submission and its files are seen by their sender and recipients only (observer parties are never
+    # recipients): not found, like a nonexistent one
+    ("exchange_api.detail", ("country_admin", "ARG")): 404,
+    ("submission_attachments.api_download", ("country_admin", "ARG")): 404,
+}
+
+
+def _api_expected(app, rule, viewer) -> int:
+    from auth.permissions import permissions_for_scopes
+
+    if (rule.endpoint, viewer) in API_STATUS_OVERRIDES:
+        return API_STATUS_OVERRIDES[(rule.endpoint, viewer)]
+    view = app.view_functions[rule.endpoint]
+    if getattr(view, "is_public", False) or not view.required_scope:
+        return 200
+    granted = permissions_for_scopes([view.required_scope])
+    return 200 if granted <= permissions_for_role(viewer[0]) else 403
+
+
+@pytest.mark.parametrize("viewer", ROLE_VIEWERS, ids=lambda v: f"{v[0]}@{v[1]}")
+def test_api_get_route_statuses(app, make_user, party, viewer):
+    """Every GET API route, called with a token holding every scope by each role: the token acts with at
+    most its owner's permissions, so a scope the role does not hold answers 403, exactly."""
+    from auth.permissions import TOKEN_SCOPES
+    from auth.tokens import create_token
+    from portal.extensions import db
+
+    ctx = RouteContext(make_user=make_user, party=party)
+    _token, secret = create_token(make_user(role=viewer[0], party_code=viewer[1]), name="matrix",
+                                  scopes=list(TOKEN_SCOPES))
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    mismatches, called = [], []
+    for rule in _get_rules(app):
+        if not rule.rule.startswith("/api/") or (rule.arguments and rule.endpoint not in URL_BUILDERS):
+            continue
+        called.append(rule.endpoint)
+        values = {**(URL_BUILDERS[rule.endpoint](ctx) if rule.arguments else {}), **API_QUERIES.get(rule.endpoint, {})}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **values)
+        got, want = app.test_client().get(url, headers=headers).status_code, _api_expected(app, rule, viewer)
+        if got != want:
+            mismatches.append(f"{rule.endpoint} {url}: expected {want}, got {got}")
+    assert mismatches == [], "\n".join(mismatches)
+    assert {"alerts_api.check", "alerts_api.search", "alerts_api.detail", "exchange_api.detail"} <= set(called)
