@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -64,6 +66,12 @@ LIST_SEPARATOR = ";"
 _CSV_ERROR_NAMES = {"distribution.level": "distribution_level", "distribution.parties": "distribution_parties",
                     "distribution.network": "distribution_network", "distribution": "distribution_level"}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a CSV cell a spreadsheet shows as text: a leading ``'`` where it would run a formula
+    (the import removes it again)."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 50_000
@@ -427,6 +435,28 @@ def check_file(principal: Principal, chunks: Iterable[bytes], fmt: str, *, max_b
     except ImportFileError as error:
         report.file_error = error
     return report
+
+
+REPORT_COLUMNS = ("line", "item", "field", "problem")
+
+
+def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
+    """CSV text a row at a time, for a streamed download (the first row is the header)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def report_csv(problems: Iterable[RowProblem]) -> Iterator[str]:
+    """Every bad row of a dry run as CSV (``REPORT_COLUMNS``, a line per bad field): the full report, where
+    the page lists the first ``MAX_REPORTED_ROWS``."""
+    rows = ([problem.line, problem.item, name, spreadsheet_safe(message)]
+            for problem in problems for name, message in problem.errors.items())
+    return csv_lines(itertools.chain([REPORT_COLUMNS], rows))
 
 
 def dry_run(principal: Principal | None, chunks: Iterable[bytes], fmt: str, **kwargs) -> ImportReport:

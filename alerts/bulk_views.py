@@ -2,8 +2,9 @@
 
 Import is two steps. The upload is read off the request stream (``documents.receive``: Werkzeug's form
 parser would spool it to a temporary file in clear, and an import holds document numbers), encrypted
-into the blob store as it arrives, then decrypted chunk by chunk for the dry run. The report page shows
-every bad row; a clean file gets a confirmation form whose signed token (valid one hour, for this user
+into the blob store as it arrives, then decrypted chunk by chunk for the dry run. The report page lists
+the bad rows (the first ``bulk.MAX_REPORTED_ROWS``; beyond them the upload is kept, encrypted, for an hour
+and a CSV of every bad row is made from it on request); a clean file gets a confirmation form whose signed token (valid one hour, for this user
 only) names the encrypted upload. Confirming decrypts it again and checks every row once more (a refusal
 answers 400 with the report), then streams the import's page: a progress bar that grows after each stored
 batch, then the result. The storing runs while the page streams, in its own transaction, all or nothing
@@ -78,6 +79,13 @@ class ConfirmForm(FlaskForm):
     pending = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Import the alerts"))
     cancel = SubmitField(_l("Cancel"))
+
+
+class FullReportForm(FlaskForm):
+    """Download every bad row of a dry run whose page lists only the first ``bulk.MAX_REPORTED_ROWS``."""
+
+    pending = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Download every bad row (CSV)"))
 
 
 class CsrfRefused(ValueError):
@@ -178,8 +186,15 @@ def upload():
                "i": stored.key_id}
     report = bulk.dry_run(principal, _opener(pending)(), fmt, max_bytes=max_bytes, max_rows=max_rows)
     if not report.ok:
-        _discard(pending)
-        return render_template("alerts/import_report.html", report=report, confirm=None), 200
+        full_report = None
+        if report.unreported:
+            # Kept (encrypted, as for a confirmation) so the full report can be made from it; removed by
+            # blobs gc after PENDING_MAX_AGE like any upload nobody confirms.
+            full_report = FullReportForm(formdata=None, pending=_pending_token(stored, file_id, fmt))
+        else:
+            _discard(pending)
+        return render_template("alerts/import_report.html", report=report, confirm=None,
+                               full_report=full_report), 200
     confirm = ConfirmForm(formdata=None, pending=_pending_token(stored, file_id, fmt))
     return render_template("alerts/import_report.html", report=report, confirm=confirm)
 
@@ -215,6 +230,30 @@ def confirm():
                         mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy must pass each step on, not hold the page
+    return response
+
+
+@bp.post("/import/report.csv")
+@permission_required("report_alert")
+def full_report():
+    """Every bad row of a checked upload as CSV: the file is checked again (audited as a dry run)."""
+    form = FullReportForm()
+    pending = _read_pending(form.pending.data) if form.validate_on_submit() else None
+    report = None
+    if pending is not None:
+        problems = []
+        max_bytes, max_rows = bulk.limits()
+        try:
+            report = bulk.dry_run(current_principal(), _opener(pending)(), pending["fmt"], max_bytes=max_bytes,
+                                  max_rows=max_rows, on_problem=problems.append)
+        except BlobNotFound:
+            report = None
+    if report is None:
+        flash(_("This report has expired or is not yours. Upload the file again."), "warning")
+        return redirect(url_for("alert_bulk.import_page"))
+    response = Response(bulk.report_csv(problems), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=import-problems.csv"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

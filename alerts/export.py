@@ -20,8 +20,7 @@ would run as a formula (``=``, ``+``, ``-``, ``@``...) get a leading ``'``, whic
 
 from __future__ import annotations
 
-import csv
-import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from werkzeug.exceptions import Forbidden
 
-from alerts.bulk import DISTRIBUTION_COLUMNS, FORMULA_PREFIXES, LIST_SEPARATOR
+from alerts.bulk import DISTRIBUTION_COLUMNS, LIST_SEPARATOR, csv_lines, spreadsheet_safe
 from alerts.indexes import normalise_document_number
 from alerts.models import Alert
 from alerts.mrz import looks_like_mrz, parse_mrz
@@ -162,8 +161,7 @@ def _safe_cell(value) -> str:
         return ""
     if isinstance(value, list):
         value = LIST_SEPARATOR.join(str(part) for part in value)
-    value = str(value)
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return spreadsheet_safe(str(value))
 
 
 def csv_row(item: dict) -> list[str]:
@@ -175,20 +173,8 @@ def csv_row(item: dict) -> list[str]:
 
 def csv_chunks(plan: ExportPlan) -> Iterator[str]:
     """The CSV file, a line at a time (header first)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def take() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(CSV_COLUMNS)
-    yield take()
-    for alert in _alerts(plan):
-        writer.writerow(csv_row(export_record(alert, plan.principal)))
-        yield take()
+    rows = (csv_row(export_record(alert, plan.principal)) for alert in _alerts(plan))
+    return csv_lines(itertools.chain([CSV_COLUMNS], rows))
 
 
 def json_chunks(plan: ExportPlan) -> Iterator[str]:

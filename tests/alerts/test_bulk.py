@@ -186,6 +186,52 @@ def test_web_dry_run_shows_the_bad_rows(app_ctx, client, login_as, officer):
     assert _stored() == before
 
 
+def test_web_dry_run_beyond_the_listed_rows_offers_every_bad_row_as_csv(app_ctx, client, login_as, officer,
+                                                                        make_user, monkeypatch):
+    from alerts import bulk
+    from documents.storage import current_blob_store
+
+    monkeypatch.setattr(bulk, "MAX_REPORTED_ROWS", 2)
+    login_as(officer)
+    bad_rows = []
+    for n in range(5):
+        row = _good(f"H30000{n:02d}"); row[1] = "QQQ"
+        bad_rows.append(row)
+    bad_rows[4][1] = "=QQ"  # a formula-looking value, quoted back in the message
+    blobs_before = set(current_blob_store().iter_ids())
+    page = _upload(client, _csv([_good("H3100000"), *bad_rows]), "alerts.csv").get_data(as_text=True)
+    assert page.count('class="bad-row"') == 2 and "3 more bad rows are not listed." in page
+    assert 'id="full-report"' in page and 'id="confirm-import"' not in page
+    token = page.split('name="pending" type="hidden" value="')[1].split('"')[0]
+    mark_audit_start()
+    response = client.post("/alerts/bulk/import/report.csv", data={"pending": token})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=import-problems.csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert lines[0] == ["line", "item", "field", "problem"]
+    assert [line[0] for line in lines[1:] if line[2] == "issuing_state"] == ["3", "4", "5", "6", "7"]
+    assert lines[-1][3].startswith("'=QQ ")  # a spreadsheet shows it as text, never runs it
+    assert [json.loads(entry.details) for entry in audit_entries("alert.import")] == [
+        {"dry_run": True, "format": "csv", "rows": 6, "valid": 1, "invalid": 5, "file_error": False}]
+    # the upload is this user's only, and nothing was stored
+    login_as(make_user(role="liaison_officer", party_code="GTM"))
+    refused = client.post("/alerts/bulk/import/report.csv", data={"pending": token})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/alerts/bulk/import")
+    assert len(set(current_blob_store().iter_ids()) - blobs_before) == 1  # kept for the report (gc after an hour)
+
+
+def test_web_dry_run_with_every_bad_row_listed_keeps_no_upload(app_ctx, client, login_as, officer):
+    from documents.storage import current_blob_store
+
+    login_as(officer)
+    bad = _good("H4000000"); bad[1] = "QQQ"
+    blobs_before = set(current_blob_store().iter_ids())
+    page = _upload(client, _csv([bad]), "alerts.csv").get_data(as_text=True)
+    assert 'class="bad-row"' in page and 'id="full-report"' not in page
+    assert set(current_blob_store().iter_ids()) == blobs_before
+
+
 def test_web_import_confirm_then_import(app_ctx, app, client, login_as, officer):
     from documents.storage import current_blob_store
 
