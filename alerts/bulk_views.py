@@ -239,16 +239,15 @@ def full_report():
     """Every bad row of a checked upload as CSV: the file is checked again (audited as a dry run)."""
     form = FullReportForm()
     pending = _read_pending(form.pending.data) if form.validate_on_submit() else None
-    report = None
-    if pending is not None:
-        problems = []
-        max_bytes, max_rows = bulk.limits()
-        try:
-            report = bulk.dry_run(current_principal(), _opener(pending)(), pending["fmt"], max_bytes=max_bytes,
-                                  max_rows=max_rows, on_problem=problems.append)
-        except BlobNotFound:
-            report = None
-    if report is None:
+    problems = []
+    try:
+        if pending is not None:
+            max_bytes, max_rows = bulk.limits()
+            bulk.dry_run(current_principal(), _opener(pending)(), pending["fmt"], max_bytes=max_bytes,
+                         max_rows=max_rows, on_problem=problems.append)
+    except BlobNotFound:
+        pending = None
+    if pending is None:
         flash(_("This report has expired or is not yours. Upload the file again."), "warning")
         return redirect(url_for("alert_bulk.import_page"))
     response = Response(bulk.report_csv(problems), mimetype="text/csv")
