@@ -326,13 +326,62 @@ def get_visible_or_404(model, record_id, principal: Principal | None = None):
     return record
 
 
+def owning_party_id(record) -> int:
+    """The party that owns ``record``: ``owner_party_id`` of a shareable record, ``party_id`` of a directory
+    record (a model may name another column with ``owning_party_attr``)."""
+    attr = getattr(type(record), "owning_party_attr", None)
+    if attr is None:
+        attr = "party_id" if isinstance(record, DirectoryRecordMixin) else "owner_party_id"
+    return getattr(record, attr)
+
+
+def owns(record, principal: Principal | None = None) -> bool:
+    """Whether ``principal`` (default: the current one) belongs to the party that owns ``record``: the one
+    ownership question behind every "may change" decision (loaders and operations alike)."""
+    principal = principal if principal is not None else current_principal()
+    return principal is not None and owning_party_id(record) == principal.party_id
+
+
+def may_change(record, permission: str | None = None, principal: Principal | None = None) -> bool:
+    """Whether ``principal`` may change ``record``: its party owns the record and it holds ``permission``."""
+    principal = principal if principal is not None else current_principal()
+    return owns(record, principal) and (permission is None or principal.can(permission))
+
+
+def get_changeable_or_404(model, record_id, *, action: str, permission: str | None = None,
+                          denied_status: int = 404, object_type: str | None = None, details: dict | None = None,
+                          principal: Principal | None = None):
+    """The one loader for "this principal may change this record", beside ``get_visible_or_404``.
+
+    An invisible or nonexistent record answers 404 exactly as the read loader does. A visible record that
+    the principal's party does not own, or that the principal lacks ``permission`` for, is refused with
+    ``denied_status`` (404 where even its existence as someone else's is not to be confirmed, 403 where
+    the reader already sees it) and audited as ``action`` denied, with the reason (``not_owner`` or
+    ``permission``). ``object_type`` names the record in the audit (default: the table name).
+    """
+    principal = principal if principal is not None else current_principal()
+    found = get_visible_or_404(model, record_id, principal)
+    if not owns(found, principal):
+        reason = "not_owner"
+    elif permission is not None and not principal.can(permission):
+        reason = "permission"
+    else:
+        return found
+    from portal.audit.service import record as audit
+
+    owner = getattr(found, "owner_party", None) or getattr(found, "party", None)
+    audit(action, outcome="denied", object_type=object_type or model.__tablename__, object_id=found.id,
+          object_party=getattr(owner, "code", None), principal=principal,
+          details={**({"permission": permission} if permission else {}), "reason": reason, **(details or {})})
+    abort(denied_status)
+
+
 def sees_recipients(record, principal: Principal | None = None) -> bool:
     """Whether ``principal`` (default: the current one) may learn whom a shareable record was sent to: its
     listed recipient parties or its network. Only the owner (reporting) party does; every other reader,
     a recipient included, learns the distribution level alone. The API, the export, the detail page and
     the revision history all ask this one question."""
-    principal = principal if principal is not None else current_principal()
-    return principal is not None and record.owner_party_id == principal.party_id
+    return owns(record, principal)
 
 
 def can_export(record) -> bool:
