@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from portal.access import current_principal, permission_required, visible
+from portal.access import current_principal, permission_required
+from portal.dashboard.panels import panels_for
 from portal.extensions import db
-from portal.notices.models import Notice
 from portal.notifications.operations import notifications_for
 
 bp = Blueprint("dashboard", __name__)
@@ -16,10 +16,6 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/")
 @permission_required("view_dashboard")
 def index():
-    notices = []
-    if current_principal().can("view_notices"):
-        notices = db.session.scalars(
-            visible(Notice).order_by(Notice.created_at.desc(), Notice.id.desc()).limit(5)
-        ).all()
     unread = db.session.scalars(notifications_for(current_user, unread_only=True).limit(5)).all()
-    return render_template("dashboard/index.html", user=current_user, notices=notices, unread_notes=unread)
+    return render_template("dashboard/index.html", user=current_user, panels=panels_for(current_principal()),
+                           unread_notes=unread)

@@ -16,6 +16,7 @@ from portal.access import (
 )
 from portal.audit.service import record
 from portal.extensions import db
+from portal.notices import dashboard as _dashboard_panel  # noqa: F401  (registers the panel)
 from portal.notices import operations
 from portal.notices.forms import NoticeForm, ShareForm
 from portal.notices.models import Notice
