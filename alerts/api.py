@@ -1,7 +1,8 @@
 """Machine API for border systems: check a document, report, read and search alerts, validate an MRZ.
 
-A stable contract, described at the end of this module for ``GET /api/v1/openapi.json``. Each handler parses its input (``alerts.serializers``), calls one
-operation or search function with the token's principal, and answers JSON. Scopes:
+A stable contract, declared in ``alerts.api_schemas`` (pydantic) and described at the end of this module for
+``GET /api/v1/openapi.json``. Each handler parses its input (``alerts.serializers``), calls one operation or
+search function with the token's principal, and answers JSON. Scopes:
 
 - ``alerts:check``: ``GET /api/v1/alerts/check`` (hit / no hit among published alerts);
 - ``alerts:read``: ``GET /api/v1/alerts`` (search) and ``GET /api/v1/alerts/<id>``;
