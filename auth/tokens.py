@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, request
 from sqlalchemy import bindparam, select, update
 
 from auth.models import ApiToken, User
 from auth.permissions import TOKEN_SCOPES
 from portal.access import Principal
+from portal.api_errors import api_error
 from portal.crypto import token_digest
 from portal.extensions import db, limiter
 from portal.parties.models import Party
@@ -102,14 +103,6 @@ def _ip_allowed(token, ip: str | None) -> bool:
     return any(address in ipaddress.ip_network(cidr) for cidr in token.allowed_ips)
 
 
-def _json_error(status: int, message: str):
-    response = jsonify({"error": message, "status": status})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="rcm-portal"'
-    return response
-
-
 @dataclass(frozen=True)
 class PresentedToken:
     """A usable bearer token as one API request knows it: the token's columns the request needs and its
@@ -171,11 +164,14 @@ _AUTH_FAILURES_PER_ADDRESS = limiter.shared_limit(
     key_func=lambda: f"ip:{request.remote_addr}", deduct_when=lambda response: response.status_code == 401)
 
 
-def token_required(scope: str | None = None):
-    """Authenticate the request by bearer token and require ``scope`` (if given).
+def token_required(scope: str | None = None, permission: str | None = None, *, denied_action: str | None = None,
+                   object_type: str | None = None, object_arg: str | None = None):
+    """Authenticate the request by bearer token and require ``scope`` (if given) and, of the token's owner,
+    ``permission`` (if given: a scope never grants more than the owner's role).
 
-    401 without a valid token, 403 when the token lacks the scope or comes from a disallowed address;
-    every refusal is audited. Rate limited per token.
+    401 without a valid token, 403 when the token lacks the scope or comes from a disallowed address, 403
+    when the owner lacks ``permission``: audited as ``denied_action`` (on ``object_type`` and the id in the
+    view's ``object_arg`` argument, when given). Every refusal is audited. Rate limited per token.
     """
 
     def decorator(view):
@@ -186,16 +182,16 @@ def token_required(scope: str | None = None):
             token = authenticate_bearer()
             if token is None:
                 record("api.auth.failed", outcome="denied", details={"endpoint": request.endpoint or ""})
-                return _json_error(401, "a valid bearer token is required")
+                return api_error(401, "a valid bearer token is required")
             g.api_token = token
             g.principal = token.principal
             if not _ip_allowed(token, request.remote_addr):
                 record("api.auth.ip_refused", outcome="denied", object_type="api_token", object_id=token.id)
-                return _json_error(403, "this token may not be used from this address")
+                return api_error(403, "this token may not be used from this address")
             if scope is not None and scope not in token.scopes:
                 record("api.scope.denied", outcome="denied", object_type="api_token", object_id=token.id,
                        details={"scope": scope})
-                return _json_error(403, f"this token lacks the scope {scope}")
+                return api_error(403, f"this token lacks the scope {scope}")
             now = utcnow()
             # At most one write per token per minute (and on a new address): an UPDATE on every request
             # made each one hold the token's row lock until commit, serialising a border system's calls.
@@ -203,9 +199,15 @@ def token_required(scope: str | None = None):
                     or now - token.last_used_at >= LAST_USED_PRECISION):
                 db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
                                    .values(last_used_at=now, last_used_ip=request.remote_addr))
+            if permission is not None and not token.principal.can(permission):
+                record(denied_action or "api.permission.denied", outcome="denied", object_type=object_type,
+                       object_id=kwargs.get(object_arg) if object_arg else None,
+                       details={"permission": permission})
+                return api_error(403, "Forbidden")
             return view(*args, **kwargs)
 
         wrapped.required_scope = scope or ""
+        wrapped.required_permission = permission or ""
         per_token = limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=_rate_key)
         return per_token(_AUTH_FAILURES_PER_ADDRESS(wrapped))
 

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from alerts.models import Alert
 from auth.tokens import token_required
 from portal.access import current_principal, get_visible_or_404
+from portal.api_errors import api_error, invalid_response
 from portal.audit.service import record
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
@@ -31,21 +32,6 @@ csrf.exempt(bp)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
-
-
-def _error(status: int, message: str, **extra):
-    response = jsonify({"error": message, "status": status, **extra})
-    response.status_code = status
-    return response
-
-
-def _invalid(fields: dict[str, str], **extra):
-    return _error(422, "invalid input", fields=fields, **extra)
-
-
-def _forbidden(permission: str, action: str, object_id):
-    record(action, outcome="denied", object_type="alert", object_id=object_id, details={"permission": permission})
-    return _error(403, "Forbidden")
 
 
 def _parse_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
@@ -66,18 +52,17 @@ def _parse_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
 
 
 @bp.post("/alerts/<int:alert_id>/attachments")
-@token_required("alerts:write")
+@token_required("alerts:write", permission="report_alert", denied_action="document.upload", object_type="alert",
+                object_arg="alert_id")
 def upload_attachment(alert_id: int):
     """Attach one file to an alert of the token owner's party: 201 with the stored file's description."""
     principal = current_principal()
-    if not principal.can("report_alert"):
-        return _forbidden("report_alert", "document.upload", alert_id)
     alert = get_visible_or_404(Alert, alert_id, principal)
     if not operations.can_attach(principal, alert):
         record("document.upload", outcome="denied", object_type="alert", object_id=alert.id,
                object_party=alert.owner_party.code, objectives=operations.ALERT_OBJECTIVES,
                details={"reason": "not_owner", "target": "attachment"})
-        return _error(404, "Not Found")
+        return api_error(404, "Not Found")
     fields, blobs = MultiDict(), operations.StoredBlobs()
     try:
         upload = receive_upload(fields, allowed=ATTACHMENT_KINDS, blobs=blobs, csrf_check=None)
@@ -85,16 +70,16 @@ def upload_attachment(alert_id: int):
         operations.record_refusal(refusal, target="attachment", object_type="alert", object_id=alert.id,
                                   object_party=alert.owner_party.code)
         if refusal.code == "too_large":
-            return _error(413, str(refusal.message), code=refusal.code)
-        return _invalid({"file": str(refusal.message)}, code=refusal.code)
+            return api_error(413, str(refusal.message), code=refusal.code)
+        return invalid_response({"file": str(refusal.message)}, code=refusal.code)
     except MalformedUpload:
-        return _error(400, _("Send multipart/form-data with one part named file."))
+        return api_error(400, _("Send multipart/form-data with one part named file."))
     values, errors = _parse_fields(fields)
     if upload is None:
         errors["file"] = _("Send the file in a part named file.")
     if errors:
         blobs.discard()
-        return _invalid(errors)
+        return invalid_response(errors)
     item = operations.create_attachment(principal, alert, upload, **values)
     response = jsonify(attachment_json(item))
     response.status_code = 201
@@ -122,15 +107,14 @@ def attachment_json(item) -> dict:
 
 
 @bp.get("/attachments/<int:attachment_id>")
-@token_required("alerts:read")
+@token_required("alerts:read", permission="search_alerts", denied_action="attachment.view", object_type="alert",
+                object_arg="attachment_id")
 def attachment(attachment_id: int):
     """The file's bytes (images of AMBER and RED alerts watermarked with the token owner's party and name)."""
     principal = current_principal()
-    if not principal.can("search_alerts"):
-        return _forbidden("search_alerts", "attachment.view", attachment_id)
     item = operations.get_visible_attachment(attachment_id, principal)
     if item is None:
-        return _error(404, "Not Found")
+        return api_error(404, "Not Found")
     alert = db.session.get(Alert, item.alert_id)
     outgoing = operations.read_file(item, tlp=alert.tlp, principal=principal, viewer_name=g.api_token.user.full_name)
     record("attachment.view", object_type="attachment", object_id=item.id, object_party=alert.owner_party.code,

@@ -38,6 +38,7 @@ from wtforms.validators import Length, Optional
 from auth.tokens import token_required
 from portal import MAX_DATABASE_INT
 from portal.access import current_principal, get_visible_or_404, permission_required
+from portal.api_errors import api_error as _error
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
@@ -201,12 +202,6 @@ csrf.exempt(new)
 
 
 # --------------------------------------------------------------------------- API
-
-
-def _error(status: int, error: str, **extra):
-    response = jsonify({"error": error, "status": status, **extra})
-    response.status_code = status
-    return response
 
 
 def _forbidden(action: str, submission_id: int):

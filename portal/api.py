@@ -1,4 +1,8 @@
-"""Machine API v1 (core): health and identity. Feature packages add their own /api/v1 routes."""
+"""Machine API v1 (core): health and identity. Feature packages add their own /api/v1 routes.
+
+``InvalidInput`` raised by any API view (``portal.schemas`` parsing a body or query string) answers the
+one bad-input body of ``portal.api_errors``; this blueprint registers that handler for the application.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,17 @@ from flask import Blueprint, current_app, jsonify
 from auth.tokens import token_required
 from portal import public
 from portal.access import current_principal
+from portal.api_errors import InvalidInput
 from portal.extensions import csrf
 from portal.openapi import build_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+
+@bp.app_errorhandler(InvalidInput)
+def _invalid_input(error: InvalidInput):
+    return error.response()
 
 
 @bp.get("/health")

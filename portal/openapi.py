@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of the machine API (``GET /api/v1/openapi.json``), assembled from parts.
 
 Each API blueprint describes its own routes next to them: it calls ``contribute(bp.name, paths=...,
-schemas=...)`` at import time, and ``build_document(app)`` merges the parts of the blueprints the
+schemas=component_schemas(...))`` at import time, the schemas generated from the pydantic models that
+declare its bodies and query strings (``portal.schemas``), and ``build_document(app)`` merges the parts of the blueprints the
 application registered, in registration order. The core's own routes (health, me, this document) are
 described here. ``tests/test_openapi.py`` compares the document with ``app.url_map``, so a route without a
 description (or a description without a route) fails the suite.
@@ -14,8 +15,12 @@ from __future__ import annotations
 
 from copy import deepcopy
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 from flask import Flask
+from pydantic import Field
+
+from portal.schemas import PATH_ID, ResponseModel, component_schemas
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
@@ -45,6 +50,16 @@ def ref(name: str) -> dict:
 
 def json_content(schema: dict) -> dict:
     return {"application/json": {"schema": schema}}
+
+
+def request_body(model: type) -> dict:
+    """A required JSON request body declared by ``model``."""
+    return {"required": True, "content": json_content(ref(model.__name__))}
+
+
+def path_id(name: str) -> dict:
+    """A path parameter holding a record id (the database's integer range)."""
+    return {"name": name, "in": "path", "required": True, "schema": dict(PATH_ID)}
 
 
 def error_response(description: str, schema: str = "Error") -> dict:
@@ -92,40 +107,34 @@ def operation(*, operation_id: str, summary: str, scope: str | None | bool, resp
 
 # --- the core's routes --------------------------------------------------------------------------------
 
-_CORE_SCHEMAS = {
-    "Error": {
-        "type": "object",
-        "description": "Every refusal and error under /api/: a short machine-readable reason and the status.",
-        "required": ["error", "status"],
-        "properties": {
-            "error": {"type": "string"},
-            "status": {"type": "integer"},
-            "message": {"type": "string"},
-        },
-    },
-    "InvalidInput": {
-        "type": "object",
-        "description": "Bad input: one message per bad field (the distribution's parts as "
-                       "`distribution.level`, `distribution.parties`, `distribution.network`). Nothing is stored.",
-        "required": ["error", "status", "fields"],
-        "properties": {
-            "error": {"type": "string", "const": "invalid input"},
-            "status": {"type": "integer", "enum": [400, 422]},
-            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "const": "ok"}}},
-    "Me": {
-        "type": "object",
-        "required": ["user_id", "party", "role", "scopes"],
-        "properties": {
-            "user_id": {"type": "integer"},
-            "party": {"type": "string", "description": "The code of the token owner's party."},
-            "role": {"type": "string"},
-            "scopes": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-}
+class Error(ResponseModel):
+    """Every refusal and error under /api/: a short machine-readable reason and the status."""
+
+    error: str
+    status: Annotated[int, Field(ge=400, le=599)]
+    message: str | None = None
+    code: str | None = None
+
+
+class InvalidInput(ResponseModel):
+    """Bad input: one message per bad field (the distribution's parts as `distribution.level`,
+    `distribution.parties`, `distribution.network`). Nothing is stored."""
+
+    error: Literal["invalid input"]
+    status: Literal[400, 422]
+    fields: dict[str, str]
+
+
+class Health(ResponseModel):
+    status: Literal["ok"]
+
+
+class Me(ResponseModel):
+    user_id: int
+    party: str = Field(description="The code of the token owner's party.")
+    role: str
+    scopes: list[str]
+
 
 _CORE_PATHS = {
     "/api/v1/health": {"get": operation(
@@ -144,66 +153,8 @@ _CORE_PATHS = {
     )},
 }
 
-contribute("api", paths=_CORE_PATHS, schemas=_CORE_SCHEMAS,
+contribute("api", paths=_CORE_PATHS, schemas=component_schemas(Error, InvalidInput, Health, Me),
            tags=[{"name": "core", "description": "Health, identity and this document."}])
-
-
-# --- blueprints that do not describe themselves yet ---------------------------------------------------
-# The directory API (portal.directory.api) predates this registry. Its description lives here until that
-# module calls ``contribute("directory_api", ...)`` itself, which then replaces this one (it is imported
-# later, in BLUEPRINTS order).
-
-_NETWORK = {
-    "type": "object",
-    "required": ["id", "code", "name", "name_es", "parties"],
-    "properties": {
-        "id": {"type": "integer"},
-        "code": {"type": "string"},
-        "name": {"type": "string"},
-        "name_es": {"type": ["string", "null"]},
-        "parties": {"type": "array", "items": {"type": "string"}},
-    },
-}
-_DIRECTORY_SCHEMAS = {
-    "Network": _NETWORK,
-    "NetworkList": {"type": "object", "required": ["networks"],
-                    "properties": {"networks": {"type": "array", "items": ref("Network")}}},
-    "NetworkMembers": {
-        "type": "object",
-        "required": ["network", "members"],
-        "properties": {
-            "network": ref("Network"),
-            "members": {"type": "array", "items": {
-                "type": "object",
-                "description": "A directory entry; `phones` is null when the reader may not see them.",
-                "properties": {
-                    "id": {"type": "integer"}, "name": {"type": ["string", "null"]},
-                    "party": {"type": "string"}, "role": {"type": ["string", "null"]},
-                    "phones": {"type": ["array", "object", "string", "null"]},
-                    "phones_restricted": {"type": "boolean"},
-                },
-            }},
-        },
-    },
-}
-_DIRECTORY_PATHS = {
-    "/api/v1/networks": {"get": operation(
-        operation_id="listNetworks", summary="The networks and their parties", scope="directory:read",
-        tags=["directory"],
-        responses={"200": {"description": "Every network.", "content": json_content(ref("NetworkList"))}},
-    )},
-    "/api/v1/networks/{network_id}/members": {"get": operation(
-        operation_id="networkMembers", summary="The directory entries of a network", scope="directory:read",
-        tags=["directory"],
-        parameters=[{"name": "network_id", "in": "path", "required": True,
-                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}],
-        responses={"200": {"description": "The network and its members.",
-                           "content": json_content(ref("NetworkMembers"))}},
-        errors=(404,),
-    )},
-}
-contribute("directory_api", paths=_DIRECTORY_PATHS, schemas=_DIRECTORY_SCHEMAS,
-           tags=[{"name": "directory", "description": "Network directories."}])
 
 
 # --- the document -------------------------------------------------------------------------------------

@@ -126,3 +126,38 @@ def test_two_blueprints_describing_one_path_is_an_error(app, monkeypatch):
         paths={"/api/v1/health": {"get": {}}}))
     with pytest.raises(ValueError, match="/api/v1/health"):
         openapi.build_document(app)
+
+
+def _validator(document, name: str):
+    return jsonschema_rs.validator_for({**document["components"]["schemas"][name],
+                                        "components": document["components"]})
+
+
+def _query_schema(document, path: str, name: str) -> dict:
+    return next(parameter["schema"] for parameter in document["paths"][path]["get"]["parameters"]
+                if parameter["name"] == name)
+
+
+def test_the_schemas_state_what_the_server_refuses(document):
+    """Requests the server refuses are schema-invalid (found by schemathesis with every check)."""
+    assert not jsonschema_rs.is_valid(_query_schema(document, "/api/v1/alerts/check", "issuing_state"), "0" * 500)
+    assert not jsonschema_rs.is_valid(_query_schema(document, "/api/v1/submissions", "page"), 28474024)
+    assert not jsonschema_rs.is_valid(_query_schema(document, "/api/v1/alerts", "fraud_type"), "no such type")
+    mrz = _validator(document, "MrzRequest")
+    assert not mrz.is_valid({"mrz": ""}) and not mrz.is_valid({"mrz": " \n "}) and mrz.is_valid({"mrz": "P<UTO"})
+    alert = _validator(document, "AlertInput")
+    valid = {"document_category": "passport", "issuing_state": "GTM", "fraud_type": "counterfeit",
+             "description": "A counterfeit.", "distribution": {"level": "members"}, "tlp": "GREEN"}
+    assert alert.is_valid(valid)
+    for name in ("document_category", "issuing_state", "fraud_type", "description", "distribution", "tlp"):
+        assert not alert.is_valid({**valid, name: None}), name
+    assert not alert.is_valid({**valid, "description": "x\x00"})
+    assert not alert.is_valid({**valid, "detecting_unit": "x" * 201})
+
+
+def test_405_answers_name_the_allowed_methods(client):
+    for path in ("/api/v1/alerts", "/api/v1/health", "/auth/login"):
+        response = client.delete(path)
+        assert response.status_code == 405 and response.headers["Allow"], path
+    assert set(client.put("/api/v1/alerts").headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert client.delete("/api/v1/alerts").get_json() == {"error": "Method Not Allowed", "status": 405}

@@ -10,10 +10,13 @@ from flask import Blueprint, jsonify
 
 from auth.tokens import token_required
 from portal.access import current_principal
+from portal.api_errors import api_error
 from portal.audit.service import record
-from portal.directory import operations
+from portal.directory import api_schemas, operations
 from portal.extensions import csrf, db
+from portal.openapi import contribute, json_content, operation, path_id, ref
 from portal.parties.models import Network
+from portal.schemas import component_schemas
 
 bp = Blueprint("directory_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -37,9 +40,7 @@ def members(network_id):
     principal = current_principal()
     if network is None:
         record("networks.access", outcome="denied", object_type="network", object_id=str(network_id))
-        response = jsonify({"error": "no such network", "status": 404})
-        response.status_code = 404
-        return response
+        return api_error(404, "no such network")
     rows = operations.network_members(principal, network.id)
     visible_networks = operations.viewer_network_ids(principal)
     result = []
@@ -49,3 +50,22 @@ def members(network_id):
         result.append(item)
     record("directory.api.members", object_type="network", object_id=network.id, details={"count": len(result)})
     return jsonify({"network": _network_json(network), "members": result})
+
+
+# --- the description of the routes above, for GET /api/v1/openapi.json -------------------------------
+
+contribute(bp.name, schemas=component_schemas(*api_schemas.RESPONSES),
+           tags=[{"name": "directory", "description": "Network directories."}], paths={
+    "/api/v1/networks": {"get": operation(
+        operation_id="listNetworks", summary="The networks and their parties", scope="directory:read",
+        tags=["directory"],
+        responses={"200": {"description": "Every network.", "content": json_content(ref("NetworkList"))}},
+    )},
+    "/api/v1/networks/{network_id}/members": {"get": operation(
+        operation_id="networkMembers", summary="The directory entries of a network", scope="directory:read",
+        tags=["directory"], parameters=[path_id("network_id")],
+        responses={"200": {"description": "The network and its members.",
+                           "content": json_content(ref("NetworkMembers"))}},
+        errors=(404,),
+    )},
+})
