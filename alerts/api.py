@@ -26,10 +26,11 @@ from alerts.operations import AlertValidationError, create_alert
 from alerts.search import SearchError, check_document, search_alerts
 from alerts.serializers import InvalidInput
 from auth.tokens import token_required
-from portal.access import current_principal, get_visible_or_404
+from portal.access import get_visible_or_404
 from portal.audit.service import record
 from portal.extensions import csrf
 from portal.openapi import contribute, json_content, operation, ref
+from portal.principal import current_principal
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

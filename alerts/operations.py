@@ -23,10 +23,11 @@ from alerts.mrz import parse_mrz
 from alerts.notify import announce, on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
-from portal.access import Principal, can_reshare, sees_recipients, set_distribution, visible
+from portal.access import can_reshare, sees_recipients, set_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 __all__ = [

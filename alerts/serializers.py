@@ -21,7 +21,7 @@ from alerts.models import Alert
 from alerts.operations import CONTENT_FIELDS, as_read_by, snapshot, validate_alert
 from alerts.search import FILTER_KEYS, MAX_PER_PAGE, CheckResult, SearchResult
 from alerts.validation import AlertValidationError
-from portal.access import Principal
+from portal.principal import Principal
 
 # Shape of each field of POST /api/v1/alerts.
 LIST_FIELDS = ("route", "security_features", "objectives")

@@ -22,16 +22,11 @@ from alerts.mrz import finding_message
 from alerts.search import MAX_PER_PAGE, SearchError, clean_filters, search_alerts
 from alerts.validation import AlertValidationError
 from auth.models import User
-from portal.access import (
-    RESTRICTED_TLP,
-    current_principal,
-    get_visible_or_404,
-    permission_required,
-    sees_recipients,
-)
+from portal.access import RESTRICTED_TLP, get_visible_or_404, permission_required, sees_recipients
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import current_principal
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 

@@ -17,10 +17,10 @@ from sqlalchemy import bindparam, select, update
 
 from auth.models import ApiToken, User
 from auth.permissions import TOKEN_SCOPES
-from portal.access import Principal
 from portal.crypto import token_digest
 from portal.extensions import db, limiter
 from portal.parties.models import Party
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 MAX_TOKEN_DAYS = 365

@@ -30,10 +30,10 @@ from auth.forms import (
 from auth.models import ApiToken
 from auth.permissions import TOKEN_SCOPES, permissions_for_role
 from auth.tokens import TokenError, create_token, revoke_token
-from portal import public
 from portal.access import permission_required
 from portal.audit.service import record
 from portal.extensions import db, limiter
+from portal.routing import public
 from portal.security import is_safe_next
 from portal.timeutil import utcnow
 

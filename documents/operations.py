@@ -16,10 +16,11 @@ from flask import current_app
 from sqlalchemy import select, union
 
 from alerts.models import Alert
-from portal.access import Principal, set_distribution, validate_distribution, visible
+from portal.access import set_distribution, validate_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.keyring import current_keyring
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 from . import envelope

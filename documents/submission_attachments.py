@@ -16,10 +16,11 @@ submission is always seen by the submission's whole audience.
 
 from __future__ import annotations
 
-from portal.access import Principal, visible
+from portal.access import visible
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import db
+from portal.principal import Principal
 
 from .models import SubmissionAttachment
 from .operations import ReceivedUpload, file_columns

@@ -36,12 +36,13 @@ from wtforms import FileField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from auth.tokens import token_required
-from portal import MAX_DATABASE_INT
-from portal.access import current_principal, get_visible_or_404, permission_required
+from portal.access import get_visible_or_404, permission_required
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
+from portal.principal import current_principal
+from portal.routing import MAX_DATABASE_INT
 
 from . import operations
 from . import submission_attachments as files

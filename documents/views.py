@@ -32,15 +32,10 @@ from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from alerts.models import Alert
-from portal.access import (
-    DistributionError,
-    current_principal,
-    get_visible_or_404,
-    permission_required,
-    visible,
-)
+from portal.access import DistributionError, get_visible_or_404, permission_required, visible
 from portal.audit.service import record
 from portal.extensions import csrf, db
+from portal.principal import current_principal
 
 from . import operations
 from .forms import LIGHT_CHOICES, SIDE_CHOICES, AttachmentForm, DocumentForm, VersionForm

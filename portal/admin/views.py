@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from auth.models import ROLES, User
-from portal.access import current_principal, manageable_users, permission_required
+from portal.access import manageable_users, permission_required
 from portal.admin import operations
 from portal.admin.forms import (
     ConfirmForm,
@@ -25,6 +25,7 @@ from portal.admin.forms import (
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import current_principal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

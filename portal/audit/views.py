@@ -15,11 +15,12 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists
 
-from portal.access import current_principal, permission_required, visible_audit_entries
+from portal.access import permission_required, visible_audit_entries
 from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from portal.audit.models import AuditEntry, AuditObjective
 from portal.audit.service import record
 from portal.extensions import db
+from portal.principal import current_principal
 from portal.timeutil import utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from auth.tokens import token_required
-from portal.access import current_principal
 from portal.audit.service import record
 from portal.directory import operations
 from portal.extensions import csrf, db
 from portal.parties.models import Network
+from portal.principal import current_principal
 
 bp = Blueprint("directory_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -12,8 +12,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from auth.tokens import token_required
-from portal import MAX_DATABASE_INT
-from portal.access import current_principal, get_visible_or_404
+from portal.access import get_visible_or_404
 from portal.audit.service import record
 from portal.exchange import operations
 from portal.exchange.markdown import render
@@ -27,6 +26,8 @@ from portal.exchange.models import (
 )
 from portal.extensions import csrf, db
 from portal.openapi import contribute, json_content, operation, ref
+from portal.principal import current_principal
+from portal.routing import MAX_DATABASE_INT
 
 bp = Blueprint("exchange_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

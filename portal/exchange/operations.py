@@ -20,11 +20,9 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 
 from auth.models import User
 from auth.permissions import permissions_for_role
-from portal import MAX_DATABASE_INT
 from portal.access import (
     RESTRICTED_TLP,
     TLP_LEVELS,
-    Principal,
     can_reshare,
     set_distribution,
     visibility_clause,
@@ -53,6 +51,8 @@ from portal.outbox.service import queue_email
 from portal.parties.models import Network, NetworkParty, Party
 from portal.plan.data import objective_codes
 from portal.plan.registry import objectives_for_action
+from portal.principal import Principal
+from portal.routing import MAX_DATABASE_INT
 from portal.timeutil import utcnow
 
 # Parties a submission can be addressed or forwarded to: observer countries and organisations see only

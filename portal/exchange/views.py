@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from auth.models import User
-from portal.access import RESTRICTED_TLP, current_principal, get_visible_or_404, permission_required
+from portal.access import RESTRICTED_TLP, get_visible_or_404, permission_required
 from portal.exchange import operations
 from portal.exchange.forms import ActionForm, ForwardForm, ReplyForm, SubmissionForm
 from portal.exchange.markdown import render
@@ -26,6 +26,7 @@ from portal.exchange.models import (
 )
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import current_principal
 from portal.timeutil import utcnow
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")

@@ -9,19 +9,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from auth.models import User
-from portal.access import (
-    DistributionError,
-    Principal,
-    can_reshare,
-    set_distribution,
-    validate_distribution,
-    visible,
-)
+from portal.access import DistributionError, can_reshare, set_distribution, validate_distribution, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.notices.models import Notice
 from portal.notifications.operations import notify, title_for
 from portal.parties.models import Network, Party
+from portal.principal import Principal
 
 # Parties a notice can be listed for: those whose users can see a listed record (observer countries and
 # organisations only ever see members-wide CLEAR/GREEN records, so listing them would be a silent no-op).

@@ -6,20 +6,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.access import (
-    RESTRICTED_TLP,
-    DistributionError,
-    current_principal,
-    get_visible_or_404,
-    permission_required,
-    visible,
-)
+from portal.access import RESTRICTED_TLP, DistributionError, get_visible_or_404, permission_required, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.notices import operations
 from portal.notices.forms import NoticeForm, ShareForm
 from portal.notices.models import Notice
 from portal.parties.models import Network, Party
+from portal.principal import current_principal
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.access import Principal
 from portal.exchange import operations
 from portal.exchange.models import Submission
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import Principal
 
 
 def party_id(code: str) -> int:

@@ -12,11 +12,11 @@ from documents import operations as document_operations
 from documents.models import SubmissionAttachment
 from documents.service import decrypt_from_store
 from documents.storage import current_blob_store
-from portal.access import Principal
 from portal.exchange import operations
 from portal.exchange.models import Submission
 from portal.extensions import db
 from portal.keyring import current_keyring
+from portal.principal import Principal
 from tests.alerts.factories import audit_entries, mark_audit_start
 from tests.documents.factories import (
     EXE,

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.access import Principal
 from portal.audit.models import AuditEntry
 from portal.exchange import operations
 from portal.exchange.models import Submission, SubmissionAcknowledgement, SubmissionForward
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.outbox.models import OutboxMessage
+from portal.principal import Principal
 from portal.timeutil import utcnow
 from tests.exchange.factories import make_submission, party_id, submission_input
 from tests.notices.factories import make_network
