@@ -36,7 +36,7 @@ from wtforms import FileField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from auth.tokens import token_required
-from portal.access import get_visible_or_404, permission_required
+from portal.access import get_visible_or_404, owns, permission_required
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
@@ -182,7 +182,7 @@ def remove(submission_id: int, attachment_id: int):
     """The sending party removes a file from its draft (the row goes; ``blobs gc`` removes the blob)."""
     item, submission = _attachment_or_404(submission_id, attachment_id)
     principal = current_principal()
-    if submission.owner_party_id != principal.party_id:
+    if not owns(submission, principal):
         files.record_denied_attach(submission, "not_owner")
         abort(404)
     if not RemoveForm().validate_on_submit():
