@@ -8,11 +8,11 @@ nothing is stored. The OpenAPI description is at the end of this module.
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from auth.tokens import token_required
-from portal.access import get_visible_or_404
+from portal.access import get_visible_or_404, owns
 from portal.audit.service import record
 from portal.exchange import operations
 from portal.exchange.markdown import render
@@ -82,11 +82,11 @@ def _attachments(submission: Submission, principal) -> list[dict]:
 
 
 def detail_body(submission: Submission, principal) -> dict:
-    is_sender = submission.owner_party_id == principal.party_id
+    is_sender = owns(submission, principal)
     acks = operations.acknowledgements(submission)
     if not is_sender:
         acks = [ack for ack in acks if ack.party_id == principal.party_id]
-    replies = operations.thread(submission, principal)
+    replies = operations.thread(principal, submission)
     return {
         **summary(submission),
         "summary": submission.summary,
@@ -100,7 +100,7 @@ def detail_body(submission: Submission, principal) -> dict:
         "networks": [network.code for network in operations.submission_networks(submission)],
         "objectives": list(submission.objectives or []),
         "related_alerts": [{"id": alert.id, "reference": alert.reference}
-                           for alert in operations.related_alerts(submission, principal)],
+                           for alert in operations.related_alerts(principal, submission)],
         "acknowledgements": [{"party": ack.party.code, "user_id": ack.user_id,
                               "at": ack.acknowledged_at.isoformat() + "Z"} for ack in acks],
         "attachments": _attachments(submission, principal),
@@ -131,7 +131,7 @@ def create():
         return _invalid({**error.errors, **send_error, **unknown})
     if unknown or send_error:
         return _invalid({**send_error, **unknown})
-    submission = operations.create_submission(g.api_token.user, principal, data, send=send)
+    submission = operations.create_submission(principal, data, send=send)
     response = jsonify({"id": submission.id, "reference": submission.reference, "status": submission.status})
     response.status_code = 201
     response.headers["Location"] = url_for("exchange_api.detail", submission_id=submission.id)
@@ -145,8 +145,7 @@ def detail(submission_id: int):
     principal = current_principal()
     if not principal.can(PERMISSION):
         return _forbidden("exchange.view")
-    submission = get_visible_or_404(Submission, submission_id, principal)
-    operations.view(submission, g.api_token.user, via="api")
+    submission = operations.read_submission(principal, submission_id, via="api")
     return jsonify(detail_body(submission, principal))
 
 
@@ -193,7 +192,7 @@ def acknowledge(submission_id: int):
     if raw:
         return _invalid({key: _("Unknown field.") for key in raw})
     try:
-        ack = operations.acknowledge(submission, g.api_token.user, principal)
+        ack = operations.acknowledge(principal, submission)
     except operations.ExchangeRefused as error:
         status = 409 if error.reason in ("status", "already_acknowledged") else 403
         response = jsonify({"error": error.reason, "status": status, "message": error.message})

@@ -36,7 +36,7 @@ def make_submission(author, *, send=True, commit=True, **overrides) -> Submissio
     """A submission written by ``author`` through ``create_submission`` (sent unless ``send=False``)."""
     principal = Principal.for_user(author)
     data = operations.clean_submission(principal, submission_input(**overrides))
-    submission = operations.create_submission(author, principal, data, send=send)
+    submission = operations.create_submission(principal, data, send=send)
     if commit:
         db.session.commit()
     return submission
