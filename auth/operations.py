@@ -52,6 +52,11 @@ class PasswordCheck:
     user: User | None = None
 
 
+def record_rate_limited(endpoint: str) -> None:
+    """Audit a login request refused by the rate limit (``endpoint``: the login step it hit)."""
+    record("auth.login.rate_limited", outcome="denied", details={"endpoint": endpoint})
+
+
 def check_password(email: str, password: str) -> PasswordCheck:
     """Verify e-mail and password, counting failures towards the lockout.
 
