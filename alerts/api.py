@@ -25,11 +25,12 @@ from alerts.mrz import parse_mrz
 from alerts.operations import AlertValidationError, create_alert
 from alerts.search import SearchError, check_document, search_alerts
 from auth.tokens import token_required
-from portal.access import current_principal, get_visible_or_404
+from portal.access import get_visible_or_404
 from portal.api_errors import invalid_response
 from portal.audit.service import record
 from portal.extensions import csrf
 from portal.openapi import contribute, json_content, operation, path_id, ref, request_body
+from portal.principal import current_principal
 from portal.schemas import component_schemas, json_body, query_parameters
 
 bp = Blueprint("alerts_api", __name__, url_prefix="/api/v1")

@@ -52,9 +52,9 @@ from alerts.serializers import (
     validation_errors,
 )
 from alerts.validation import AlertValidationError, RecipientLookup
-from portal.access import Principal
 from portal.audit.service import record
 from portal.extensions import db
+from portal.principal import Principal
 
 FORMATS = ("csv", "json")
 # Written by the export, ignored by the import.

@@ -32,7 +32,7 @@ CHUNK = 64 * 1024
 
 def _principal(email: str):
     from auth.models import User
-    from portal.access import Principal
+    from portal.principal import Principal
 
     user = User.find_by_email(email)
     if user is None or not user.active:

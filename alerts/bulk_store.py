@@ -38,9 +38,10 @@ from alerts.operations import (
     snapshot_content,
 )
 from alerts.references import format_reference, reserve_sequences
-from portal.access import DistributionRecipient, Principal
+from portal.access import DistributionRecipient
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 _ALERTS = Alert.__table__

@@ -56,9 +56,10 @@ from documents.receive import MalformedUpload, drain_request, receive
 from documents.service import decrypt_from_store, encrypt_to_store
 from documents.storage import BlobNotFound, current_blob_store
 from documents.uploads import UploadRefused
-from portal.access import current_principal, permission_required
+from portal.access import permission_required
 from portal.extensions import csrf, db
 from portal.keyring import current_keyring
+from portal.principal import current_principal
 from portal.timeutil import utcnow
 
 bp = Blueprint("alert_bulk", __name__, url_prefix="/alerts/bulk")

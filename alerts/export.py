@@ -36,10 +36,11 @@ from alerts.models import Alert
 from alerts.mrz import looks_like_mrz, parse_mrz
 from alerts.operations import CONTENT_FIELDS
 from alerts.search import SearchError, apply_filters, clean_filters, looks_like_number, number_hits
-from portal.access import RESTRICTED_TLP, TLP_LEVELS, Principal, can_export, sees_recipients, visible
+from portal.access import RESTRICTED_TLP, TLP_LEVELS, can_export, sees_recipients, visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import Principal
 
 EXPORT_FORMATS = ("csv", "json")
 CSV_COLUMNS = ("reference", "reporting_party", "tlp", "status", *DISTRIBUTION_COLUMNS, *CONTENT_FIELDS)

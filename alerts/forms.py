@@ -27,20 +27,12 @@ from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from alerts import vocabulary
-from alerts.validation import RECIPIENT_KINDS
-from portal.access import TLP_LEVELS
+from portal.distribution import networks, recipient_parties
+from portal.distribution_forms import DISTRIBUTION_CHOICES, network_choices, party_choices, tlp_field
 from portal.extensions import db
-from portal.parties.models import Network, Party
+from portal.parties.models import Party
 
 ROUTE_STOPS = 6  # route slots offered by default; an edited alert with a longer route gets more
-
-DISTRIBUTION_CHOICES = [
-    SelectChoice("party", _l("My party only")),
-    SelectChoice("parties", _l("Listed parties")),
-    SelectChoice("network", _l("A network")),
-    SelectChoice("members", _l("All member countries and the secretariat")),
-]
-
 
 class MultiCheckboxField(SelectMultipleField):
     """A multiple choice shown as a list of checkboxes."""
@@ -119,8 +111,7 @@ class AlertForm(FlaskForm):
     holder_birth_date = _date_input(_l("Holder's date of birth"))
 
     # sharing
-    tlp = SelectField(_l("TLP marking"), choices=[SelectChoice(level, f"TLP:{level}") for level in TLP_LEVELS],
-                      default="AMBER")
+    tlp = tlp_field()
     distribution = SelectField(_l("Distribution"), choices=DISTRIBUTION_CHOICES, default="party")
     parties = SelectMultipleField(_l("Recipient parties"), choices=[])
     network = SelectField(_l("Network"), choices=[], default="")
@@ -137,13 +128,8 @@ class AlertForm(FlaskForm):
         countries = _countries()
         for entry in self.route.entries:
             entry.choices = countries
-        parties = db.session.scalars(
-            select(Party).where(Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id)
-            .order_by(Party.code))
-        self.parties.choices = [SelectChoice(p.code, f"{p.code} · {p.name}") for p in parties]
-        self.network.choices = [SelectChoice("", _l("(none)"))] + [
-            SelectChoice(n.code, f"{n.code} · {n.name}") for n in db.session.scalars(select(Network).order_by(Network.code))
-        ]
+        self.parties.choices = party_choices(recipient_parties(owner_party_id), "code")
+        self.network.choices = network_choices(networks(), "code", blank=True)
         lang = _lang()
         self.objectives.choices = [SelectChoice(code, f"{code} · {get_objective(code).title(lang)}")
                                    for code in objective_codes()]

@@ -27,11 +27,12 @@ from sqlalchemy import or_, select, update
 from alerts import vocabulary
 from alerts.models import Alert, AlertDigestItem, AlertSubscription
 from auth.models import User
-from portal.access import Principal, visible
+from portal.access import visible
 from portal.audit.service import record
 from portal.extensions import db
 from portal.notifications.operations import CONTENT_TLP, notify, title_for
 from portal.outbox.service import queue_email
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 EVENTS = ("published", "revised", "withdrawn", "expired")

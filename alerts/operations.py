@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.exceptions import Forbidden, NotFound
@@ -23,10 +24,19 @@ from alerts.mrz import parse_mrz
 from alerts.notify import announce, on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
-from portal.access import Principal, can_reshare, sees_recipients, set_distribution, visible
+from portal.access import (
+    can_reshare,
+    get_visible_or_404,
+    may_change,
+    owns,
+    sees_recipients,
+    set_distribution,
+    visible,
+)
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 __all__ = [
@@ -83,8 +93,7 @@ def _own_alert(principal: Principal | None, alert, permission: str, action: str)
     """The alert, if ``principal`` belongs to its reporting party and holds ``permission``; else 404."""
     alert_id = alert.id if isinstance(alert, Alert) else alert
     found = db.session.get(Alert, alert_id) if isinstance(alert_id, int) else None
-    if (found is None or principal is None or found.owner_party_id != principal.party_id
-            or not principal.can(permission)):
+    if found is None or principal is None or not may_change(found, permission, principal):
         raise _deny(principal, alert_id, action, permission)
     return found
 
@@ -93,6 +102,29 @@ def _require(principal: Principal | None, permission: str, action: str) -> None:
     if principal is None or not principal.can(permission):
         record(action, outcome="denied", object_type="alert", principal=principal, details={"permission": permission})
         raise AlertForbidden()
+
+
+def read_alert(principal: Principal, alert_id) -> Alert:
+    """The alert ``principal`` opens (404 when invisible, audited as denied), its reading audited."""
+    alert = get_visible_or_404(Alert, alert_id, principal)
+    _audit_view(alert, principal)
+    return alert
+
+
+def read_revision(principal: Principal, alert_id, seq: int) -> tuple[Alert, list[dict]]:
+    """The alert ``principal`` opens at snapshot ``seq``, with its whole history (``revisions``); 404 when
+    the alert is invisible or has no such snapshot. The reading is audited with the snapshot's number."""
+    alert = get_visible_or_404(Alert, alert_id, principal)
+    history = revisions(alert)
+    if seq not in {row["seq"] for row in history}:
+        abort(404)
+    _audit_view(alert, principal, revision_seq=seq)
+    return alert, history
+
+
+def _audit_view(alert: Alert, principal: Principal, **details) -> None:
+    record("alert.view", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
+           principal=principal, details={"reference": alert.reference, **details})
 
 
 # --- MRZ ----------------------------------------------------------------------------------------------
@@ -461,7 +493,7 @@ def acknowledge_alert(principal: Principal, alert) -> AlertAcknowledgement:
         found = db.session.scalar(visible(Alert, principal).where(Alert.id == alert_id))
     if found is None:
         raise _deny(principal, alert_id, "alert.acknowledge", "search_alerts")
-    if found.owner_party_id == principal.party_id:
+    if owns(found, principal):
         raise AlertValidationError({"alert": _("The reporting party does not acknowledge its own alert.")})
     if found.status != "published":
         raise AlertValidationError({"status": _("Only a published alert can be acknowledged.")})

@@ -37,11 +37,12 @@ from alerts.indexes import (
 )
 from alerts.models import Alert
 from alerts.mrz import canonical_state, is_valid_icao_code, looks_like_mrz, parse_mrz
-from portal.access import Principal, visibility_clause, visible
+from portal.access import visibility_clause, visible
 from portal.audit.service import record
 from portal.crypto import blind_index
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import Principal
 
 MAX_PER_PAGE = 100
 # Word and filter searches count at most this many matches (and say "more than"): counting every match

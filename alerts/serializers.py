@@ -17,8 +17,8 @@ from alerts.models import Alert
 from alerts.operations import CONTENT_FIELDS, as_read_by, snapshot, validate_alert
 from alerts.search import FILTER_KEYS, CheckResult, SearchResult
 from alerts.validation import AlertValidationError
-from portal.access import Principal
 from portal.api_errors import InvalidInput, not_json_object
+from portal.principal import Principal
 
 __all__ = ["InvalidInput"]
 

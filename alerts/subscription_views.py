@@ -16,7 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from alerts import subscriptions, vocabulary
 from alerts.forms import ActionForm
 from alerts.validation import AlertValidationError
-from portal.access import current_principal, permission_required
+from portal.access import permission_required
+from portal.principal import current_principal
 
 bp = Blueprint("alert_subscriptions", __name__, url_prefix="/alerts/subscriptions")
 

@@ -19,9 +19,9 @@ from alerts import vocabulary
 from alerts.models import AlertSubscription
 from alerts.mrz import canonical_state, is_valid_icao_code
 from alerts.validation import AlertValidationError
-from portal.access import Principal
 from portal.audit.service import record
 from portal.extensions import db
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 DELIVERIES = {

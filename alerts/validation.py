@@ -18,15 +18,13 @@ from alerts import vocabulary
 from alerts.indexes import VALID_NUMBER, NumberRange, normalise_document_number
 from alerts.mrz import canonical_state, is_valid_icao_code
 from portal.access import DISTRIBUTION_LEVELS, TLP_LEVELS, DistributionError, validate_distribution
+from portal.distribution import recipient_ids_by_code
 from portal.extensions import db
-from portal.parties.models import Network, Party
+from portal.parties.models import Network
 from portal.timeutil import utcnow
 
 NARRATIVE_FIELDS = ("description", "modus_operandi", "detection_tips")
 MAX_NARRATIVE = 10_000
-# Kinds of party a 'parties' distribution may list (observer countries and organisations only ever see
-# members-wide CLEAR/GREEN records, so listing them would silently reach nobody).
-RECIPIENT_KINDS = ("member", "secretariat")
 REVIEW_YEARS = 10
 # A number shorter than this is not looked for in the narratives (it would match dates and quantities).
 _MIN_LEAK_LENGTH = 6
@@ -173,11 +171,7 @@ class RecipientLookup:
     def eligible(self, owner_party_id: int) -> dict[str, int]:
         """Code -> id of the active member and secretariat parties other than the owner."""
         if owner_party_id not in self._eligible:
-            self._eligible[owner_party_id] = {
-                party.code: party.id
-                for party in db.session.scalars(select(Party).where(
-                    Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id))
-            }
+            self._eligible[owner_party_id] = recipient_ids_by_code(owner_party_id)
         return self._eligible[owner_party_id]
 
     def network_id(self, network) -> int | None:

@@ -24,14 +24,15 @@ from alerts.validation import AlertValidationError
 from auth.models import User
 from portal.access import (
     RESTRICTED_TLP,
-    current_principal,
+    get_changeable_or_404,
     get_visible_or_404,
+    owns,
     permission_required,
     sees_recipients,
 )
-from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import current_principal
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -172,14 +173,8 @@ def new():
 
 def _own_alert_or_404(alert_id: int, permission: str, action: str) -> Alert:
     """An alert the viewer's party reported; any other is not theirs to change and answers 404 (audited
-    as ``action`` denied, like the operation would)."""
-    alert = get_visible_or_404(Alert, alert_id)
-    principal = current_principal()
-    if alert.owner_party_id != principal.party_id:
-        record(action, outcome="denied", object_type="alert", object_id=alert.id,
-               object_party=alert.owner_party.code, details={"permission": permission, "reason": "not_owner"})
-        abort(404)
-    return alert
+    as ``action`` denied)."""
+    return get_changeable_or_404(Alert, alert_id, action=action, permission=permission, object_type="alert")
 
 
 @bp.route("/<int:alert_id>/edit", methods=["GET", "POST"])
@@ -227,7 +222,7 @@ def _names(user_ids) -> dict[int, User]:
 
 def _detail(alert: Alert, *, withdraw_form=None, action_errors=(), status=200):
     principal = current_principal()
-    own = alert.owner_party_id == principal.party_id
+    own = owns(alert, principal)
     history = operations.revisions(alert)
     authors = _names(row["author_id"] for row in history)
     seen = []
@@ -260,26 +255,18 @@ def _detail(alert: Alert, *, withdraw_form=None, action_errors=(), status=200):
 @bp.get("/<int:alert_id>")
 @permission_required("search_alerts")
 def detail(alert_id: int):
-    alert = get_visible_or_404(Alert, alert_id)
-    record("alert.view", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
-           details={"reference": alert.reference})
-    return _detail(alert)
+    return _detail(operations.read_alert(current_principal(), alert_id))
 
 
 @bp.get("/<int:alert_id>/revisions/<int:seq>")
 @permission_required("search_alerts")
 def revision(alert_id: int, seq: int):
     """What changed in snapshot ``seq`` of the alert, against the one before it."""
-    alert = get_visible_or_404(Alert, alert_id)
-    history = operations.revisions(alert)
+    principal = current_principal()
+    alert, history = operations.read_revision(principal, alert_id, seq)
     by_seq = {row["seq"]: row for row in history}
-    if seq not in by_seq:
-        abort(404)
     current = by_seq[seq]
     previous = by_seq.get(seq - 1)
-    record("alert.view", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
-           details={"reference": alert.reference, "revision_seq": seq})
-    principal = current_principal()
     changes = diff.diff_snapshots(operations.as_read_by(previous["data"], alert, principal) if previous else None,
                                   operations.as_read_by(current["data"], alert, principal))
     authors = _names([current["author_id"]])

@@ -19,10 +19,10 @@ from auth import totp
 from auth.models import PasswordResetToken, RecoveryCode, User, UserSession
 from auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from auth.sessions import current_session_row, revoke_sessions, session_expired, start_session
-from portal.access import Principal
 from portal.audit.service import record
 from portal.crypto import token_digest
 from portal.extensions import db
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 PENDING_LOGIN_MINUTES = 5
@@ -50,6 +50,11 @@ class PasswordCheck:
 
     status: str
     user: User | None = None
+
+
+def record_rate_limited(endpoint: str) -> None:
+    """Audit a login request refused by the rate limit (``endpoint``: the login step it hit)."""
+    record("auth.login.rate_limited", outcome="denied", details={"endpoint": endpoint})
 
 
 def check_password(email: str, password: str) -> PasswordCheck:

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import abort, current_app, g, request
 from sqlalchemy import bindparam, select, update
 
 from auth.models import ApiToken, User
 from auth.permissions import TOKEN_SCOPES
-from portal.access import Principal
 from portal.api_errors import api_error
 from portal.crypto import token_digest
 from portal.extensions import db, limiter
 from portal.parties.models import Party
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 MAX_TOKEN_DAYS = 365
@@ -212,3 +212,15 @@ def token_required(scope: str | None = None, permission: str | None = None, *, d
         return per_token(_AUTH_FAILURES_PER_ADDRESS(wrapped))
 
     return decorator
+
+
+def get_own_token_or_404(principal: Principal, token_id: int) -> ApiToken:
+    """One of ``principal``'s own tokens; anyone else's, and a nonexistent one, answer 404 (audited as denied)."""
+    from portal.audit.service import record
+
+    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == principal.user_id))
+    if token is None:
+        record("api_tokens.access", outcome="denied", object_type="api_token", object_id=token_id,
+               principal=principal)
+        abort(404)
+    return token

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -29,11 +29,11 @@ from auth.forms import (
 )
 from auth.models import ApiToken
 from auth.permissions import TOKEN_SCOPES, permissions_for_role
-from auth.tokens import TokenError, create_token, revoke_token
-from portal import public
+from auth.tokens import TokenError, create_token, get_own_token_or_404, revoke_token
 from portal.access import permission_required
-from portal.audit.service import record
 from portal.extensions import db, limiter
+from portal.principal import current_principal
+from portal.routing import public
 from portal.security import is_safe_next
 from portal.timeutil import utcnow
 
@@ -44,7 +44,7 @@ _ENROL_SECRET = "auth_enrol_secret"  # the not-yet-confirmed TOTP secret, encryp
 
 
 def _login_rate_limited(request_limit) -> None:
-    record("auth.login.rate_limited", outcome="denied", details={"endpoint": request.endpoint or ""})
+    operations.record_rate_limited(request.endpoint or "")
 
 
 def _login_limit():
@@ -282,11 +282,7 @@ def _scope_choices(user) -> list[tuple[str, str]]:
 
 
 def _own_token_or_404(token_id: int) -> ApiToken:
-    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == current_user.id))
-    if token is None:
-        record("api_tokens.access", outcome="denied", object_type="api_token", object_id=token_id)
-        abort(404)
-    return token
+    return get_own_token_or_404(current_principal(), token_id)
 
 
 _TOKEN_FIELD_MESSAGES = {

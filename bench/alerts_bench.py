@@ -645,9 +645,9 @@ def measure_import(args, folder: Path) -> None:
     from alerts.models import Alert
     from alerts.operations import create_alert
     from auth.models import User
-    from portal.access import Principal
     from portal.extensions import db
     from portal.parties.models import Network
+    from portal.principal import Principal
 
     tokens = json.loads((folder / "tokens.json").read_text())
     app = make_app(folder, args.database_url)

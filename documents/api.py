@@ -15,11 +15,12 @@ from werkzeug.datastructures import MultiDict
 
 from alerts.models import Alert
 from auth.tokens import token_required
-from portal.access import current_principal, get_visible_or_404
+from portal.access import get_visible_or_404
 from portal.api_errors import api_error, invalid_response
 from portal.audit.service import record
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
+from portal.principal import current_principal
 
 from . import operations
 from .models import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES

@@ -10,8 +10,7 @@ from wtforms import BooleanField, FileField, SelectField, SelectMultipleField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.access import TLP_LEVELS
-from portal.notices.forms import DistributionFields
+from portal.distribution_forms import DistributionFields, tlp_field
 
 SIDE_CHOICES = [
     SelectChoice("front", _l("Front")),
@@ -50,8 +49,7 @@ class DocumentForm(DistributionFields):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     tags = StringField(_l("Tags (comma-separated)"), validators=[Optional(), Length(max=500)])
     objectives = SelectMultipleField(_l("Plan of action objectives"), choices=[])
-    tlp = SelectField(_l("TLP marking"), choices=[SelectChoice(level, f"TLP:{level}") for level in TLP_LEVELS],
-                      default="AMBER")
+    tlp = tlp_field()
     note = StringField(_l("Version note"), validators=[Optional(), Length(max=500)])
     file = FileField(FILE_LABEL)
 

@@ -12,14 +12,23 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import abort, current_app
 from sqlalchemy import select, union
 
 from alerts.models import Alert
-from portal.access import Principal, set_distribution, validate_distribution, visible
+from portal.access import (
+    DistributionError,
+    get_visible_or_404,
+    may_change,
+    set_distribution,
+    validate_distribution,
+    visible,
+)
 from portal.audit.service import record
+from portal.distribution import check_recipients
 from portal.extensions import db
 from portal.keyring import current_keyring
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 from . import envelope
@@ -159,7 +168,7 @@ def validate_attachment_fields(side: str, light: str, caption: str | None) -> No
 
 def can_attach(principal: Principal, alert: Alert) -> bool:
     """Only the party that reported an alert adds files to it."""
-    return principal.can("report_alert") and alert.owner_party_id == principal.party_id
+    return may_change(alert, "report_alert", principal)
 
 
 def create_attachment(principal: Principal, alert: Alert, upload: ReceivedUpload, *, side: str, light: str,
@@ -252,18 +261,11 @@ def validate_document(*, folder_id, title: str, tlp: str, level: str, party_ids=
 
 
 def _check_recipients(owner_party_id: int, level: str, party_ids, network_id) -> tuple[list[int], int | None]:
-    """Recipients as the notices take them: eligible listed parties, an existing network."""
-    from portal.notices.operations import recipient_parties
-    from portal.parties.models import Network
-
-    party_ids = sorted(set(party_ids or ())) if level == "parties" else []
-    network_id = network_id if level == "network" else None
-    allowed = {party.id for party in recipient_parties(owner_party_id)}
-    if any(pid not in allowed for pid in party_ids):
-        raise LibraryError("parties", "unknown or ineligible recipient party")
-    if network_id is not None and db.session.get(Network, network_id) is None:
-        raise LibraryError("network", "unknown network")
-    return party_ids, network_id
+    """Recipients as every shared record takes them (``portal.distribution.check_recipients``)."""
+    try:
+        return check_recipients(owner_party_id, level, party_ids, network_id)
+    except DistributionError as error:
+        raise LibraryError(error.field, error.message) from None
 
 
 def create_document(principal: Principal, upload: ReceivedUpload, *, folder_id, title: str, description: str,
@@ -315,6 +317,14 @@ def get_version(document: Document, number: int) -> DocumentVersion | None:
                                                            DocumentVersion.number == number))
 
 
+def read_document(principal: Principal, document_id) -> Document:
+    """The library document ``principal`` opens (404 when invisible, audited as denied), its reading audited."""
+    document = get_visible_or_404(Document, document_id, principal)
+    record("document.view", object_type="library_document", object_id=document.id,
+           object_party=document.owner_party.code, objectives=document.objectives or None, principal=principal)
+    return document
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -359,7 +369,16 @@ def read_file(row, *, tlp: str, principal: Principal, viewer_name: str, thumbnai
     return Outgoing(chunks, KINDS[kind].mime_type, size, False)
 
 
-def record_read(action: str, *, object_type: str, object_id, object_party: str, details: dict,
-                objectives=None) -> None:
-    record(action, object_type=object_type, object_id=object_id, object_party=object_party, details=details,
-           objectives=objectives)
+def download_version(principal: Principal, document_id, number: int, *,
+                     viewer_name: str) -> tuple[DocumentVersion, Outgoing]:
+    """Version ``number`` of a library document ``principal`` sees, as it is sent (watermarked when its TLP
+    asks), the download audited; an invisible document or a missing version answers 404."""
+    document = get_visible_or_404(Document, document_id, principal)
+    version = get_version(document, number)
+    if version is None:
+        abort(404)
+    outgoing = read_file(version, tlp=document.tlp, principal=principal, viewer_name=viewer_name)
+    record("document.download", object_type="library_document", object_id=document.id,
+           object_party=document.owner_party.code, objectives=document.objectives or None, principal=principal,
+           details={"version": version.number, "watermarked": outgoing.watermarked})
+    return version, outgoing

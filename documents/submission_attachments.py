@@ -16,10 +16,11 @@ submission is always seen by the submission's whole audience.
 
 from __future__ import annotations
 
-from portal.access import Principal, visible
+from portal.access import may_change, owns, visible
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import db
+from portal.principal import Principal
 
 from .models import SubmissionAttachment
 from .operations import ReceivedUpload, file_columns
@@ -43,12 +44,12 @@ def _objectives(submission: Submission) -> list[str] | None:
 def can_attach(principal: Principal | None, submission: Submission) -> bool:
     """Only the sending party's users who exchange intelligence, while it is a draft or just sent."""
     return (principal is not None and principal.can(PERMISSION)
-            and submission.owner_party_id == principal.party_id and submission.status in ATTACHABLE_STATUSES)
+            and owns(submission, principal) and submission.status in ATTACHABLE_STATUSES)
 
 
 def refusal_reason(principal: Principal, submission: Submission) -> str:
     """Why ``can_attach`` said no (for the audit): not the sender, or too late."""
-    if submission.owner_party_id != principal.party_id:
+    if not owns(submission, principal):
         return "not_owner"
     return "status"
 
@@ -129,7 +130,7 @@ def remove_attachment(principal: Principal, submission: Submission, item: Submis
     row without its file if the transaction rolled back."""
     from flask_babel import gettext as _
 
-    if submission.owner_party_id != principal.party_id or not principal.can(PERMISSION):
+    if not may_change(submission, PERMISSION, principal):
         record_denied_attach(submission, "not_owner")
         raise AttachmentRefused("not_owner", _("Only the sending party may remove files."))
     if submission.status != "draft":

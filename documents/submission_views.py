@@ -36,13 +36,14 @@ from wtforms import FileField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from auth.tokens import token_required
-from portal import MAX_DATABASE_INT
-from portal.access import current_principal, get_visible_or_404, permission_required
+from portal.access import get_visible_or_404, owns, permission_required
 from portal.api_errors import api_error as _error
 from portal.audit.service import record
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
+from portal.principal import current_principal
+from portal.routing import MAX_DATABASE_INT
 
 from . import operations
 from . import submission_attachments as files
@@ -182,7 +183,7 @@ def remove(submission_id: int, attachment_id: int):
     """The sending party removes a file from its draft (the row goes; ``blobs gc`` removes the blob)."""
     item, submission = _attachment_or_404(submission_id, attachment_id)
     principal = current_principal()
-    if submission.owner_party_id != principal.party_id:
+    if not owns(submission, principal):
         files.record_denied_attach(submission, "not_owner")
         abort(404)
     if not RemoveForm().validate_on_submit():

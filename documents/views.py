@@ -34,13 +34,16 @@ from wtforms.validators import ValidationError
 from alerts.models import Alert
 from portal.access import (
     DistributionError,
-    current_principal,
+    get_changeable_or_404,
     get_visible_or_404,
+    owns,
     permission_required,
     visible,
 )
 from portal.audit.service import record
+from portal.distribution import networks, recipient_parties
 from portal.extensions import csrf, db
+from portal.principal import current_principal
 
 from . import operations
 from .forms import LIGHT_CHOICES, SIDE_CHOICES, AttachmentForm, DocumentForm, VersionForm
@@ -304,11 +307,10 @@ def _lang() -> str:
 
 
 def _document_form(formdata=None, **kwargs) -> DocumentForm:
-    from portal.notices.operations import networks, recipient_parties
     from portal.plan.data import get_objective, objective_codes
 
     form = DocumentForm(formdata=formdata, **kwargs)
-    form.set_choices(recipient_parties(current_user.party_id), networks())
+    form.set_choices(recipient_parties(current_principal().party_id), networks())
     form.folder.choices = [(folder.id, folder.name(_lang())) for folder in operations.folders()]
     form.objectives.choices = [(code, f"{code} · {get_objective(code).title(_lang())}") for code in objective_codes()]
     return form
@@ -375,24 +377,19 @@ def _render_document_form(form, status=200):
 @bp.get("/library/documents/<int:document_id>")
 @permission_required("view_library")
 def document(document_id: int):
-    doc = get_visible_or_404(Document, document_id)
-    record("document.view", object_type="library_document", object_id=doc.id, object_party=doc.owner_party.code,
-           objectives=doc.objectives or None)
+    doc = operations.read_document(current_principal(), document_id)
     from portal.plan.data import get_objective
 
     objectives = [(code, get_objective(code)) for code in doc.objectives]
     return render_template("documents/document.html", doc=doc, versions=operations.versions_of(doc),
                            objectives=objectives, lang=_lang(),
-                           is_owner=doc.owner_party_id == current_principal().party_id)
+                           is_owner=owns(doc))
 
 
 def _own_document_or_404(document_id: int) -> Document:
-    doc = get_visible_or_404(Document, document_id)
-    if doc.owner_party_id != current_principal().party_id:
-        record("document.upload", outcome="denied", object_type="library_document", object_id=doc.id,
-               object_party=doc.owner_party.code, details={"reason": "not_owner", "target": "library_version"})
-        abort(404)
-    return doc
+    """A library document of the viewer's party; another party's answers 404 (audited as an upload denied)."""
+    return get_changeable_or_404(Document, document_id, action="document.upload", object_type="library_document",
+                                 details={"target": "library_version"})
 
 
 @bp.route("/library/documents/<int:document_id>/versions/new", methods=["GET", "POST"])
@@ -423,14 +420,8 @@ def _render_version_form(doc, form, status=200):
 @bp.get("/library/documents/<int:document_id>/versions/<int:number>/download")
 @permission_required("view_library")
 def download_version(document_id: int, number: int):
-    doc = get_visible_or_404(Document, document_id)
-    version = operations.get_version(doc, number)
-    if version is None:
-        abort(404)
-    outgoing = operations.read_file(version, tlp=doc.tlp, principal=current_principal(), viewer_name=_viewer_name())
-    record("document.download", object_type="library_document", object_id=doc.id,
-           object_party=doc.owner_party.code, objectives=doc.objectives or None,
-           details={"version": version.number, "watermarked": outgoing.watermarked})
+    version, outgoing = operations.download_version(current_principal(), document_id, number,
+                                                    viewer_name=_viewer_name())
     return file_response(outgoing, filename=version.display_name, inline=False)
 
 

@@ -7,12 +7,12 @@ from importlib import import_module
 
 from flask import Flask, g, request, session
 from flask_login import current_user
-from werkzeug.routing import IntegerConverter
 
 from portal import config as settings
 from portal.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from portal.principal import Principal
+from portal.routing import DatabaseIntConverter
 
-MAX_DATABASE_INT = 2**31 - 1  # the primary keys are PostgreSQL INTEGER columns
 # Blueprints, registered here only: the core never imports a feature package anywhere else.
 BLUEPRINTS = (
     "portal.dashboard.views",
@@ -113,8 +113,6 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def _install_request_hooks(app: Flask) -> None:
-    from portal.access import Principal
-
     @app.before_request
     def _identify_and_require_login():
         g.principal = None
@@ -133,16 +131,3 @@ def _install_request_hooks(app: Flask) -> None:
             flash(gettext("Your session has expired. Please sign in again."), "warning")
         return login_manager.unauthorized()
 
-
-class DatabaseIntConverter(IntegerConverter):
-    """``<int:...>`` up to the largest database integer: a larger id is not found (404), not a 500."""
-
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_DATABASE_INT)
-        super().__init__(map, *args, **kwargs)
-
-
-def public(view):
-    """Mark a view as reachable without signing in (login, password reset, language switch)."""
-    view.is_public = True
-    return view

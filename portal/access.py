@@ -1,9 +1,9 @@
 """Access control, in one module.
 
-Who is asking is a ``Principal`` (a signed-in user, or a user acting through an API token). What they
-may do is a permission from ``auth.permissions``. What they may see is decided by ``visible()``: one
-scoping query per protected model that lists, detail pages, search, exports, the API and downloads
-all use. A record that is not visible is answered exactly like one that does not exist: 404, and the
+Who is asking is a ``Principal`` (``portal.principal``: a signed-in user, or a user acting through an API
+token). What they may do is a permission from ``auth.permissions``. What they may see is decided by
+``visible()``: one scoping query per protected model that lists, detail pages, search, exports, the API
+and downloads all use. A record that is not visible is answered exactly like one that does not exist: 404, and the
 attempt is audited as denied.
 
 Which rule scopes a model is declared on the model, and the rule itself lives here (so this module never
@@ -14,15 +14,15 @@ its parent's scope; a directory record (``DirectoryRecordMixin``) by the directo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from functools import cache, wraps
 
-from flask import abort, g
+from flask import abort
 from sqlalchemy import ForeignKey, Integer, String, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from auth.permissions import permissions_for_role, permissions_for_scopes
+from portal.audit.service import record as audit
 from portal.extensions import db
+from portal.principal import Principal, current_principal
 
 TLP_LEVELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 RESTRICTED_TLP = frozenset({"AMBER+STRICT", "RED"})  # never exported, forwarded or re-shared wider
@@ -30,65 +30,6 @@ OBSERVER_TLP = frozenset({"CLEAR", "GREEN"})
 DISTRIBUTION_LEVELS = ("party", "parties", "network", "members")
 # How wide each level reaches, to refuse re-sharing a restricted record wider than it was.
 _LEVEL_WIDTH = {"party": 0, "parties": 1, "network": 1, "members": 2}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The subject of an access decision."""
-
-    user_id: int
-    party_id: int
-    party_code: str
-    party_kind: str
-    role: str
-    permissions: frozenset[str]
-    token_id: int | None = None
-    scopes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def is_observer(self) -> bool:
-        """Observer roles and observer parties see only members-wide CLEAR or GREEN records."""
-        return self.role == "observer" or self.party_kind in ("observer", "organisation")
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-    @property
-    def visibility_key(self) -> tuple:
-        """Everything a visibility rule may read of the principal: principals with equal keys see the same
-        rows of every model, so a scoping clause built for one serves them all."""
-        return (self.party_id, self.role, self.party_kind, self.permissions)
-
-    @classmethod
-    def for_member(cls, *, user_id: int, party_id: int, party_code: str, party_kind: str, role: str) -> Principal:
-        """A user, by the fields that decide access (what ``for_user`` reads of a ``User``)."""
-        return cls(user_id=user_id, party_id=party_id, party_code=party_code, party_kind=party_kind, role=role,
-                   permissions=permissions_for_role(role))
-
-    @classmethod
-    def for_user(cls, user) -> Principal:
-        return cls.for_member(user_id=user.id, party_id=user.party_id, party_code=user.party.code,
-                              party_kind=user.party.kind, role=user.role)
-
-    def through_token(self, token_id: int, scopes) -> Principal:
-        """This user acting through a token: limited to the intersection of role and scopes."""
-        return replace(self, permissions=self.permissions & permissions_for_scopes(scopes), token_id=token_id,
-                       scopes=tuple(scopes))
-
-    @classmethod
-    def for_token(cls, token) -> Principal:
-        """A token acts for its owner, limited to the intersection of role and scopes."""
-        return cls.for_user(token.user).through_token(token.id, token.scopes)
-
-
-def current_principal() -> Principal | None:
-    """Set per request by the login loader or the bearer-token check."""
-    return g.get("principal")
-
-
-def has_permission(permission: str) -> bool:
-    principal = current_principal()
-    return principal is not None and principal.can(permission)
 
 
 def permission_required(permission: str):
@@ -101,9 +42,7 @@ def permission_required(permission: str):
             if principal is None:
                 abort(401)
             if not principal.can(permission):
-                from portal.audit.service import record
-
-                record("access.denied", outcome="denied", details={"permission": permission})
+                audit("access.denied", outcome="denied", details={"permission": permission})
                 abort(403)
             return view(*args, **kwargs)
 
@@ -314,8 +253,6 @@ def get_visible_or_404(model, record_id, principal: Principal | None = None):
     if isinstance(record_id, int) or (isinstance(record_id, str) and record_id.isdigit()):
         record = db.session.scalar(visible(model, principal).where(model.id == int(record_id)))
     if record is None:
-        from portal.audit.service import record as audit
-
         audit(
             f"{model.__tablename__}.access",
             outcome="denied",
@@ -367,8 +304,6 @@ def get_changeable_or_404(model, record_id, *, action: str, permission: str | No
         reason = "permission"
     else:
         return found
-    from portal.audit.service import record as audit
-
     owner = getattr(found, "owner_party", None) or getattr(found, "party", None)
     audit(action, outcome="denied", object_type=object_type or model.__tablename__, object_id=found.id,
           object_party=getattr(owner, "code", None), principal=principal,

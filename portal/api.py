@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from auth.tokens import token_required
-from portal import public
-from portal.access import current_principal
 from portal.api_errors import InvalidInput
 from portal.extensions import csrf
 from portal.openapi import build_document
+from portal.principal import current_principal
+from portal.routing import public
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
-from portal import public
+from portal.routing import public
 from portal.security import is_safe_next
 
 bp = Blueprint("i18n", __name__)

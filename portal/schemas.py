@@ -27,8 +27,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
-from portal import MAX_DATABASE_INT
 from portal.api_errors import InvalidInput, fields_of, not_json_object
+from portal.routing import MAX_DATABASE_INT
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 # What str.strip() removes, spelled out (the JSON Schema, Python and Rust regex engines disagree on \s).

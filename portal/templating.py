@@ -8,7 +8,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from auth.permissions import ROLE_LABELS
-from portal.access import TLP_LEVELS, has_permission
+from portal.access import TLP_LEVELS
+from portal.principal import has_permission
 
 TLP_CSS = {
     "CLEAR": "tlp-clear",

@@ -18,7 +18,6 @@ from portal.access import (
     TLP_LEVELS,
     DistributionError,
     DistributionRecipient,
-    Principal,
     can_export,
     can_reshare,
     set_distribution,
@@ -27,6 +26,7 @@ from portal.access import (
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.notices.models import Notice
+from portal.principal import Principal
 from tests.notices.factories import make_network, make_notice, party_id
 
 OWNER = "GTM"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import current_app
+from flask import abort, current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from auth.models import ROLES, ApiToken, PasswordResetToken, RecoveryCode, User, email_index
 from auth.permissions import ROLES_BY_PARTY_KIND, permissions_for_role
 from auth.sessions import revoke_sessions
+from portal.access import manageable_users
 from portal.audit.service import record
 from portal.crypto import token_digest
 from portal.extensions import db
@@ -53,6 +54,16 @@ def _actor_id(actor) -> int | None:
     if actor is None:
         return None
     return getattr(actor, "user_id", None) or getattr(actor, "id", None)
+
+
+def get_manageable_or_404(principal, user_id: int) -> User:
+    """The one loader for an administered account: not manageable (``portal.access.manageable_users``) and
+    nonexistent both answer 404, audited as denied."""
+    user = db.session.scalar(manageable_users(principal).where(User.id == user_id))
+    if user is None:
+        record("user.access", outcome="denied", object_type="user", object_id=user_id, principal=principal)
+        abort(404)
+    return user
 
 
 def grantable_roles(principal, party: Party) -> tuple[str, ...]:
@@ -111,14 +122,15 @@ def create_user(principal, *, email: str, full_name: str, role: str, party: Part
     db.session.add(user)
     db.session.flush()
     _audit_user("user.create", user, user_id=user.id, role=role)
-    link = issue_password_reset(user, principal)
+    link = issue_password_reset(principal, user)
     return user, link
 
 
-def issue_password_reset(user: User, issued_by) -> str:
+def issue_password_reset(principal, user: User) -> str:
     """Issue a single-use set-password link (valid ``RESET_LINK_HOURS``), e-mail it and return it.
 
-    Only the link's digest is stored; earlier unused links of the same user stop working.
+    Only the link's digest is stored; earlier unused links of the same user stop working. ``principal`` is
+    the administrator issuing it (``None`` from the command line).
     """
     now = utcnow()
     _expire_reset_links(user, now)
@@ -126,7 +138,7 @@ def issue_password_reset(user: User, issued_by) -> str:
     reset = PasswordResetToken(
         user_id=user.id,
         token_digest=token_digest(secret),
-        issued_by_id=_actor_id(issued_by),
+        issued_by_id=_actor_id(principal),
         created_at=now,
         expires_at=now + timedelta(hours=current_app.config["RESET_LINK_HOURS"]),
     )
@@ -157,7 +169,7 @@ def _expire_reset_links(user: User, now) -> None:
     )
 
 
-def reset_two_factor(user: User, actor) -> None:
+def reset_two_factor(principal, user: User) -> None:
     """Forget the user's TOTP secret and recovery codes and end their sessions: they re-enrol at login."""
     user.totp_secret = None
     user.totp_enrolled_at = None

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from auth.models import ROLES, User
-from portal.access import current_principal, manageable_users, permission_required
+from portal.access import manageable_users, permission_required
 from portal.admin import operations
 from portal.admin.forms import (
     ConfirmForm,
@@ -22,9 +22,9 @@ from portal.admin.forms import (
     party_choices,
     role_choices,
 )
-from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import current_principal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -44,12 +44,7 @@ def _labels():
 
 
 def _manageable_or_404(user_id: int) -> User:
-    """The one loader for an administered account: not manageable and nonexistent both answer 404."""
-    user = db.session.scalar(manageable_users(current_principal()).where(User.id == user_id))
-    if user is None:
-        record("user.access", outcome="denied", object_type="user", object_id=user_id)
-        abort(404)
-    return user
+    return operations.get_manageable_or_404(current_principal(), user_id)
 
 
 @bp.get("/users")
@@ -158,14 +153,14 @@ def reactivate(user_id: int):
 @bp.post("/users/<int:user_id>/reset-password")
 @permission_required("manage_party_users")
 def reset_password(user_id: int):
-    return _confirmed_action(user_id, lambda u: operations.issue_password_reset(u, current_principal()),
+    return _confirmed_action(user_id, lambda u: operations.issue_password_reset(current_principal(), u),
                              _("A single-use link to set a new password has been e-mailed to the user."))
 
 
 @bp.post("/users/<int:user_id>/reset-two-factor")
 @permission_required("manage_party_users")
 def reset_two_factor(user_id: int):
-    return _confirmed_action(user_id, lambda u: operations.reset_two_factor(u, current_principal()),
+    return _confirmed_action(user_id, lambda u: operations.reset_two_factor(current_principal(), u),
                              _("Two-factor authentication has been reset; the user enrols again at next sign-in."))
 
 

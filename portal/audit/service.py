@@ -30,6 +30,7 @@ from portal.audit.models import OUTCOMES, AuditEntry, AuditObjective, AuditQueue
 from portal.database import commits_can_overlap_chain_lock, try_lock_audit_chain
 from portal.extensions import db
 from portal.keyring import KeyRingError, current_keyring
+from portal.principal import current_principal
 from portal.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -82,7 +83,6 @@ def record(
     session=None,
 ) -> None:
     """Queue an audit entry; it is written when the session commits."""
-    from portal.access import current_principal
     from portal.plan.registry import objectives_for_action
 
     if outcome not in OUTCOMES:

@@ -7,27 +7,23 @@ export apply the same filters to the same scope; an export is itself audited.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists
 
-from portal.access import current_principal, permission_required, visible_audit_entries
+from portal.access import permission_required, visible_audit_entries
+from portal.audit.export import export_csv
 from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from portal.audit.models import AuditEntry, AuditObjective
-from portal.audit.service import record
 from portal.extensions import db
+from portal.principal import current_principal
 from portal.timeutil import utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 PER_PAGE = 50
-EXPORT_LIMIT = 100_000
-CSV_COLUMNS = ("seq", "time_utc", "actor_party", "actor_role", "actor_user_id", "actor_token_id", "ip",
-               "action", "object_type", "object_id", "object_party", "outcome", "objectives", "details")
 
 
 @bp.context_processor
@@ -79,12 +75,6 @@ def index():
     return render_template("audit/index.html", form=form, page=page)
 
 
-def _csv_cell(value) -> str:
-    """A cell as text, defused against spreadsheet formula injection."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/export.csv")
 @permission_required("view_party_audit")
 def export():
@@ -92,20 +82,10 @@ def export():
     if not form.validate():
         errors = "; ".join(f"{name}: {', '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
         return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=400, mimetype="text/plain")
-    entries = db.session.scalars(_filtered(form).limit(EXPORT_LIMIT)).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        writer.writerow(_csv_cell(value) for value in (
-            entry.seq, entry.created_at.isoformat(timespec="seconds") + "Z", entry.actor_party, entry.actor_role,
-            entry.actor_user_id, entry.actor_token_id, entry.ip, entry.action, entry.object_type,
-            entry.object_id, entry.object_party, entry.outcome, " ".join(entry.objective_codes), entry.details,
-        ))
-    record("audit.export", details={"rows": len(entries), **_filter_details(form)})
+    text = export_csv(_filtered(form), _filter_details(form))
     filename = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
-        buffer.getvalue(),
+        text,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from portal.access import current_principal, permission_required
+from portal.access import permission_required
 from portal.dashboard.panels import panels_for
 from portal.extensions import db
 from portal.notifications.operations import notifications_for
+from portal.principal import current_principal
 
 bp = Blueprint("dashboard", __name__)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from auth.tokens import token_required
-from portal.access import current_principal
 from portal.api_errors import api_error
 from portal.audit.service import record
 from portal.directory import api_schemas, operations
 from portal.extensions import csrf, db
 from portal.openapi import contribute, json_content, operation, path_id, ref
 from portal.parties.models import Network
+from portal.principal import current_principal
 from portal.schemas import component_schemas
 
 bp = Blueprint("directory_api", __name__, url_prefix="/api/v1")

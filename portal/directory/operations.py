@@ -39,7 +39,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import abort
 from sqlalchemy import and_, delete, exists, func, or_, select
 
-from portal.access import Principal, visible
+from portal.access import visible
 from portal.audit.service import record
 from portal.crypto import blind_index
 from portal.directory.models import (
@@ -53,6 +53,7 @@ from portal.directory.models import (
 from portal.extensions import db
 from portal.parties.models import Network, NetworkParty, Party
 from portal.parties.seed import NETWORKS as SEEDED_NETWORKS
+from portal.principal import Principal
 from portal.timeutil import utcnow
 
 STALE_MONTHS = 6

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.access import current_principal, permission_required
+from portal.access import permission_required
 from portal.audit.service import record
 from portal.directory import export, operations
 from portal.directory.forms import (
@@ -30,6 +30,7 @@ from portal.directory.models import NetworkMembership, NetworkPartyPin
 from portal.directory.operations import DirectoryError, SearchCriteria
 from portal.extensions import db
 from portal.parties.models import Network, Party
+from portal.principal import current_principal
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 

@@ -8,11 +8,11 @@ nothing is stored. The OpenAPI description is at the end of this module.
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from auth.tokens import token_required
-from portal.access import current_principal, get_visible_or_404
+from portal.access import get_visible_or_404, owns
 from portal.api_errors import api_error, invalid_response, not_json_object
 from portal.exchange import api_schemas, operations
 from portal.exchange.api_schemas import AcknowledgementRequest, SubmissionInput, SubmissionListQuery
@@ -20,6 +20,7 @@ from portal.exchange.markdown import render
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
 from portal.openapi import contribute, json_content, operation, path_id, ref, request_body
+from portal.principal import current_principal
 from portal.schemas import component_schemas, query_parameters
 
 bp = Blueprint("exchange_api", __name__, url_prefix="/api/v1")
@@ -60,11 +61,11 @@ def _attachments(submission: Submission, principal) -> list[dict]:
 
 
 def detail_body(submission: Submission, principal) -> dict:
-    is_sender = submission.owner_party_id == principal.party_id
+    is_sender = owns(submission, principal)
     acks = operations.acknowledgements(submission)
     if not is_sender:
         acks = [ack for ack in acks if ack.party_id == principal.party_id]
-    replies = operations.thread(submission, principal)
+    replies = operations.thread(principal, submission)
     return {
         **summary(submission),
         "summary": submission.summary,
@@ -78,7 +79,7 @@ def detail_body(submission: Submission, principal) -> dict:
         "networks": [network.code for network in operations.submission_networks(submission)],
         "objectives": list(submission.objectives or []),
         "related_alerts": [{"id": alert.id, "reference": alert.reference}
-                           for alert in operations.related_alerts(submission, principal)],
+                           for alert in operations.related_alerts(principal, submission)],
         "acknowledgements": [{"party": ack.party.code, "user_id": ack.user_id,
                               "at": ack.acknowledged_at.isoformat() + "Z"} for ack in acks],
         "attachments": _attachments(submission, principal),
@@ -103,7 +104,7 @@ def create():
         return invalid_response({**errors, **error.errors})
     if errors:
         return invalid_response(errors)
-    submission = operations.create_submission(g.api_token.user, principal, data, send=raw.get("send", True))
+    submission = operations.create_submission(principal, data, send=raw.get("send", True))
     response = jsonify({"id": submission.id, "reference": submission.reference, "status": submission.status})
     response.status_code = 201
     response.headers["Location"] = url_for("exchange_api.detail", submission_id=submission.id)
@@ -115,8 +116,7 @@ def create():
 def detail(submission_id: int):
     """One submission with the replies and acknowledgements its reader may see."""
     principal = current_principal()
-    submission = get_visible_or_404(Submission, submission_id, principal)
-    operations.view(submission, g.api_token.user, via="api")
+    submission = operations.read_submission(principal, submission_id, via="api")
     return jsonify(detail_body(submission, principal))
 
 
@@ -144,7 +144,7 @@ def acknowledge(submission_id: int):
     submission = get_visible_or_404(Submission, submission_id, principal)
     AcknowledgementRequest.parse(_json_object(_("Send a JSON object (Content-Type: application/json), {} will do.")))
     try:
-        ack = operations.acknowledge(submission, g.api_token.user, principal)
+        ack = operations.acknowledge(principal, submission)
     except operations.ExchangeRefused as error:
         status = 409 if error.reason in ("status", "already_acknowledged") else 403
         return api_error(status, error.reason, message=error.message)

@@ -8,7 +8,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.access import TLP_LEVELS
+from portal.distribution_forms import network_choices, party_choices, tlp_field
 from portal.exchange import operations
 from portal.exchange.models import HANDLING_CODES, INFORMATION_ACCURACY, KINDS, SOURCE_RELIABILITY
 
@@ -28,8 +28,7 @@ class SubmissionForm(FlaskForm):
     handling_code = SelectField(_l("Handling code"), choices=_choices(HANDLING_CODES), default="crime_only")
     handling_restrictions = TextAreaField(_l("Restrictions stated"),
                                           validators=[Optional(), Length(max=operations.MAX_RESTRICTIONS)])
-    tlp = SelectField(_l("TLP marking"), choices=[SelectChoice(level, f"TLP:{level}") for level in TLP_LEVELS],
-                      default="AMBER")
+    tlp = tlp_field()
     parties = SelectMultipleField(_l("Recipient parties"), choices=[])
     networks = SelectMultipleField(_l("Recipient networks"), choices=[])
     related_alerts = SelectMultipleField(_l("Related alerts"), coerce=int, choices=[])
@@ -37,8 +36,8 @@ class SubmissionForm(FlaskForm):
     due_date = DateField(_l("Due date (requests for information)"), validators=[Optional()])
 
     def set_choices(self, parties, networks, alerts, objectives) -> None:
-        self.parties.choices = [SelectChoice(p.code, f"{p.code} · {p.name}") for p in parties]
-        self.networks.choices = [SelectChoice(n.code, f"{n.code} · {n.name}") for n in networks]
+        self.parties.choices = party_choices(parties, "code")
+        self.networks.choices = network_choices(networks, "code")
         self.related_alerts.choices = [SelectChoice(a.id, a.reference) for a in alerts]
         self.objectives.choices = [SelectChoice(code, code) for code in objectives]
 
@@ -64,11 +63,11 @@ class ReplyForm(FlaskForm):
     audience = SelectMultipleField(_l("Only these parties"), choices=[])
 
     def set_choices(self, parties) -> None:
-        self.audience.choices = [SelectChoice(p.code, f"{p.code} · {p.name}") for p in parties]
+        self.audience.choices = party_choices(parties, "code")
 
 
 class ForwardForm(FlaskForm):
     parties = SelectMultipleField(_l("Forward to"), choices=[])
 
     def set_choices(self, parties) -> None:
-        self.parties.choices = [SelectChoice(p.code, f"{p.code} · {p.name}") for p in parties]
+        self.parties.choices = party_choices(parties, "code")

@@ -20,17 +20,19 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 
 from auth.models import User
 from auth.permissions import permissions_for_role
-from portal import MAX_DATABASE_INT
 from portal.access import (
     RESTRICTED_TLP,
     TLP_LEVELS,
-    Principal,
     can_reshare,
+    get_visible_or_404,
+    may_change,
+    owns,
     set_distribution,
     visibility_clause,
     visible,
 )
 from portal.audit.service import record
+from portal.distribution import expand_recipients, networks, recipient_ids_by_code
 from portal.exchange.models import (
     FORWARDABLE_HANDLING,
     HANDLING_CODES,
@@ -50,14 +52,13 @@ from portal.exchange.models import (
 from portal.extensions import db
 from portal.notifications.operations import notify, title_for
 from portal.outbox.service import queue_email
-from portal.parties.models import Network, NetworkParty, Party
+from portal.parties.models import Network, Party
 from portal.plan.data import objective_codes
 from portal.plan.registry import objectives_for_action
+from portal.principal import Principal
+from portal.routing import MAX_DATABASE_INT
 from portal.timeutil import utcnow
 
-# Parties a submission can be addressed or forwarded to: observer countries and organisations see only
-# members-wide CLEAR/GREEN records, so listing them would be a silent no-op.
-RECIPIENT_KINDS = ("member", "secretariat")
 MAX_TITLE = 200
 MAX_SUMMARY = 2000
 MAX_BODY = 50000
@@ -106,18 +107,6 @@ class SubmissionData:
 
 
 # --- lookups ------------------------------------------------------------------------------------------
-
-def recipient_parties(owner_party_id: int) -> list[Party]:
-    """Active parties a submission of ``owner_party_id`` may be addressed or forwarded to, by code."""
-    return list(db.session.scalars(
-        select(Party).where(Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id)
-        .order_by(Party.code)
-    ))
-
-
-def networks() -> list[Network]:
-    return list(db.session.scalars(select(Network).order_by(Network.code)))
-
 
 def coordination_objectives() -> list[str]:
     """The objective codes a submission may be linked to: the Coordination axis of the 2018 plan."""
@@ -197,7 +186,7 @@ def _string_list(raw: dict, key: str, errors: dict) -> list[str]:
 
 
 def _party_ids(owner_party_id: int, codes: list[str], key: str, errors: dict) -> list[int]:
-    allowed = {party.code: party.id for party in recipient_parties(owner_party_id)}
+    allowed = recipient_ids_by_code(owner_party_id)
     unknown = [code for code in codes if code not in allowed]
     if unknown:
         errors[key] = _("Not a party you can address: %(codes)s.", codes=", ".join(unknown))
@@ -291,19 +280,6 @@ def clean_submission(principal: Principal, raw: dict) -> SubmissionData:
                           alert_ids=alert_ids, objectives=objectives, due_date=due)
 
 
-def expand_recipients(owner_party_id: int, party_ids, network_ids) -> list[int]:
-    """Listed parties plus the eligible parties of the networks, without the sender's own party."""
-    ids = set(party_ids)
-    if network_ids:
-        ids |= set(db.session.scalars(
-            select(NetworkParty.party_id).join(Party, Party.id == NetworkParty.party_id)
-            .where(NetworkParty.network_id.in_(list(network_ids)), Party.active.is_(True),
-                   Party.kind.in_(RECIPIENT_KINDS))
-        ))
-    ids.discard(owner_party_id)
-    return sorted(ids)
-
-
 # --- notifications ------------------------------------------------------------------------------------
 
 def _link(submission: Submission, external: bool = False) -> str:
@@ -352,8 +328,8 @@ def _notify(submission: Submission, users, kind: str, content_title, reference_t
             queue_email(user.email, subject, _email_body(submission, subject))
 
 
-def _notify_new(submission: Submission, party_ids, kind: str, actor: User) -> None:
-    users = readers(submission, party_ids, exclude_user_id=actor.id)
+def _notify_new(submission: Submission, party_ids, kind: str, actor_id: int) -> None:
+    users = readers(submission, party_ids, exclude_user_id=actor_id)
     _notify(submission, users, kind,
             _l("%(reference)s from %(party)s: %(title)s", reference=submission.reference,
                party=submission.owner_party.code, title=submission.title),
@@ -374,14 +350,15 @@ def _refuse(action: str, submission: Submission, reason: str, message: str):
 
 # --- workflow -----------------------------------------------------------------------------------------
 
-def create_submission(user: User, principal: Principal, data: SubmissionData, *, send: bool) -> Submission:
-    """Write a submission for ``user``'s party (a draft, or sent at once when ``send``)."""
+def create_submission(principal: Principal, data: SubmissionData, *, send: bool) -> Submission:
+    """Write a submission for ``principal``'s party (a draft, or sent at once when ``send``)."""
     submission = Submission(
         kind=data.kind, title=data.title, summary=data.summary, body=data.body,
         source_reliability=data.source_reliability, information_accuracy=data.information_accuracy,
         handling_code=data.handling_code, handling_restrictions=data.handling_restrictions,
         due_date=data.due_date, objectives=list(data.objectives), status="draft",
-        owner_party_id=principal.party_id, created_by_id=user.id, distribution_level="parties", tlp=data.tlp,
+        owner_party_id=principal.party_id, created_by_id=principal.user_id, distribution_level="parties",
+        tlp=data.tlp,
     )
     db.session.add(submission)
     db.session.flush()
@@ -394,7 +371,7 @@ def create_submission(user: User, principal: Principal, data: SubmissionData, *,
     _audit("exchange.create", submission, kind=data.kind, tlp=data.tlp, recipients=len(data.recipient_ids),
            networks=len(data.network_ids), related_alerts=len(data.alert_ids))
     if send:
-        send_submission(submission, user, principal)
+        send_submission(principal, submission)
     return submission
 
 
@@ -422,19 +399,19 @@ def edit_values(submission: Submission) -> dict:
     }
 
 
-def check_editable(submission: Submission, principal: Principal) -> None:
+def check_editable(principal: Principal, submission: Submission) -> None:
     """Refuse (audited) unless the acting party sent ``submission`` and it is still a draft."""
-    if submission.owner_party_id != principal.party_id or not principal.can(PERMISSION):
+    if not may_change(submission, PERMISSION, principal):
         _refuse("exchange.update", submission, "not_owner", _("Only the sending party may edit its draft."))
     if submission.status != "draft":
         _refuse("exchange.update", submission, "status",
                 _("This submission has already been sent and can no longer be edited."))
 
 
-def update_submission(submission: Submission, user: User, principal: Principal, data: SubmissionData) -> Submission:
+def update_submission(principal: Principal, submission: Submission, data: SubmissionData) -> Submission:
     """Replace a draft's content, recipients, related alerts and objectives with ``data`` (from
     ``clean_submission``); audited ``exchange.update`` with the names of the fields that changed."""
-    check_editable(submission, principal)
+    check_editable(principal, submission)
     before = edit_values(submission)
     before_recipients = sorted(submission.recipient_party_ids)
     submission.kind = data.kind
@@ -464,9 +441,9 @@ def update_submission(submission: Submission, user: User, principal: Principal, 
     return submission
 
 
-def send_submission(submission: Submission, user: User, principal: Principal) -> Submission:
+def send_submission(principal: Principal, submission: Submission) -> Submission:
     """Send a draft: its networks' current parties join the recipients, who are notified."""
-    if submission.owner_party_id != principal.party_id:
+    if not owns(submission, principal):
         _refuse("exchange.send", submission, "not_owner", _("Only the sending party may send its draft."))
     if submission.status != "draft":
         _refuse("exchange.send", submission, "status", _("This submission has already been sent."))
@@ -478,7 +455,7 @@ def send_submission(submission: Submission, user: User, principal: Principal) ->
     submission.sent_at = utcnow()
     db.session.flush()
     _audit("exchange.send", submission, kind=submission.kind, tlp=submission.tlp, recipients=len(recipients))
-    _notify_new(submission, recipients, "exchange.new", user)
+    _notify_new(submission, recipients, "exchange.new", principal.user_id)
     return submission
 
 
@@ -491,12 +468,12 @@ def acknowledgements(submission: Submission) -> list[SubmissionAcknowledgement]:
 def _require_recipient(action: str, submission: Submission, principal: Principal) -> None:
     if submission.status not in OPEN_STATUSES:
         _refuse(action, submission, "status", _("This submission is not open."))
-    if submission.owner_party_id == principal.party_id or principal.party_id not in submission.recipient_party_ids:
+    if owns(submission, principal) or principal.party_id not in submission.recipient_party_ids:
         _refuse(action, submission, "not_recipient", _("Only a recipient party can do this."))
 
 
-def _acknowledge(submission: Submission, user: User, party_id: int) -> SubmissionAcknowledgement:
-    ack = SubmissionAcknowledgement(submission_id=submission.id, party_id=party_id, user_id=user.id,
+def _acknowledge(principal: Principal, submission: Submission) -> SubmissionAcknowledgement:
+    ack = SubmissionAcknowledgement(submission_id=submission.id, party_id=principal.party_id, user_id=principal.user_id,
                                     acknowledged_at=utcnow())
     db.session.add(ack)
     db.session.flush()
@@ -506,13 +483,13 @@ def _acknowledge(submission: Submission, user: User, party_id: int) -> Submissio
     return ack
 
 
-def acknowledge(submission: Submission, user: User, principal: Principal) -> SubmissionAcknowledgement:
+def acknowledge(principal: Principal, submission: Submission) -> SubmissionAcknowledgement:
     """The acting recipient party acknowledges receipt (once per party); the sender is notified."""
     _require_recipient("exchange.acknowledge", submission, principal)
     if db.session.get(SubmissionAcknowledgement, (submission.id, principal.party_id)) is not None:
         _refuse("exchange.acknowledge", submission, "already_acknowledged",
                 _("Your party has already acknowledged this submission."))
-    ack = _acknowledge(submission, user, principal.party_id)
+    ack = _acknowledge(principal, submission)
     _audit("exchange.acknowledge", submission, party=principal.party_code)
     sender = db.session.get(User, submission.created_by_id)
     if sender is not None and sender.active:
@@ -522,7 +499,7 @@ def acknowledge(submission: Submission, user: User, principal: Principal) -> Sub
     return ack
 
 
-def reply(submission: Submission, user: User, principal: Principal, *, body, audience=None) -> SubmissionReply:
+def reply(principal: Principal, submission: Submission, *, body, audience=None) -> SubmissionReply:
     """Add a reply seen by the whole audience of the submission, or by ``audience`` (party codes) within it.
 
     The replying party is always in its reply's audience; a reply never reaches a party that cannot see
@@ -548,14 +525,14 @@ def reply(submission: Submission, user: User, principal: Principal, *, body, aud
     if errors:
         raise SubmissionInvalid(errors)
     item = SubmissionReply(submission_id=submission.id, body=text, restricted=chosen != whole,
-                           owner_party_id=principal.party_id, created_by_id=user.id,
+                           owner_party_id=principal.party_id, created_by_id=principal.user_id,
                            distribution_level="parties", tlp=submission.tlp)
     db.session.add(item)
     db.session.flush()
     set_distribution(item, level="parties", tlp=submission.tlp, party_ids=sorted(chosen - {principal.party_id}))
-    if principal.party_id != submission.owner_party_id:
+    if not owns(submission, principal):
         if db.session.get(SubmissionAcknowledgement, (submission.id, principal.party_id)) is None:
-            _acknowledge(submission, user, principal.party_id)
+            _acknowledge(principal, submission)
             _audit("exchange.acknowledge", submission, party=principal.party_code, via="reply")
         if submission.status in ("sent", "acknowledged"):
             submission.status = "answered"
@@ -563,7 +540,7 @@ def reply(submission: Submission, user: User, principal: Principal, *, body, aud
     db.session.flush()
     _audit("exchange.reply", submission, reply_id=item.id, restricted=item.restricted,
            parties=party_codes(chosen))
-    users = readers(submission, chosen, exclude_user_id=user.id)
+    users = readers(submission, chosen, exclude_user_id=principal.user_id)
     _notify(submission, users, "exchange.reply",
             _l("Reply from %(party)s on %(reference)s: %(title)s", party=principal.party_code,
                reference=submission.reference, title=submission.title),
@@ -572,14 +549,14 @@ def reply(submission: Submission, user: User, principal: Principal, *, body, aud
     return item
 
 
-def can_forward(submission: Submission, principal: Principal) -> bool:
+def can_forward(principal: Principal, submission: Submission) -> bool:
     """Whether the acting party may forward at all (before choosing to whom)."""
     if submission.status not in OPEN_STATUSES or submission.tlp in RESTRICTED_TLP:
         return False
-    return submission.owner_party_id == principal.party_id or submission.handling_code in FORWARDABLE_HANDLING
+    return owns(submission, principal) or submission.handling_code in FORWARDABLE_HANDLING
 
 
-def forward(submission: Submission, user: User, principal: Principal, party_codes_to) -> list[int]:
+def forward(principal: Principal, submission: Submission, party_codes_to) -> list[int]:
     """Forward to more parties, where the handling code and TLP allow; recorded and audited.
 
     The handling code binds the recipients (the sender gives permission, so it does not bind the sending
@@ -588,7 +565,7 @@ def forward(submission: Submission, user: User, principal: Principal, party_code
     """
     if submission.status not in OPEN_STATUSES:
         _refuse("exchange.forward", submission, "status", _("This submission is not open."))
-    if submission.owner_party_id != principal.party_id and submission.handling_code not in FORWARDABLE_HANDLING:
+    if not owns(submission, principal) and submission.handling_code not in FORWARDABLE_HANDLING:
         _refuse("exchange.forward", submission, "handling_code",
                 _("The handling code forbids onward dissemination without the sender's permission."))
     if submission.tlp in RESTRICTED_TLP:
@@ -611,52 +588,62 @@ def forward(submission: Submission, user: User, principal: Principal, party_code
     set_distribution(submission, level="parties", tlp=submission.tlp, party_ids=sorted(current | set(new_ids)))
     for party_id in new_ids:
         db.session.add(SubmissionForward(submission_id=submission.id, from_party_id=principal.party_id,
-                                         to_party_id=party_id, forwarded_by_id=user.id, forwarded_at=utcnow()))
+                                         to_party_id=party_id, forwarded_by_id=principal.user_id,
+                                         forwarded_at=utcnow()))
     db.session.flush()
     _audit("exchange.forward", submission, from_party=principal.party_code, to=party_codes(new_ids))
-    _notify_new(submission, new_ids, "exchange.forwarded", user)
+    _notify_new(submission, new_ids, "exchange.forwarded", principal.user_id)
     return new_ids
 
 
-def close(submission: Submission, user: User, principal: Principal) -> Submission:
+def close(principal: Principal, submission: Submission) -> Submission:
     """The sending party closes the exchange: no more acknowledgements, replies or forwards."""
-    if submission.owner_party_id != principal.party_id:
+    if not owns(submission, principal):
         _refuse("exchange.close", submission, "not_owner", _("Only the sending party may close it."))
     if submission.status not in OPEN_STATUSES:
         _refuse("exchange.close", submission, "status", _("This submission is not open."))
     submission.status = "closed"
     submission.closed_at = utcnow()
-    submission.closed_by_id = user.id
+    submission.closed_by_id = principal.user_id
     db.session.flush()
     _audit("exchange.close", submission)
     return submission
 
 
-def mark_read(submission: Submission, user: User) -> None:
-    mark = db.session.get(SubmissionRead, (submission.id, user.id))
+def mark_read(principal: Principal, submission: Submission) -> None:
+    """Mark the thread of ``submission`` read, now, for ``principal``'s user."""
+    mark = db.session.get(SubmissionRead, (submission.id, principal.user_id))
     if mark is None:
-        db.session.add(SubmissionRead(submission_id=submission.id, user_id=user.id, read_at=utcnow()))
+        db.session.add(SubmissionRead(submission_id=submission.id, user_id=principal.user_id, read_at=utcnow()))
     else:
         mark.read_at = utcnow()
     db.session.flush()
 
 
-def view(submission: Submission, user: User, *, via: str = "web") -> None:
-    """Audit a read of the submission and mark its thread read for ``user``."""
+def view(principal: Principal, submission: Submission, *, via: str = "web") -> None:
+    """Audit a read of the submission and mark its thread read for ``principal``'s user."""
     _audit("exchange.view", submission, via=via)
-    mark_read(submission, user)
+    mark_read(principal, submission)
+
+
+def read_submission(principal: Principal, submission_id, *, via: str = "web") -> Submission:
+    """The submission ``principal`` opens (404 when invisible, audited as denied), its reading audited and
+    its thread marked read (``view``)."""
+    submission = get_visible_or_404(Submission, submission_id, principal)
+    view(principal, submission, via=via)
+    return submission
 
 
 # --- reading ------------------------------------------------------------------------------------------
 
-def thread(submission: Submission, principal: Principal) -> list[SubmissionReply]:
+def thread(principal: Principal, submission: Submission) -> list[SubmissionReply]:
     """The replies ``principal`` may see, oldest first."""
     return list(db.session.scalars(
         visible(SubmissionReply, principal).where(SubmissionReply.submission_id == submission.id)
         .order_by(SubmissionReply.created_at, SubmissionReply.id)))
 
 
-def related_alerts(submission: Submission, principal: Principal):
+def related_alerts(principal: Principal, submission: Submission):
     """The related alerts that ``principal`` may see (a recipient may not see every alert the sender can)."""
     from alerts.models import Alert
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from auth.models import User
-from portal.access import RESTRICTED_TLP, current_principal, get_visible_or_404, permission_required
+from portal.access import RESTRICTED_TLP, get_visible_or_404, owns, permission_required
+from portal.distribution import networks, recipient_parties
 from portal.exchange import operations
 from portal.exchange.forms import ActionForm, ForwardForm, ReplyForm, SubmissionForm
 from portal.exchange.markdown import render
@@ -26,6 +26,7 @@ from portal.exchange.models import (
 )
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import current_principal
 from portal.timeutil import utcnow
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
@@ -72,7 +73,7 @@ def sent():
 def _submission_form(**kwargs) -> SubmissionForm:
     principal = current_principal()
     form = SubmissionForm(**kwargs)
-    form.set_choices(operations.recipient_parties(principal.party_id), operations.networks(),
+    form.set_choices(recipient_parties(principal.party_id), networks(),
                      operations.sender_alerts(principal), operations.coordination_objectives())
     return form
 
@@ -89,7 +90,7 @@ def new():
             _apply_errors(form, error.errors)
         else:
             send = request.form.get("action") != "draft"
-            submission = operations.create_submission(current_user, principal, data, send=send)
+            submission = operations.create_submission(principal, data, send=send)
             flash(_("Submission sent.") if send else _("Draft saved."), "success")
             return redirect(url_for("exchange.detail", submission_id=submission.id))
     status = 400 if form.is_submitted() else 200
@@ -103,7 +104,7 @@ def edit(submission_id):
     submission = _load(submission_id)
     principal = current_principal()
     try:
-        operations.check_editable(submission, principal)
+        operations.check_editable(principal, submission)
     except operations.ExchangeRefused as error:
         if error.reason == "not_owner":
             abort(404)
@@ -118,10 +119,10 @@ def edit(submission_id):
         except operations.SubmissionInvalid as error:
             _apply_errors(form, error.errors)
         else:
-            operations.update_submission(submission, current_user, principal, data)
+            operations.update_submission(principal, submission, data)
             send = request.form.get("action") == "send"
             if send:
-                operations.send_submission(submission, current_user, principal)
+                operations.send_submission(principal, submission)
             flash(_("Submission sent.") if send else _("Draft saved."), "success")
             return redirect(url_for("exchange.detail", submission_id=submission.id))
     return render_template("exchange/edit.html", form=form, submission=submission), 400
@@ -135,7 +136,7 @@ def _user_names(user_ids) -> dict[int, str]:
 
 def _detail(submission: Submission, *, reply_form=None, forward_form=None, refusal=None, status=200):
     principal = current_principal()
-    is_sender = submission.owner_party_id == principal.party_id
+    is_sender = owns(submission, principal)
     recipient_ids = submission.recipient_party_ids
     parties = {party.id: party for party in db.session.scalars(select(Party).where(
         Party.id.in_([submission.owner_party_id, *recipient_ids])))}
@@ -152,13 +153,13 @@ def _detail(submission: Submission, *, reply_form=None, forward_form=None, refus
         reply_form = ReplyForm(formdata=None)
     if reply_form is not None:
         reply_form.set_choices([party for party in audience if party.id != principal.party_id])
-    if forward_form is None and operations.can_forward(submission, principal):
+    if forward_form is None and operations.can_forward(principal, submission):
         forward_form = ForwardForm(formdata=None)
     if forward_form is not None:
         audience_ids = set(parties)
-        forward_form.set_choices([party for party in operations.recipient_parties(submission.owner_party_id)
+        forward_form.set_choices([party for party in recipient_parties(submission.owner_party_id)
                                   if party.id not in audience_ids])
-    thread = operations.thread(submission, principal)
+    thread = operations.thread(principal, submission)
     context = {
         "submission": submission, "body_html": render(submission.body), "is_sender": is_sender,
         "recipients": sorted(parties[pid].code for pid in recipient_ids if pid in parties),
@@ -166,7 +167,7 @@ def _detail(submission: Submission, *, reply_form=None, forward_form=None, refus
         "acked_parties": {ack.party_id for ack in acks}, "forwards": forwards,
         "thread": [(item, render(item.body), operations.party_codes(
             [item.owner_party_id, *item.recipient_party_ids]) if item.restricted else None) for item in thread],
-        "alerts": operations.related_alerts(submission, principal),
+        "alerts": operations.related_alerts(principal, submission),
         "can_acknowledge": (not is_sender and is_open and principal.party_id in recipient_ids
                             and not any(ack.party_id == principal.party_id for ack in acks)),
         "reply_form": reply_form if is_open else None, "forward_form": forward_form,
@@ -185,9 +186,7 @@ def _load(submission_id: int) -> Submission:
 @bp.get("/<int:submission_id>")
 @permission_required(PERMISSION)
 def detail(submission_id):
-    submission = _load(submission_id)
-    operations.view(submission, current_user)
-    return _detail(submission)
+    return _detail(operations.read_submission(current_principal(), submission_id))
 
 
 def _refused(submission: Submission, error: operations.ExchangeRefused):
@@ -201,7 +200,7 @@ def send(submission_id):
     if not ActionForm().validate_on_submit():
         return _detail(submission, status=400)
     try:
-        operations.send_submission(submission, current_user, current_principal())
+        operations.send_submission(current_principal(), submission)
     except operations.ExchangeRefused as error:
         return _refused(submission, error)
     flash(_("Submission sent."), "success")
@@ -215,7 +214,7 @@ def acknowledge(submission_id):
     if not ActionForm().validate_on_submit():
         return _detail(submission, status=400)
     try:
-        operations.acknowledge(submission, current_user, current_principal())
+        operations.acknowledge(current_principal(), submission)
     except operations.ExchangeRefused as error:
         return _refused(submission, error)
     flash(_("Receipt acknowledged."), "success")
@@ -231,7 +230,7 @@ def reply(submission_id):
         operations.audience_party_ids(submission))]
     if form.validate_on_submit():
         try:
-            operations.reply(submission, current_user, current_principal(), body=form.body.data,
+            operations.reply(current_principal(), submission, body=form.body.data,
                              audience=list(form.audience.data or []))
         except operations.ExchangeRefused as error:
             return _refused(submission, error)
@@ -248,10 +247,10 @@ def reply(submission_id):
 def forward(submission_id):
     submission = _load(submission_id)
     form = ForwardForm()
-    form.parties.choices = [(party.code, party.code) for party in operations.recipient_parties(submission.owner_party_id)]
+    form.parties.choices = [(party.code, party.code) for party in recipient_parties(submission.owner_party_id)]
     if form.validate_on_submit():
         try:
-            operations.forward(submission, current_user, current_principal(), list(form.parties.data or []))
+            operations.forward(current_principal(), submission, list(form.parties.data or []))
         except operations.ExchangeRefused as error:
             return _refused(submission, error)
         except operations.SubmissionInvalid as error:
@@ -269,7 +268,7 @@ def close(submission_id):
     if not ActionForm().validate_on_submit():
         return _detail(submission, status=400)
     try:
-        operations.close(submission, current_user, current_principal())
+        operations.close(current_principal(), submission)
     except operations.ExchangeRefused as error:
         return _refused(submission, error)
     flash(_("Submission closed."), "success")

@@ -9,55 +9,25 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from auth.models import User
-from portal.access import (
-    DistributionError,
-    Principal,
-    can_reshare,
-    set_distribution,
-    validate_distribution,
-    visible,
-)
+from portal.access import can_reshare, get_visible_or_404, set_distribution, validate_distribution, visible
 from portal.audit.service import record
+from portal.distribution import check_recipients
 from portal.extensions import db
 from portal.notices.models import Notice
 from portal.notifications.operations import notify, title_for
-from portal.parties.models import Network, Party
-
-# Parties a notice can be listed for: those whose users can see a listed record (observer countries and
-# organisations only ever see members-wide CLEAR/GREEN records, so listing them would be a silent no-op).
-RECIPIENT_KINDS = ("member", "secretariat")
+from portal.principal import Principal
 
 
 class ReshareRefused(ValueError):
     """A restricted (RED, AMBER+STRICT) notice may not be re-shared wider than it is."""
 
 
-def recipient_parties(owner_party_id: int) -> list[Party]:
-    """Active parties a notice of ``owner_party_id`` may be listed for, by code."""
-    return list(
-        db.session.scalars(
-            select(Party)
-            .where(Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS), Party.id != owner_party_id)
-            .order_by(Party.code)
-        )
-    )
-
-
-def networks() -> list[Network]:
-    return list(db.session.scalars(select(Network).order_by(Network.code)))
-
-
-def _check_recipients(owner_party_id: int, level: str, party_ids, network_id) -> tuple[list[int], int | None]:
-    party_ids = sorted(set(party_ids or ())) if level == "parties" else []
-    network_id = network_id if level == "network" else None
-    if party_ids:
-        allowed = {party.id for party in recipient_parties(owner_party_id)}
-        unknown = [pid for pid in party_ids if pid not in allowed]
-        if unknown:
-            raise DistributionError("parties", "unknown or ineligible recipient party")
-    if network_id is not None and db.session.get(Network, network_id) is None:
-        raise DistributionError("network", "unknown network")
-    return party_ids, network_id
+def read_notice(principal: Principal, notice_id) -> Notice:
+    """The notice ``principal`` opens (404 when invisible, audited as denied), its reading audited."""
+    notice = get_visible_or_404(Notice, notice_id, principal)
+    record("notice.view", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code,
+           principal=principal)
+    return notice
 
 
 def audience(notice: Notice) -> list[User]:
@@ -91,35 +61,36 @@ def _notify_new_readers(notice: Notice, users, kind: str) -> int:
     return len(notify(users, kind, title, link, notice.tlp))
 
 
-def create_notice(author: User, *, title: str, body: str, tlp: str, level: str, party_ids=(),
+def create_notice(principal: Principal, *, title: str, body: str, tlp: str, level: str, party_ids=(),
                   network_id=None) -> Notice:
-    """Post a notice for ``author``'s party; raises ``DistributionError`` (naming the field) on bad input."""
+    """Post a notice for ``principal``'s party; raises ``DistributionError`` (naming the field) on bad input."""
     validate_distribution(level, tlp, party_ids, network_id)
-    party_ids, network_id = _check_recipients(author.party_id, level, party_ids, network_id)
-    notice = Notice(title=title.strip(), body=body.strip(), owner_party_id=author.party_id,
-                    created_by_id=author.id, distribution_level=level, tlp=tlp)
+    party_ids, network_id = check_recipients(principal.party_id, level, party_ids, network_id)
+    notice = Notice(title=title.strip(), body=body.strip(), owner_party_id=principal.party_id,
+                    created_by_id=principal.user_id, distribution_level=level, tlp=tlp)
     db.session.add(notice)
     db.session.flush()
     set_distribution(notice, level=level, tlp=tlp, party_ids=party_ids, network_id=network_id)
     db.session.flush()
     record("notice.create", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code,
+           principal=principal,
            details={"level": level, "tlp": tlp, "recipients": len(party_ids), "network_id": network_id})
-    readers = [user for user in audience(notice) if user.id != author.id]
+    readers = [user for user in audience(notice) if user.id != principal.user_id]
     _notify_new_readers(notice, readers, "notice.new")
     return notice
 
 
-def reshare_notice(notice: Notice, actor: User, *, level: str, party_ids=(), network_id=None) -> Notice:
+def reshare_notice(principal: Principal, notice: Notice, *, level: str, party_ids=(), network_id=None) -> Notice:
     """Change a notice's distribution (TLP unchanged); new readers are notified.
 
     Raises ``ReshareRefused`` (audited as denied) when a RED or AMBER+STRICT notice would reach anyone
     it does not reach now, and ``DistributionError`` on bad input.
     """
     validate_distribution(level, notice.tlp, party_ids, network_id)
-    party_ids, network_id = _check_recipients(notice.owner_party_id, level, party_ids, network_id)
+    party_ids, network_id = check_recipients(notice.owner_party_id, level, party_ids, network_id)
     if not can_reshare(notice, level, party_ids=party_ids, network_id=network_id):
         record("notice.share", outcome="denied", object_type="notice", object_id=notice.id,
-               object_party=notice.owner_party.code,
+               object_party=notice.owner_party.code, principal=principal,
                details={"level": level, "tlp": notice.tlp, "reason": "restricted_tlp"})
         raise ReshareRefused(notice.tlp)
     before = {user.id for user in audience(notice)}
@@ -127,8 +98,8 @@ def reshare_notice(notice: Notice, actor: User, *, level: str, party_ids=(), net
     set_distribution(notice, level=level, tlp=notice.tlp, party_ids=party_ids, network_id=network_id)
     db.session.flush()
     record("notice.share", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code,
-           details={"from_level": old_level, "level": level, "tlp": notice.tlp,
+           principal=principal, details={"from_level": old_level, "level": level, "tlp": notice.tlp,
                     "recipients": len(party_ids), "network_id": network_id})
-    readers = [user for user in audience(notice) if user.id not in before and user.id != actor.id]
+    readers = [user for user in audience(notice) if user.id not in before and user.id != principal.user_id]
     _notify_new_readers(notice, readers, "notice.shared")
     return notice

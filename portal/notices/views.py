@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from portal.access import (
     RESTRICTED_TLP,
     DistributionError,
-    current_principal,
-    get_visible_or_404,
+    get_changeable_or_404,
+    owns,
     permission_required,
     visible,
 )
-from portal.audit.service import record
+from portal.distribution import networks, recipient_parties
 from portal.extensions import db
 from portal.notices import dashboard as _dashboard_panel  # noqa: F401  (registers the panel)
 from portal.notices import operations
 from portal.notices.forms import NoticeForm, ShareForm
 from portal.notices.models import Notice
 from portal.parties.models import Network, Party
+from portal.principal import current_principal
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 
 def _distribution_form(form_class, owner_party_id: int, **kwargs):
     form = form_class(**kwargs)
-    form.set_choices(operations.recipient_parties(owner_party_id), operations.networks())
+    form.set_choices(recipient_parties(owner_party_id), networks())
     return form
 
 
@@ -57,11 +57,11 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required("post_notice")
 def new():
-    form = _distribution_form(NoticeForm, current_user.party_id)
+    form = _distribution_form(NoticeForm, current_principal().party_id)
     if form.validate_on_submit():
         try:
             notice = operations.create_notice(
-                current_user, title=form.title.data, body=form.body.data, tlp=form.tlp.data,
+                current_principal(), title=form.title.data, body=form.body.data, tlp=form.tlp.data,
                 level=form.distribution.data, party_ids=form.parties.data, network_id=form.network.data,
             )
         except DistributionError as error:
@@ -79,8 +79,7 @@ def _detail_context(notice: Notice, share_form=None) -> dict:
         ids = notice.recipient_party_ids
         recipients = sorted(db.session.get(Party, pid).code for pid in ids)
     network = db.session.get(Network, notice.network_id) if notice.network_id else None
-    is_owner = notice.owner_party_id == current_principal().party_id
-    if share_form is None and is_owner and current_principal().can("post_notice"):
+    if share_form is None and owns(notice) and current_principal().can("post_notice"):
         share_form = _distribution_form(
             ShareForm, notice.owner_party_id, formdata=None, distribution=notice.distribution_level,
             parties=notice.recipient_party_ids, network=notice.network_id,
@@ -92,23 +91,18 @@ def _detail_context(notice: Notice, share_form=None) -> dict:
 @bp.get("/<int:notice_id>")
 @permission_required("view_notices")
 def detail(notice_id):
-    notice = get_visible_or_404(Notice, notice_id)
-    record("notice.view", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code)
+    notice = operations.read_notice(current_principal(), notice_id)
     return render_template("notices/detail.html", **_detail_context(notice))
 
 
 @bp.post("/<int:notice_id>/share")
 @permission_required("post_notice")
 def share(notice_id):
-    notice = get_visible_or_404(Notice, notice_id)
-    if notice.owner_party_id != current_principal().party_id:
-        record("notice.share", outcome="denied", object_type="notice", object_id=notice.id,
-               object_party=notice.owner_party.code, details={"reason": "not_owner"})
-        abort(403)
+    notice = get_changeable_or_404(Notice, notice_id, action="notice.share", denied_status=403, object_type="notice")
     form = _distribution_form(ShareForm, notice.owner_party_id)
     if form.validate_on_submit():
         try:
-            operations.reshare_notice(notice, current_user, level=form.distribution.data,
+            operations.reshare_notice(current_principal(), notice, level=form.distribution.data,
                                       party_ids=form.parties.data, network_id=form.network.data)
         except operations.ReshareRefused:
             form.distribution.errors = list(form.distribution.errors) + [_(

@@ -192,9 +192,9 @@ def test_create_form_offers_party_only_to_secretariat(client, make_user, login_a
 def test_issue_password_reset_replaces_earlier_links(app_ctx, make_user, app):
     admin = make_user(role="country_admin", party_code="GTM")
     user = make_user(role="liaison_officer", party_code="GTM")
-    first = issue_password_reset(user, admin)
+    first = issue_password_reset(admin, user)
     before = utcnow()
-    second = issue_password_reset(user, admin)
+    second = issue_password_reset(admin, user)
     assert first != second
     assert second.startswith(f"{app.config['BASE_URL']}/auth/reset/")
     tokens = {t.token_digest: t for t in db.session.scalars(
@@ -232,7 +232,7 @@ def test_reset_two_factor_forgets_secret_codes_and_sessions(client, make_user, l
 
 def test_reset_two_factor_operation_directly(app_ctx, make_user):
     user = make_user(role="border_officer", party_code="MEX")
-    reset_two_factor(user, None)
+    reset_two_factor(None, user)
     assert user.totp_enrolled_at is None and user.totp_secret is None and not user.two_factor_enrolled
 
 
@@ -243,7 +243,7 @@ def test_deactivation_revokes_sessions_and_api_tokens(client, make_user, login_a
     admin = make_user(role="country_admin", party_code="GTM")
     user = make_user(role="border_officer", party_code="GTM")
     token, _secret = create_token(user, name="border system", scopes=["alerts:check"])
-    issue_password_reset(user, admin)
+    issue_password_reset(admin, user)
     db.session.commit()
     user_client = login_as(user, client.application.test_client())
     assert user_client.get("/").status_code == 200

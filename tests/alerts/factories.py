@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from alerts.models import Alert
 from alerts.mrz import check_digit
 from alerts.operations import create_alert
-from portal.access import Principal
 from portal.audit.models import AuditEntry
 from portal.extensions import db
+from portal.principal import Principal
 
 
 def principal(user) -> Principal:

@@ -12,10 +12,10 @@ from alerts.models import Alert, AlertReferenceCounter, AlertRevision
 from alerts.operations import create_alert, update_alert
 from auth.models import User, email_index
 from auth.passwords import hash_password
-from portal.access import Principal
 from portal.audit.service import discard_pending_entries
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import Principal
 from portal.timeutil import utcnow
 from tests.alerts.factories import alert_data, td3
 from tests.core.test_dump_scan import database_bytes

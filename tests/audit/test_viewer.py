@@ -10,10 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.access import Principal
 from portal.audit.models import AuditEntry
 from portal.audit.service import record
 from portal.extensions import db
+from portal.principal import Principal
 
 ROLES = ("secretariat_admin", "country_admin", "liaison_officer", "border_officer", "observer")
 

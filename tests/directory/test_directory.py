@@ -154,7 +154,7 @@ def test_renaming_replaces_the_name_tokens(make_user):
     operations.update_entry(entry, admin, data)
     db.session.commit()
     principal_user = make_user(role="liaison_officer", party_code="MEX")
-    from portal.access import Principal
+    from portal.principal import Principal
 
     principal = Principal.for_user(principal_user)
     assert operations.search_entries(principal, operations.SearchCriteria(name="lopez")) == []
@@ -268,8 +268,9 @@ def test_tripartite_parties_stay_when_their_entries_leave(make_user, party):
 
 def test_network_distribution_follows_directory_participation(make_user, party):
     """A record distributed to a network reaches a party once one of its entries joins that network."""
-    from portal.access import Principal, visible
+    from portal.access import visible
     from portal.notices.models import Notice
+    from portal.principal import Principal
     from tests.notices.factories import make_notice
 
     gender = network("GENDER")

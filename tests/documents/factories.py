@@ -15,8 +15,8 @@ from documents import operations
 from documents.models import Attachment, Document, DocumentVersion
 from documents.storage import current_blob_store
 from documents.uploads import ATTACHMENT_KINDS, LIBRARY_KINDS
-from portal.access import Principal
 from portal.extensions import db
+from portal.principal import Principal
 from tests.alerts.factories import report
 
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 def _published_alert(live_server, email: str) -> tuple[int, str]:
     from auth.models import User
-    from portal.access import Principal
     from portal.extensions import db
+    from portal.principal import Principal
     from tests.alerts.factories import alert_data
 
     with live_server.app.test_request_context():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.access import Principal
 from portal.exchange import operations
 from portal.exchange.models import Submission
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.principal import Principal
 
 
 def party_id(code: str) -> int:
@@ -36,7 +36,7 @@ def make_submission(author, *, send=True, commit=True, **overrides) -> Submissio
     """A submission written by ``author`` through ``create_submission`` (sent unless ``send=False``)."""
     principal = Principal.for_user(author)
     data = operations.clean_submission(principal, submission_input(**overrides))
-    submission = operations.create_submission(author, principal, data, send=send)
+    submission = operations.create_submission(principal, data, send=send)
     if commit:
         db.session.commit()
     return submission

@@ -154,7 +154,8 @@ def test_replies_never_widen_and_may_narrow(make_user, login_as, client):
 
 def test_reply_visibility_requires_the_submission(make_user):
     """Even a reply listing a party is invisible to it when the submission is not (defence in depth)."""
-    from portal.access import Principal, set_distribution, visible
+    from portal.access import set_distribution, visible
+    from portal.principal import Principal
 
     author = make_user(role="liaison_officer", party_code="GTM")
     submission = make_submission(author, parties=["MEX"])

@@ -129,11 +129,11 @@ def test_detail_scoping_and_content(make_user, client):
     submission = make_submission(author, parties=["MEX", "HND"], body="Hello <script>x</script> **there**")
     mex = make_user(role="liaison_officer", party_code="MEX")
     hnd = make_user(role="liaison_officer", party_code="HND")
-    from portal.access import Principal
     from portal.exchange import operations
+    from portal.principal import Principal
 
-    operations.reply(submission, mex, Principal.for_user(mex), body="For GTM only", audience=["GTM"])
-    operations.acknowledge(submission, hnd, Principal.for_user(hnd))
+    operations.reply(Principal.for_user(mex), submission, body="For GTM only", audience=["GTM"])
+    operations.acknowledge(Principal.for_user(hnd), submission)
     db.session.commit()
 
     as_hnd = client.get(f"/api/v1/submissions/{submission.id}", headers=bearer(hnd, "exchange:read")).get_json()

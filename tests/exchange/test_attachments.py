@@ -12,11 +12,11 @@ from documents import operations as document_operations
 from documents.models import SubmissionAttachment
 from documents.service import decrypt_from_store
 from documents.storage import current_blob_store
-from portal.access import Principal
 from portal.exchange import operations
 from portal.exchange.models import Submission
 from portal.extensions import db
 from portal.keyring import current_keyring
+from portal.principal import Principal
 from tests.alerts.factories import audit_entries, mark_audit_start
 from tests.documents.factories import (
     EXE,
@@ -160,7 +160,7 @@ def test_draft_files_are_seen_by_recipients_only_once_sent(author, make_user, lo
     mex = make_user(role="liaison_officer", party_code="MEX")
     login_as(mex)
     assert client.get(f"/exchange/{draft.id}/attachments/{item.id}/download").status_code == 404
-    operations.send_submission(draft, author, Principal.for_user(author))
+    operations.send_submission(Principal.for_user(author), draft)
     db.session.commit()
     assert client.get(f"/exchange/{draft.id}/attachments/{item.id}/download").status_code == 200
 
@@ -227,7 +227,7 @@ def test_no_file_once_acknowledged(sent, author, make_user, login_as, client):
     mex = make_user(role="liaison_officer", party_code="MEX")
     cri = make_user(role="liaison_officer", party_code="CRI")
     for user in (mex, cri):
-        operations.acknowledge(sent, user, Principal.for_user(user))
+        operations.acknowledge(Principal.for_user(user), sent)
     db.session.commit()
     assert sent.status == "acknowledged"
     login_as(author)
@@ -406,7 +406,7 @@ def test_api_upload_refusals(app, sent, author, make_user, client, monkeypatch):
 def test_api_upload_after_acknowledgement_is_409(sent, author, make_user, client):
     for code in ("MEX", "CRI"):
         user = make_user(role="liaison_officer", party_code=code)
-        operations.acknowledge(sent, user, Principal.for_user(user))
+        operations.acknowledge(Principal.for_user(user), sent)
     db.session.commit()
     before = blob_files()
     response = _api_upload(client, sent.id, bearer(author, "exchange:write"))

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.access import Principal
 from portal.audit.models import AuditEntry
 from portal.exchange import operations
 from portal.exchange.models import Submission, SubmissionAcknowledgement, SubmissionForward
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.outbox.models import OutboxMessage
+from portal.principal import Principal
 from portal.timeutil import utcnow
 from tests.exchange.factories import make_submission, party_id, submission_input
 from tests.notices.factories import make_network
@@ -70,7 +70,7 @@ def test_send_from_the_form_stores_encrypts_audits_and_links_objectives(make_use
     assert json.loads(sent.details) == {"reference": submission.reference, "kind": "immigration_control",
                                         "tlp": "AMBER", "recipients": 1}
     assert sent.objective_codes == ["ERX-COO-1", "ERX-COO-3"]
-    assert operations.related_alerts(submission, Principal.for_user(author)) == [alert]
+    assert operations.related_alerts(Principal.for_user(author), submission) == [alert]
 
 
 def test_kind_defaults_objectives_and_explicit_ones_win(make_user):
@@ -252,10 +252,10 @@ def test_the_sender_is_not_bound_by_its_own_handling_code_but_is_by_tlp(make_use
     author = make_user(role="liaison_officer", party_code="GTM")
     principal = Principal.for_user(author)
     open_one = make_submission(author, parties=["MEX"], handling_code="no_onward", tlp="AMBER")
-    assert operations.forward(open_one, author, principal, ["HND"]) == [party_id("HND")]
+    assert operations.forward(principal, open_one, ["HND"]) == [party_id("HND")]
     red = make_submission(author, parties=["MEX"], tlp="RED")
     with pytest.raises(operations.ExchangeRefused) as caught:
-        operations.forward(red, author, principal, ["HND"])
+        operations.forward(principal, red, ["HND"])
     assert caught.value.reason == "tlp"
 
 
@@ -266,7 +266,7 @@ def test_forward_input_errors(make_user):
     for codes, message in (([], "Choose at least one party"), (["MEX"], "already receive"),
                            (["ARG"], "Not a party you can address"), (["GTM"], "Not a party you can address")):
         with pytest.raises(operations.SubmissionInvalid) as caught:
-            operations.forward(submission, author, principal, codes)
+            operations.forward(principal, submission, codes)
         assert message in caught.value.errors["parties"]
 
 
@@ -277,7 +277,7 @@ def test_a_reply_cannot_reach_beyond_the_audience(make_user):
     for audience, message in ((["PAN"], "already see the submission"), (["MEX"], "at least one other party"),
                               (["ZZZ"], "already see the submission")):
         with pytest.raises(operations.SubmissionInvalid) as caught:
-            operations.reply(submission, mex, Principal.for_user(mex), body="x", audience=audience)
+            operations.reply(Principal.for_user(mex), submission, body="x", audience=audience)
         assert message in caught.value.errors["audience"]
 
 

@@ -307,8 +307,9 @@ def test_create_notice_operation_refuses_bad_recipients(app_ctx, make_user):
 
     from portal.access import DistributionError
     from portal.notices.operations import create_notice
+    from portal.principal import Principal
 
-    author = make_user(role="liaison_officer", party_code="GTM")
+    author = Principal.for_user(make_user(role="liaison_officer", party_code="GTM"))
     cases = [
         ({"level": "parties", "party_ids": [999999]}, "parties"),
         ({"level": "parties", "party_ids": [party_id("ARG")]}, "parties"),
@@ -331,9 +332,10 @@ def test_reshare_operation_refuses_wider_for_restricted(app_ctx, make_user):
     import pytest
 
     from portal.notices.operations import ReshareRefused, reshare_notice
+    from portal.principal import Principal
 
     author = make_user(role="liaison_officer", party_code="GTM")
     notice = make_notice(author, level="party", tlp="AMBER+STRICT")
     with pytest.raises(ReshareRefused):
-        reshare_notice(notice, author, level="parties", party_ids=[party_id("MEX")])
+        reshare_notice(Principal.for_user(author), notice, level="parties", party_ids=[party_id("MEX")])
     assert (notice.distribution_level, notice.recipient_party_ids) == ("party", [])

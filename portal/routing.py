@@ -1,0 +1,25 @@
+"""What views and URL rules share: the public-view mark and the largest id a URL may carry.
+
+Kept apart from the application factory (``portal/__init__.py``) so that blueprints and operations can
+import it without importing the factory that imports them.
+"""
+
+from __future__ import annotations
+
+from werkzeug.routing import IntegerConverter
+
+MAX_DATABASE_INT = 2**31 - 1  # the primary keys are PostgreSQL INTEGER columns
+
+
+def public(view):
+    """Mark a view as reachable without signing in (login, password reset, language switch)."""
+    view.is_public = True
+    return view
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:...>`` up to the largest database integer: a larger id is not found (404), not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        super().__init__(map, *args, **kwargs)
