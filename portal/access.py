@@ -15,6 +15,7 @@ its parent's scope; a directory record (``DirectoryRecordMixin``) by the directo
 from __future__ import annotations
 
 from functools import cache, wraps
+from typing import NoReturn
 
 from flask import abort
 from sqlalchemy import ForeignKey, Integer, String, and_, exists, false, or_, select, true
@@ -152,6 +153,8 @@ def visibility_clause(model, principal: Principal | None):
     - ``visible_through = "<foreign key column>"``: a record seen by exactly whoever sees the record it
       belongs to (an alert's attachment through ``alert_id``), never wider;
     - ``DirectoryRecordMixin``: the directory permissions;
+    - ``visible_with_permission = "<permission>"``: a reference record (a network) that every holder of
+      the permission sees, and nobody else;
     - otherwise a shareable record (``ShareableMixin``): owner, distribution and TLP. It may narrow them
       further with a ``visibility_refinement(principal)`` classmethod (alerts: a draft is seen only by its
       own party), so every loader still goes through this one place.
@@ -177,6 +180,9 @@ def _build_visibility_clause(model, principal: Principal):
         return _parent_clause(model, parent_key, principal)
     if issubclass(model, DirectoryRecordMixin):
         return _directory_clause(model, principal)
+    permission = getattr(model, "visible_with_permission", None)
+    if permission is not None:
+        return true() if principal.can(permission) else false()
     refinement = getattr(model, "visibility_refinement", None)
     clause = _distribution_clause(model, principal)
     return and_(clause, refinement(principal)) if refinement is not None else clause
@@ -246,20 +252,15 @@ def visible(model, principal: Principal | None = None):
     return select(model).where(visibility_clause(model, principal))
 
 
-def get_visible_or_404(model, record_id, principal: Principal | None = None):
-    """The one loader for a single shareable record: invisible and nonexistent both answer 404."""
+def get_visible_or_404(model, record_id, principal: Principal | None = None, *, object_type: str | None = None):
+    """The one loader for a single shareable record: invisible and nonexistent both answer 404.
+    ``object_type`` names the record in the denial's audit (default: the table name)."""
     principal = principal if principal is not None else current_principal()
     record = None
     if isinstance(record_id, int) or (isinstance(record_id, str) and record_id.isdigit()):
         record = db.session.scalar(visible(model, principal).where(model.id == int(record_id)))
     if record is None:
-        audit(
-            f"{model.__tablename__}.access",
-            outcome="denied",
-            object_type=model.__tablename__,
-            object_id=str(record_id),
-        )
-        abort(404)
+        refuse_as_missing(model, record_id, object_type=object_type)
     return record
 
 
@@ -309,6 +310,15 @@ def get_changeable_or_404(model, record_id, *, action: str, permission: str | No
           object_party=getattr(owner, "code", None), principal=principal,
           details={**({"permission": permission} if permission else {}), "reason": reason, **(details or {})})
     abort(denied_status)
+
+
+def refuse_as_missing(model, record_id, *, object_type: str | None = None) -> NoReturn:
+    """Answer 404, audited exactly as ``get_visible_or_404`` audits a record it cannot find: for a change
+    loader (built on ``get_visible_or_404`` and ``may_change``) whose refusal must not confirm that the record
+    exists, not even to the audit readers of the party that owns it."""
+    audit(f"{model.__tablename__}.access", outcome="denied", object_type=object_type or model.__tablename__,
+          object_id=str(record_id))
+    abort(404)
 
 
 def sees_recipients(record, principal: Principal | None = None) -> bool:

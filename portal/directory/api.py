@@ -7,12 +7,13 @@ scoping query as the pages, and restricted phones follow the same rule (``phones
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from werkzeug.exceptions import NotFound
 
 from auth.tokens import token_required
 from portal.api_errors import api_error
 from portal.audit.service import record
-from portal.directory import api_schemas, operations
-from portal.extensions import csrf, db
+from portal.directory import api_schemas, queries
+from portal.extensions import csrf
 from portal.openapi import contribute, json_content, operation, path_id, ref
 from portal.parties.models import Network
 from portal.principal import current_principal
@@ -30,22 +31,22 @@ def _network_json(network: Network) -> dict:
 @bp.get("/networks")
 @token_required("directory:read")
 def networks():
-    return jsonify({"networks": [_network_json(network) for network in operations.all_networks()]})
+    return jsonify({"networks": [_network_json(network) for network in queries.all_networks()]})
 
 
 @bp.get("/networks/<int:network_id>/members")
 @token_required("directory:read")
 def members(network_id):
-    network = db.session.get(Network, network_id)
     principal = current_principal()
-    if network is None:
-        record("networks.access", outcome="denied", object_type="network", object_id=str(network_id))
+    try:
+        network = queries.get_network_or_404(principal, network_id)  # audits the denial
+    except NotFound:
         return api_error(404, "no such network")
-    rows = operations.network_members(principal, network.id)
-    visible_networks = operations.viewer_network_ids(principal)
+    rows = queries.network_members(principal, network.id)
+    visible_networks = queries.viewer_network_ids(principal)
     result = []
     for membership, entry in rows:
-        item = operations.entry_summary(entry, operations.phones_visible(entry, principal, visible_networks))
+        item = queries.entry_summary(entry, queries.phones_visible(entry, principal, visible_networks))
         item["role"] = membership.role
         result.append(item)
     record("directory.api.members", object_type="network", object_id=network.id, details={"count": len(result)})

@@ -17,10 +17,10 @@ directory_cli = AppGroup("directory", help="The network directories.")
 def remind(day):
     """Queue an e-mail and a notification to each country admin of every party with entries not verified
     for 6 months. Idempotent per day: a party reminded today is not reminded again."""
-    from portal.directory.operations import send_reminders
+    from portal.directory.reminders import send_reminders
     from portal.extensions import db
 
-    sent, skipped = send_reminders(day.date() if day else None, principal=CLI_ACTOR)
+    sent, skipped = send_reminders(CLI_ACTOR, day.date() if day else None)
     db.session.commit()
     for item in sent:
         click.echo(f"{item.party_code}: {item.stale} stale entries, {item.recipients} country admin(s) reminded")

@@ -1,7 +1,8 @@
-"""CSV and vCard 4.0 (RFC 6350) renderings of directory entries.
+"""CSV and vCard 4.0 (RFC 6350) exports of directory entries.
 
-The caller decides, per entry, whether the viewer may see its phones (restricted phones are omitted,
-not blanked into a misleading empty value: the CSV says ``restricted``, the vCard has no TEL line).
+``read_export`` searches what the principal may see, renders it and audits the export; the renderings take,
+per entry, whether the viewer may see its phones (restricted phones are omitted, not blanked into a
+misleading empty value: the CSV says ``restricted``, the vCard has no TEL line).
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import csv
 import io
 
+from portal.audit.service import record
 from portal.directory.models import DirectoryEntry
-from portal.directory.operations import is_stale
+from portal.directory.queries import ENTRY, SearchCriteria, is_stale, phone_rule, search_entries
+
+MAX_EXPORT = 5000
 
 CSV_HEADER = ("name", "title", "institution", "party", "email", "phones", "languages", "time_zone",
               "networks", "last_verified", "stale")
@@ -62,6 +66,7 @@ def _fold(line: str) -> str:
 
 
 def vcard(entry: DirectoryEntry, show_phones: bool) -> str:
+    """One vCard 4.0, its lines folded."""
     lines = ["BEGIN:VCARD", "VERSION:4.0", f"FN:{_escape(entry.full_name)}", "KIND:individual"]
     if entry.title:
         lines.append(f"TITLE:{_escape(entry.title)}")
@@ -86,4 +91,27 @@ def vcard(entry: DirectoryEntry, show_phones: bool) -> str:
 
 
 def to_vcards(rows: list[tuple[DirectoryEntry, bool]]) -> str:
+    """``rows`` are (entry, phones visible to the viewer)."""
     return "".join(vcard(entry, show_phones) for entry, show_phones in rows)
+
+
+def _export_rows(principal, criteria: SearchCriteria) -> list[tuple[DirectoryEntry, bool]]:
+    """(entry, phones visible to the principal) of the first ``MAX_EXPORT`` matching entries."""
+    entries = search_entries(principal, criteria)[:MAX_EXPORT]
+    rule = phone_rule(principal, entries)
+    return [(entry, rule[entry.id]) for entry in entries]
+
+
+_FORMATS = {"csv": (to_csv, "text/csv; charset=utf-8"), "vcf": (to_vcards, "text/vcard; charset=utf-8")}
+
+
+def read_export(principal, criteria: SearchCriteria, kind: str) -> tuple[str, str]:
+    """The entries matching ``criteria`` rendered as ``kind`` (``csv`` or ``vcf``) and its mimetype; audited
+    as ``directory.export`` with counts and the filters used, never a name."""
+    render, mimetype = _FORMATS[kind]
+    rows = _export_rows(principal, criteria)
+    omitted = sum(1 for entry, shown in rows if not shown and entry.phones)
+    body = render(rows)
+    record("directory.export", object_type=ENTRY, principal=principal,
+           details={"format": kind, "count": len(rows), "phones_omitted": omitted, "filters": criteria.used()})
+    return body, mimetype

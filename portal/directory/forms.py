@@ -18,7 +18,7 @@ ROLE_LABELS = {
 
 
 class EntryForm(FlaskForm):
-    """A directory entry. The values are checked by ``operations.validate_entry_data`` in the view, so
+    """A directory entry. The values are checked by ``validation.validate_entry_data`` in the view, so
     the same rules hold for every caller; its errors are shown next to the field they name."""
 
     full_name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter the person's name.")),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.access import DirectoryRecordMixin
 from portal.crypto import EncryptedText
+from portal.directory.indexes import name_index, token_indexes
 from portal.extensions import db
 from portal.parties.models import Network, Party
 from portal.timeutil import utcnow
@@ -80,6 +81,7 @@ class NetworkMembership(db.Model):
 
     __tablename__ = "network_memberships"
     __table_args__ = (UniqueConstraint("entry_id", "network_id", name="uq_network_memberships_entry_network"),)
+    visible_through = "entry_id"  # seen by exactly whoever sees the entry (portal.access.visibility_clause)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("directory_entries.id"), index=True)
@@ -114,9 +116,7 @@ class DirectoryReminder(db.Model):
 
 def _reindex_entry(entry: DirectoryEntry) -> dict[str, str]:
     """Recompute an entry's blind indexes from its decrypted name (``keys rotate --index``)."""
-    from portal.directory.operations import name_index, name_tokens, token_index
-
-    entry.name_tokens = [DirectoryNameToken(token_index=token_index(token)) for token in name_tokens(entry.full_name)]
+    entry.name_tokens = [DirectoryNameToken(token_index=index) for index in token_indexes(entry.full_name)]
     return {"name_index": name_index(entry.full_name)}
 
 

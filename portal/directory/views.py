@@ -1,21 +1,19 @@
 """Network directory pages: search and lists, entry detail, entry and network maintenance, exports.
 
-Entries are read only through ``portal.access.visible(DirectoryEntry)`` (via ``operations.get_entry_or_404``
-and ``operations.search_entries``); a country admin's own-party loader answers 404 for any other party's entry.
+Entries, memberships and networks are loaded by ``portal.directory.queries`` (through ``portal.access``:
+``get_entry_or_404``, ``search_entries``; ``get_manageable_entry_or_404`` answers 404 for an entry the
+principal's party does not keep); every change is one function of ``portal.directory.operations``.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 
-from portal.access import permission_required
-from portal.audit.service import record
-from portal.directory import export, operations
+from portal.access import may_change, permission_required
+from portal.directory import export, operations, queries
 from portal.directory.forms import (
     ROLE_LABELS,
     ActionForm,
@@ -26,20 +24,21 @@ from portal.directory.forms import (
     RenameNetworkForm,
     SearchForm,
 )
-from portal.directory.models import NetworkMembership, NetworkPartyPin
-from portal.directory.operations import DirectoryError, SearchCriteria
+from portal.directory.queries import SearchCriteria
+from portal.directory.validation import (
+    DirectoryError,
+    entry_errors,
+    language_name,
+    split_list,
+    validate_entry_data,
+)
 from portal.extensions import db
 from portal.parties.models import Network, Party
 from portal.principal import current_principal
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
-MAX_EXPORT = 5000
 _TRUE = ("1", "y", "on", "true", "yes")
-
-
-def _parties() -> list[Party]:
-    return list(db.session.scalars(select(Party).where(Party.active.is_(True)).order_by(Party.code)))
 
 
 def _criteria() -> SearchCriteria:
@@ -57,25 +56,15 @@ def _criteria() -> SearchCriteria:
 
 def _phone_rule(entries):
     """entry id -> whether the current viewer may see its phones."""
-    principal = current_principal()
-    networks = operations.viewer_network_ids(principal)
-    return {entry.id: operations.phones_visible(entry, principal, networks) for entry in entries}
+    return queries.phone_rule(current_principal(), entries)
 
 
 def _page_number() -> int:
     return request.args.get("page", 1, type=int)
 
 
-def _get_network_or_404(network_id: int) -> Network:
-    network = db.session.get(Network, network_id)
-    if network is None:
-        record("networks.access", outcome="denied", object_type="network", object_id=str(network_id))
-        abort(404)
-    return network
-
-
 def _listing_context() -> dict:
-    return {"role_labels": ROLE_LABELS, "is_stale": operations.is_stale, "language_name": operations.language_name}
+    return {"role_labels": ROLE_LABELS, "is_stale": queries.is_stale, "language_name": language_name}
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -83,13 +72,13 @@ def _listing_context() -> dict:
 @bp.get("/")
 @permission_required("view_directory")
 def index():
-    networks = operations.all_networks()
+    networks = queries.all_networks()
     form = SearchForm(request.args)
-    form.set_choices(_parties(), networks)
-    entries = operations.search_entries(current_principal(), _criteria())
-    page = operations.ListPage(entries, _page_number(), current_app.config["PAGE_SIZE"])
+    form.set_choices(queries.active_parties(), networks)
+    entries = queries.search_entries(current_principal(), _criteria())
+    page = queries.ListPage(entries, _page_number(), current_app.config["PAGE_SIZE"])
     return render_template("directory/index.html", form=form, page=page, networks=networks,
-                           counts=operations.network_counts(), phones=_phone_rule(page.items),
+                           counts=queries.network_counts(), phones=_phone_rule(page.items),
                            rows=[(None, entry) for entry in page.items],
                            export_args={k: v for k, v in request.args.items() if k != "page"}, **_listing_context())
 
@@ -97,49 +86,48 @@ def index():
 @bp.get("/networks/<int:network_id>")
 @permission_required("view_directory")
 def network(network_id):
-    network = _get_network_or_404(network_id)
-    rows = operations.network_members(current_principal(), network.id)
-    page = operations.ListPage(rows, _page_number(), current_app.config["PAGE_SIZE"])
+    principal = current_principal()
+    network = queries.get_network_or_404(principal, network_id)
+    rows = queries.network_members(principal, network.id)
+    page = queries.ListPage(rows, _page_number(), current_app.config["PAGE_SIZE"])
     context = {"network": network, "page": page, "phones": _phone_rule([entry for _m, entry in page.items])}
-    if current_principal().can("manage_networks"):
-        pinned = set(db.session.scalars(select(NetworkPartyPin.party_id).where(NetworkPartyPin.network_id == network.id)))
-        taking_part = {party.id for party in network.parties}
-        party_form = NetworkPartyForm(formdata=None)
-        party_form.set_choices([p for p in _parties() if p.id not in taking_part or p.id not in pinned])
-        context.update(pinned=pinned, party_form=party_form, action_form=ActionForm(formdata=None),
-                       fixed={p.id for p in network.parties if operations.is_fixed_participant(network, p)})
+    if principal.can("manage_networks"):
+        context.update(_participation_context(network))
     return render_template("directory/network.html", **context, **_listing_context())
+
+
+def _participation_context(network: Network) -> dict:
+    """What the network maintainers see on a network's page: direct participations and the add form."""
+    pinned = queries.pinned_party_ids(network.id)
+    taking_part = {party.id for party in network.parties}
+    party_form = NetworkPartyForm(formdata=None)
+    party_form.set_choices([p for p in queries.active_parties() if p.id not in taking_part or p.id not in pinned])
+    return {"pinned": pinned, "party_form": party_form, "action_form": ActionForm(formdata=None),
+            "fixed": {p.id for p in network.parties if queries.is_fixed_participant(network, p)}}
 
 
 @bp.get("/entries/<int:entry_id>")
 @permission_required("view_directory")
 def entry(entry_id):
-    entry = operations.get_entry_or_404(entry_id, current_principal())
+    entry = queries.get_entry_or_404(current_principal(), entry_id)
     return render_template("directory/entry.html", **_entry_context(entry))
 
 
 def _entry_context(entry, membership_form=None) -> dict:
     principal = current_principal()
     context = {"entry": entry, "show_phones": _phone_rule([entry])[entry.id], "action_form": ActionForm(formdata=None),
-               "can_manage": principal.can("manage_party_directory") and entry.party_id == principal.party_id,
+               "can_manage": may_change(entry, "manage_party_directory", principal),
                "membership_form": None, **_listing_context()}
     if principal.can("manage_networks"):
         if membership_form is None:
             membership_form = MembershipForm(formdata=None)
-        membership_form.set_choices([n for n in operations.all_networks() if n.id not in entry.network_ids])
+        membership_form.set_choices([n for n in queries.all_networks() if n.id not in entry.network_ids])
         context["membership_form"] = membership_form
     return context
 
 
-def _export_rows():
-    entries = operations.search_entries(current_principal(), _criteria())[:MAX_EXPORT]
-    rule = _phone_rule(entries)
-    return [(entry, rule[entry.id]) for entry in entries]
-
-
-def _export(kind: str, body: str, mimetype: str, count: int, omitted: int) -> Response:
-    record("directory.export", object_type="directory_entry",
-           details={"format": kind, "count": count, "phones_omitted": omitted, "filters": _criteria().used()})
+def _export(kind: str) -> Response:
+    body, mimetype = export.read_export(current_principal(), _criteria(), kind)
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename=rcm-directory.{kind}"
     response.headers["Cache-Control"] = "no-store"
@@ -149,17 +137,13 @@ def _export(kind: str, body: str, mimetype: str, count: int, omitted: int) -> Re
 @bp.get("/export.csv")
 @permission_required("view_directory")
 def export_csv():
-    rows = _export_rows()
-    omitted = sum(1 for entry, shown in rows if not shown and entry.phones)
-    return _export("csv", export.to_csv(rows), "text/csv; charset=utf-8", len(rows), omitted)
+    return _export("csv")
 
 
 @bp.get("/export.vcf")
 @permission_required("view_directory")
 def export_vcf():
-    rows = _export_rows()
-    omitted = sum(1 for entry, shown in rows if not shown and entry.phones)
-    return _export("vcf", export.to_vcards(rows), "text/vcard; charset=utf-8", len(rows), omitted)
+    return _export("vcf")
 
 
 # --- entries (country admins, own party) ------------------------------------------------------------------
@@ -172,17 +156,17 @@ def _entry_data(form: EntryForm, party: Party):
         "title": form.title.data or "",
         "institution": form.institution.data or "",
         "phones": re.split(r"[\n,;]+", form.phones.data or ""),
-        "languages": operations.split_list(form.languages.data or ""),
+        "languages": split_list(form.languages.data or ""),
         "time_zone": form.time_zone.data,
         "phones_restricted": form.phones_restricted.data,
     }
-    errors = operations.entry_errors(party, raw)
+    errors = entry_errors(party, raw)
     if errors:
         for name, message in errors.items():
             field = getattr(form, name)
             field.errors = list(field.errors) + [str(message)]
         return None
-    return operations.validate_entry_data(party, **raw)
+    return validate_entry_data(party, **raw)
 
 
 @bp.route("/entries/new", methods=["GET", "POST"])
@@ -190,10 +174,10 @@ def _entry_data(form: EntryForm, party: Party):
 def new_entry():
     form = EntryForm()
     if form.validate_on_submit():
-        party = db.session.get(Party, current_user.party_id)
-        data = _entry_data(form, party)
+        principal = current_principal()
+        data = _entry_data(form, db.session.get(Party, principal.party_id))
         if data is not None:
-            entry = operations.create_entry(current_user, party, data)
+            entry = operations.create_entry(principal, data)
             flash(_("Directory entry created."), "success")
             return redirect(url_for("directory.entry", entry_id=entry.id))
     return render_template("directory/entry_form.html", form=form, entry=None), 400 if form.is_submitted() else 200
@@ -202,7 +186,7 @@ def new_entry():
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
 @permission_required("manage_party_directory")
 def edit_entry(entry_id):
-    entry = operations.get_manageable_entry_or_404(entry_id, current_principal())
+    entry = queries.get_manageable_entry_or_404(current_principal(), entry_id)
     if request.method == "GET":
         form = EntryForm(formdata=None, data={
             "full_name": entry.full_name, "title": entry.title, "institution": entry.institution,
@@ -214,7 +198,7 @@ def edit_entry(entry_id):
     if form.validate_on_submit():
         data = _entry_data(form, entry.party)
         if data is not None:
-            operations.update_entry(entry, current_user, data)
+            operations.update_entry(current_principal(), entry, data)
             flash(_("Directory entry saved."), "success")
             return redirect(url_for("directory.entry", entry_id=entry.id))
     return render_template("directory/entry_form.html", form=form, entry=entry), 400
@@ -223,9 +207,9 @@ def edit_entry(entry_id):
 @bp.post("/entries/<int:entry_id>/verify")
 @permission_required("manage_party_directory")
 def verify_entry(entry_id):
-    entry = operations.get_manageable_entry_or_404(entry_id, current_principal())
+    entry = queries.get_manageable_entry_or_404(current_principal(), entry_id)
     if ActionForm().validate_on_submit():
-        operations.verify_entry(entry, current_user)
+        operations.verify_entry(current_principal(), entry)
         flash(_("Entry marked as verified today."), "success")
     return redirect(url_for("directory.entry", entry_id=entry.id))
 
@@ -233,9 +217,9 @@ def verify_entry(entry_id):
 @bp.post("/entries/<int:entry_id>/deactivate")
 @permission_required("manage_party_directory")
 def deactivate_entry(entry_id):
-    entry = operations.get_manageable_entry_or_404(entry_id, current_principal())
+    entry = queries.get_manageable_entry_or_404(current_principal(), entry_id)
     if ActionForm().validate_on_submit():
-        operations.deactivate_entry(entry, current_user)
+        operations.deactivate_entry(current_principal(), entry)
         flash(_("Entry deactivated: it no longer appears in the directories."), "success")
     return redirect(url_for("directory.entry", entry_id=entry.id))
 
@@ -245,12 +229,13 @@ def deactivate_entry(entry_id):
 @bp.post("/entries/<int:entry_id>/memberships")
 @permission_required("manage_networks")
 def add_membership(entry_id):
-    entry = operations.get_entry_or_404(entry_id, current_principal())
+    principal = current_principal()
+    entry = queries.get_entry_or_404(principal, entry_id)
     form = MembershipForm()
-    form.set_choices([n for n in operations.all_networks() if n.id not in entry.network_ids])
+    form.set_choices([n for n in queries.all_networks() if n.id not in entry.network_ids])
     if form.validate_on_submit():
         try:
-            operations.add_membership(entry, db.session.get(Network, form.network.data), form.role.data, current_user)
+            operations.add_membership(principal, entry, db.session.get(Network, form.network.data), form.role.data)
         except DirectoryError as error:
             getattr(form, error.field, form.network).errors.append(str(error.message))
         else:
@@ -262,14 +247,10 @@ def add_membership(entry_id):
 @bp.post("/memberships/<int:membership_id>/remove")
 @permission_required("manage_networks")
 def remove_membership(membership_id):
-    membership = db.session.get(NetworkMembership, membership_id)
-    if membership is None:
-        record("network_memberships.access", outcome="denied", object_type="network_membership",
-               object_id=str(membership_id))
-        abort(404)
+    membership = queries.get_membership_or_404(current_principal(), membership_id)
     entry_id = membership.entry_id
     if ActionForm().validate_on_submit():
-        operations.remove_membership(membership, current_user)
+        operations.remove_membership(current_principal(), membership)
         flash(_("Membership removed."), "success")
     return redirect(url_for("directory.entry", entry_id=entry_id))
 
@@ -280,8 +261,8 @@ def new_network():
     form = NetworkForm()
     if form.validate_on_submit():
         try:
-            network = operations.create_network(current_user, code=form.code.data, name_en=form.name_en.data,
-                                                 name_es=form.name_es.data)
+            network = operations.create_network(current_principal(), code=form.code.data,
+                                                 name_en=form.name_en.data, name_es=form.name_es.data)
         except DirectoryError as error:
             getattr(form, error.field).errors.append(str(error.message))
         else:
@@ -293,13 +274,13 @@ def new_network():
 @bp.route("/networks/<int:network_id>/edit", methods=["GET", "POST"])
 @permission_required("manage_networks")
 def edit_network(network_id):
-    network = _get_network_or_404(network_id)
+    network = queries.get_network_or_404(current_principal(), network_id)
     if request.method == "GET":
         form = RenameNetworkForm(formdata=None, data={"name_en": network.name_en, "name_es": network.name_es})
         return render_template("directory/network_form.html", form=form, network=network)
     form = RenameNetworkForm()
     if form.validate_on_submit():
-        operations.rename_network(network, current_user, name_en=form.name_en.data, name_es=form.name_es.data)
+        operations.rename_network(current_principal(), network, name_en=form.name_en.data, name_es=form.name_es.data)
         flash(_("Network saved."), "success")
         return redirect(url_for("directory.network", network_id=network.id))
     return render_template("directory/network_form.html", form=form, network=network), 400
@@ -308,11 +289,11 @@ def edit_network(network_id):
 @bp.post("/networks/<int:network_id>/parties")
 @permission_required("manage_networks")
 def add_network_party(network_id):
-    network = _get_network_or_404(network_id)
+    network = queries.get_network_or_404(current_principal(), network_id)
     form = NetworkPartyForm()
-    form.set_choices(_parties())
+    form.set_choices(queries.active_parties())
     if form.validate_on_submit():
-        operations.add_party_to_network(network, db.session.get(Party, form.party.data), current_user)
+        operations.add_party_to_network(current_principal(), network, db.session.get(Party, form.party.data))
         flash(_("Party added to the network."), "success")
         return redirect(url_for("directory.network", network_id=network.id))
     flash(_("Choose a party from the list."), "error")
@@ -322,13 +303,11 @@ def add_network_party(network_id):
 @bp.post("/networks/<int:network_id>/parties/<int:party_id>/remove")
 @permission_required("manage_networks")
 def remove_network_party(network_id, party_id):
-    network = _get_network_or_404(network_id)
-    party = db.session.get(Party, party_id)
-    if party is None:
-        abort(404)
+    network = queries.get_network_or_404(current_principal(), network_id)
+    party = queries.get_party_or_404(party_id)
     if ActionForm().validate_on_submit():
         try:
-            operations.remove_party_from_network(network, party, current_user)
+            operations.remove_party_from_network(current_principal(), network, party)
         except DirectoryError as error:
             flash(str(error.message), "error")
             return redirect(url_for("directory.network", network_id=network.id)), 303

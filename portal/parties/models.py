@@ -41,6 +41,8 @@ class Network(db.Model):
     """A named network (liaison officers, focal points...); a distribution target."""
 
     __tablename__ = "networks"
+    # loaded by the directory pages and API through get_visible_or_404 (portal.access.visibility_clause)
+    visible_with_permission = "view_directory"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)

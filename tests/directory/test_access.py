@@ -220,3 +220,113 @@ def test_unknown_network_is_404(make_user, login_as, client):
     login_as(make_user(role="secretariat_admin", party_code="TS"))
     assert client.get("/directory/networks/999999").status_code == 404
     assert client.get("/directory/networks/999999/edit").status_code == 404
+
+
+# --- every loader goes through portal.access ----------------------------------------------------------------
+
+def _denials(action):
+    return [(r.outcome, r.object_type, r.object_id, r.object_party, json.loads(r.details or "{}"))
+            for r in _audit(action)]
+
+
+# Every route that loads an entry (or, for the last, a membership of one), with the permission it requires.
+ENTRY_ROUTES = [
+    ("GET", "/directory/entries/{entry}", "view_directory"),
+    ("GET", "/directory/entries/{entry}/edit", "manage_party_directory"),
+    ("POST", "/directory/entries/{entry}/edit", "manage_party_directory"),
+    ("POST", "/directory/entries/{entry}/verify", "manage_party_directory"),
+    ("POST", "/directory/entries/{entry}/deactivate", "manage_party_directory"),
+    ("POST", "/directory/entries/{entry}/memberships", "manage_networks"),
+    ("POST", "/directory/memberships/{membership}/remove", "manage_networks"),
+]
+
+
+def _call(client, method, path, entry):
+    url = path.format(entry=entry.id, membership=entry.memberships[0].id)
+    data = {**VALID, "network": network("GENDER").id, "role": "member"} if method == "POST" else None
+    return client.open(url, method=method, data=data)
+
+
+@pytest.mark.parametrize("method, path, permission", ENTRY_ROUTES)
+@pytest.mark.parametrize("actor", [LIAISON, OBSERVER, ("border_officer", "MEX"), OTHER_ADMIN])
+def test_a_deactivated_entry_is_not_found_by_those_it_is_hidden_from(make_user, login_as, client, method, path,
+                                                                     permission, actor):
+    """A deactivated entry is visible only to its own party's maintainers and the network maintainers: every
+    other reader (without ``manage_party_directory``, or holding it for another party) whom the route's
+    permission lets in gets 404, audited as a missing entry (no party, no details); the others are refused
+    by the permission first (403), as before."""
+    from auth.permissions import permissions_for_role
+
+    entry = make_entry("GTM", active=False)
+    login_as(make_user(role=actor[0], party_code=actor[1]))
+    response = _call(client, method, path, entry)
+    if permission not in permissions_for_role(actor[0]):
+        assert response.status_code == 403
+        assert json.loads(_audit("access.denied")[-1].details) == {"permission": permission}
+        return
+    assert response.status_code == 404
+    assert _denials("directory_entries.access") == [("denied", "directory_entry", str(entry.id), None, {})]
+    db.session.refresh(entry)
+    assert entry.active is False and entry.title == "Consul"
+
+
+@pytest.mark.parametrize("method, path, permission", ENTRY_ROUTES)
+@pytest.mark.parametrize("actor", [OWN_ADMIN, SECRETARIAT])
+def test_every_entry_loader_asks_visible(make_user, login_as, client, monkeypatch, method, path, permission, actor):
+    """Whatever ``portal.access.visible(DirectoryEntry)`` hides, every route that loads an entry (or one of its
+    memberships) answers 404 for, GET and POST, even to the entry's own maintainers and the secretariat."""
+    from sqlalchemy import false
+
+    from auth.permissions import permissions_for_role
+    from portal import access
+
+    entry = make_entry("GTM", networks=(("LON-CP", "member"),))
+    login_as(make_user(role=actor[0], party_code=actor[1]))
+    monkeypatch.setattr(access, "_VISIBILITY_CLAUSES", {})
+    monkeypatch.setattr(access, "_directory_clause", lambda model, principal: false())
+    response = _call(client, method, path, entry)
+    if permission not in permissions_for_role(actor[0]):
+        assert response.status_code == 403
+        return
+    assert response.status_code == 404
+    if "memberships/" in path:
+        membership = str(entry.memberships[0].id)
+        assert _denials("network_memberships.access") == [("denied", "network_membership", membership, None, {})]
+    else:
+        assert _denials("directory_entries.access") == [("denied", "directory_entry", str(entry.id), None, {})]
+
+
+def test_the_loaders_hide_a_deactivated_entry_from_a_reader_without_manage_party_directory(make_user):
+    from werkzeug.exceptions import NotFound
+
+    from portal.directory import queries
+    from portal.principal import Principal
+
+    entry = make_entry("GTM", active=False)
+    membership_id = entry.memberships[0].id
+    reader = Principal.for_user(make_user(role="liaison_officer", party_code="GTM"))
+    assert not reader.can("manage_party_directory")
+    for load, record_id in ((queries.get_entry_or_404, entry.id), (queries.get_manageable_entry_or_404, entry.id),
+                            (queries.get_membership_or_404, membership_id)):
+        with pytest.raises(NotFound):
+            load(reader, record_id)
+    maintainer = Principal.for_user(make_user(role="country_admin", party_code="GTM"))
+    assert queries.get_manageable_entry_or_404(maintainer, entry.id) is entry
+    assert queries.get_membership_or_404(maintainer, membership_id).entry is entry
+
+
+def test_another_partys_entry_is_refused_exactly_as_a_missing_one(make_user, login_as, client):
+    entry = make_entry("GTM")
+    login_as(make_user(role="country_admin", party_code="MEX"))
+    assert client.post(f"/directory/entries/{entry.id}/verify").status_code == 404
+    assert client.post("/directory/entries/999999/verify").status_code == 404
+    assert _denials("directory_entries.access") == [("denied", "directory_entry", str(entry.id), None, {}),
+                                                    ("denied", "directory_entry", "999999", None, {})]
+
+
+def test_unknown_networks_and_memberships_are_audited_as_before(make_user, login_as, client):
+    login_as(make_user(role="secretariat_admin", party_code="TS"))
+    assert client.post("/directory/networks/999999/parties", data={"party": 1}).status_code == 404
+    assert client.post("/directory/memberships/999999/remove").status_code == 404
+    assert _denials("networks.access") == [("denied", "network", "999999", None, {})]
+    assert _denials("network_memberships.access") == [("denied", "network_membership", "999999", None, {})]
