@@ -1,9 +1,9 @@
-"""Machine API for attachments: upload a file to an alert, read one back.
+"""Machine API for the files on alerts: upload a file to an alert, read one back.
 
 - ``POST /api/v1/alerts/<id>/attachments`` (scope ``alerts:write``; the token owner's party must have
   reported the alert): multipart/form-data with the parts ``side``, ``light``, ``is_genuine_reference``,
-  ``caption`` and one ``file``. The body is read off the stream and encrypted as it arrives (see
-  ``documents.receive``); a refused file answers 413 (too large) or 422 naming the file, and leaves nothing.
+  ``caption`` and one ``file``. The body is read off the stream and encrypted as it arrives
+  (``documents.transfer``); a refused file answers 413 (too large) or 422 naming the file, and leaves nothing.
 - ``GET /api/v1/attachments/<id>`` (scope ``alerts:read``): the bytes, if the token owner sees the alert.
 """
 
@@ -13,20 +13,19 @@ from flask import Blueprint, g, jsonify, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from alerts import attachments
+from alerts.attachments import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES
 from alerts.models import Alert
 from auth.tokens import token_required
+from documents import transfer
+from documents.transfer import stored_file_json, stored_file_properties
+from documents.uploads import ATTACHMENT_KINDS
 from portal.access import current_principal, get_visible_or_404
 from portal.audit.service import record
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
 
-from . import operations
-from .models import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES
-from .receive import MalformedUpload
-from .uploads import ATTACHMENT_KINDS, UploadRefused
-from .views import file_response, receive_upload
-
-bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("alert_attachments_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -37,10 +36,6 @@ def _error(status: int, message: str, **extra):
     response = jsonify({"error": message, "status": status, **extra})
     response.status_code = status
     return response
-
-
-def _invalid(fields: dict[str, str], **extra):
-    return _error(422, "invalid input", fields=fields, **extra)
 
 
 def _forbidden(permission: str, action: str, object_id):
@@ -73,47 +68,20 @@ def upload_attachment(alert_id: int):
     if not principal.can("report_alert"):
         return _forbidden("report_alert", "document.upload", alert_id)
     alert = get_visible_or_404(Alert, alert_id, principal)
-    if not operations.can_attach(principal, alert):
-        record("document.upload", outcome="denied", object_type="alert", object_id=alert.id,
-               object_party=alert.owner_party.code, objectives=operations.ALERT_OBJECTIVES,
-               details={"reason": "not_owner", "target": "attachment"})
+    if not attachments.can_attach(principal, alert):
+        attachments.record_denied_attach(alert)
         return _error(404, "Not Found")
-    fields, blobs = MultiDict(), operations.StoredBlobs()
     try:
-        upload = receive_upload(fields, allowed=ATTACHMENT_KINDS, blobs=blobs, csrf_check=None)
-    except UploadRefused as refusal:
-        operations.record_refusal(refusal, target="attachment", object_type="alert", object_id=alert.id,
-                                  object_party=alert.owner_party.code)
-        if refusal.code == "too_large":
-            return _error(413, str(refusal.message), code=refusal.code)
-        return _invalid({"file": str(refusal.message)}, code=refusal.code)
-    except MalformedUpload:
-        return _error(400, _("Send multipart/form-data with one part named file."))
-    values, errors = _parse_fields(fields)
-    if upload is None:
-        errors["file"] = _("Send the file in a part named file.")
-    if errors:
-        blobs.discard()
-        return _invalid(errors)
-    item = operations.create_attachment(principal, alert, upload, **values)
+        received = transfer.receive_api_upload(
+            allowed=ATTACHMENT_KINDS, record_refusal=lambda refusal: attachments.record_refusal(refusal, alert),
+            check_fields=_parse_fields)
+    except transfer.ApiUploadError as refused:
+        return _error(refused.status, refused.error, **refused.extra)
+    item = attachments.create_attachment(principal, alert, received.upload, **received.values)
     response = jsonify(attachment_json(item))
     response.status_code = 201
-    response.headers["Location"] = url_for("documents_api.attachment", attachment_id=item.id)
+    response.headers["Location"] = url_for("alert_attachments_api.attachment", attachment_id=item.id)
     return response
-
-
-def stored_file_json(item) -> dict:
-    """What the API says of every stored file, whatever it is attached to (its ``StoredFileMixin`` columns)."""
-    return {"display_name": item.display_name, "size": item.size, "kind": item.kind}
-
-
-def stored_file_properties(kinds) -> dict:
-    """The OpenAPI properties of ``stored_file_json`` for a file of one of ``kinds``."""
-    return {
-        "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
-        "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-        "kind": {"type": "string", "enum": sorted(kinds)},
-    }
 
 
 def attachment_json(item) -> dict:
@@ -128,15 +96,14 @@ def attachment(attachment_id: int):
     principal = current_principal()
     if not principal.can("search_alerts"):
         return _forbidden("search_alerts", "attachment.view", attachment_id)
-    item = operations.get_visible_attachment(attachment_id, principal)
+    item = attachments.get_visible_attachment(attachment_id, principal)
     if item is None:
         return _error(404, "Not Found")
     alert = db.session.get(Alert, item.alert_id)
-    outgoing = operations.read_file(item, tlp=alert.tlp, principal=principal, viewer_name=g.api_token.user.full_name)
-    record("attachment.view", object_type="attachment", object_id=item.id, object_party=alert.owner_party.code,
-           objectives=operations.ALERT_OBJECTIVES,
-           details={"alert_id": alert.id, "variant": "download", "watermarked": outgoing.watermarked, "via": "api"})
-    return file_response(outgoing, filename=item.display_name, inline=False)
+    return transfer.send_file(
+        item, tlp=alert.tlp, principal=principal, viewer_name=g.api_token.user.full_name,
+        record_view=lambda watermarked: attachments.record_view(item, alert, variant="download",
+                                                                watermarked=watermarked, via="api"))
 
 
 # --- the description of the routes above, for GET /api/v1/openapi.json -------------------------------
