@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, url_for
+from flask import Blueprint, jsonify, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -78,10 +78,7 @@ def upload_attachment(alert_id: int):
     except transfer.ApiUploadError as refused:
         return _error(refused.status, refused.error, **refused.extra)
     item = attachments.create_attachment(principal, alert, received.upload, **received.values)
-    response = jsonify(attachment_json(item))
-    response.status_code = 201
-    response.headers["Location"] = url_for("alert_attachments_api.attachment", attachment_id=item.id)
-    return response
+    return transfer.created(attachment_json(item), url_for("alert_attachments_api.attachment", attachment_id=item.id))
 
 
 def attachment_json(item) -> dict:
@@ -100,10 +97,8 @@ def attachment(attachment_id: int):
     if item is None:
         return _error(404, "Not Found")
     alert = db.session.get(Alert, item.alert_id)
-    return transfer.send_file(
-        item, tlp=alert.tlp, principal=principal, viewer_name=g.api_token.user.full_name,
-        record_view=lambda watermarked: attachments.record_view(item, alert, variant="download",
-                                                                watermarked=watermarked, via="api"))
+    return transfer.send_file(item, tlp=alert.tlp, principal=principal, record_view=lambda watermarked: (
+        attachments.record_view(item, alert, variant="download", watermarked=watermarked, via="api")))
 
 
 # --- the description of the routes above, for GET /api/v1/openapi.json -------------------------------

@@ -7,10 +7,9 @@ stream, never ``request.form``: see there why).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FileField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -100,17 +99,18 @@ def _render_attachment_form(alert, form, status=200):
 @permission_required("report_alert")
 def new_attachment(alert_id: int):
     alert = _attachable_alert_or_404(alert_id)
-    if request.method == "GET":
-        return _render_attachment_form(alert, AttachmentForm(formdata=None))
-    received = transfer.receive_upload_form(
+    return transfer.upload_page(
         lambda fields: AttachmentForm(formdata=fields),
         lambda form, status: _render_attachment_form(alert, form, status),
-        allowed=ATTACHMENT_KINDS, record_refusal=lambda refusal: attachments.record_refusal(refusal, alert))
-    if not isinstance(received, transfer.ReceivedForm):
-        return received  # the page again, with the error
-    form, upload = received.form, received.upload
-    attachments.create_attachment(current_principal(), alert, upload, side=form.side.data, light=form.light.data,
-                                  is_genuine_reference=form.is_genuine_reference.data, caption=form.caption.data)
+        allowed=ATTACHMENT_KINDS, record_refusal=lambda refusal: attachments.record_refusal(refusal, alert),
+        save=lambda received: _attach(alert, received))
+
+
+def _attach(alert: Alert, received: transfer.ReceivedForm):
+    form = received.form
+    attachments.create_attachment(current_principal(), alert, received.upload, side=form.side.data,
+                                  light=form.light.data, is_genuine_reference=form.is_genuine_reference.data,
+                                  caption=form.caption.data)
     flash(_("File attached."), "success")
     return redirect(url_for("alert_attachments.attachments", alert_id=alert.id))
 
@@ -125,7 +125,7 @@ def attachment(alert_id: int, attachment_id: int):
 def _send_attachment(alert_id: int, attachment_id: int, variant: str):
     item, alert = _attachment_or_404(alert_id, attachment_id)
     return transfer.send_file(
-        item, tlp=alert.tlp, principal=current_principal(), viewer_name=current_user.full_name, variant=variant,
+        item, tlp=alert.tlp, principal=current_principal(), variant=variant,
         record_view=lambda watermarked: attachments.record_view(item, alert, variant=variant,
                                                                 watermarked=watermarked))
 

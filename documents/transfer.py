@@ -3,9 +3,10 @@
 Uploads: the body is read off the stream (``documents.receive``, never ``request.form``: Werkzeug would
 spool the file to a temporary file in clear), the single part named ``file`` is type-checked, encrypted
 and stored as it arrives (``documents.files.store_upload``), and the other fields are returned for the
-view to validate. ``receive_upload_form`` does this for an HTML form (re-rendering it with the error),
-``receive_api_upload`` for the API (raising ``ApiUploadError`` with the status and body to answer), and
-``receive_file`` for a view that stores its file its own way (the alert import).
+view to validate. ``upload_page`` is a whole upload page (the empty form, or the file and fields received
+and handed to the feature's operation); ``receive_upload_form`` the form part of it; ``receive_api_upload``
+does it for the API (raising ``ApiUploadError`` with the status and body to answer, ``created`` is the 201);
+``receive_file`` is for a view that stores its file its own way (the alert import).
 
 The blobs a request stores are deleted again, without waiting for ``blobs gc``, when the request ends
 without committing a row that references them: ``discard_uncommitted_blobs`` is a teardown of the whole
@@ -22,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
@@ -162,6 +164,18 @@ def receive_upload_form(make_form, render, *, allowed, record_refusal):
     return ReceivedForm(form, upload, blobs)
 
 
+def upload_page(make_form, render, *, allowed, record_refusal, save):
+    """An upload page: on GET the empty form; on POST the file and fields through ``receive_upload_form``
+    (the page again with the error when they are refused), then ``save(received)``, which calls the
+    feature's operation with the ``ReceivedForm`` and returns the response (a redirect, or the page again)."""
+    if request.method == "GET":
+        return render(make_form(None), 200)
+    received = receive_upload_form(make_form, render, allowed=allowed, record_refusal=record_refusal)
+    if not isinstance(received, ReceivedForm):
+        return received  # the page again, with the error
+    return save(received)
+
+
 class ApiUploadError(Exception):
     """An API upload to answer with an error: ``status``, ``error`` and the body's other members."""
 
@@ -206,6 +220,14 @@ def receive_api_upload(*, allowed, record_refusal, check_fields) -> ApiUpload:
     return ApiUpload(values, upload)
 
 
+def created(body: dict, location: str) -> Response:
+    """The API's answer to a stored upload: 201, the file's description, and its URL in ``Location``."""
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
 # --------------------------------------------------------------------------- sending
 
 
@@ -228,14 +250,21 @@ def file_response(outgoing: Outgoing, *, filename: str, inline: bool) -> Respons
     return response
 
 
-def send_file(row, *, tlp: str, principal: Principal, viewer_name: str, variant: str = "download",
+def _viewer_name() -> str:
+    """The name a watermark shows: the API token's owner, or the signed-in user."""
+    token = g.get("api_token")
+    return token.user.full_name if token is not None else current_user.full_name
+
+
+def send_file(row, *, tlp: str, principal: Principal, variant: str = "download",
               record_view: Callable[[bool], None]) -> Response:
     """Stream a row's file: ``view`` (inline for JPEG and PNG), ``thumbnail`` (404 without one) or
-    ``download``. ``record_view(watermarked)`` audits the read once the file is known to be readable."""
+    ``download``, watermarked for the viewer when ``tlp`` asks. ``record_view(watermarked)`` audits the
+    read once the file is known to be readable."""
     thumbnail = variant == "thumbnail"
     if thumbnail and row.thumb_blob_id is None:
         abort(404)
-    outgoing = read_file(row, tlp=tlp, principal=principal, viewer_name=viewer_name, thumbnail=thumbnail)
+    outgoing = read_file(row, tlp=tlp, principal=principal, viewer_name=_viewer_name(), thumbnail=thumbnail)
     record_view(outgoing.watermarked)
     inline = variant != "download" and (thumbnail or row.kind in ("jpeg", "png"))
     filename = row.display_name if not thumbnail else f"thumbnail-{row.id}.jpg"

@@ -75,25 +75,25 @@ def library():
 @bp.route("/library/documents/new", methods=["GET", "POST"])
 @permission_required("manage_library")
 def new_document():
-    if request.method == "GET":
-        folder = request.args.get("folder", type=int)
-        return _render_document_form(_document_form(folder=folder))
-    received = transfer.receive_upload_form(
-        _document_form, _render_document_form, allowed=LIBRARY_KINDS,
-        record_refusal=lambda refusal: record_refusal(
-            refusal, target="library_document", object_type="library_document"))
-    if not isinstance(received, transfer.ReceivedForm):
-        return received  # the page again, with the error
-    form, upload, blobs = received.form, received.upload, received.blobs
+    return transfer.upload_page(
+        lambda fields: _document_form(fields, folder=request.args.get("folder", type=int)),
+        _render_document_form, allowed=LIBRARY_KINDS,
+        record_refusal=lambda refusal: record_refusal(refusal, target="library_document",
+                                                      object_type="library_document"),
+        save=_create_document)
+
+
+def _create_document(received: transfer.ReceivedForm):
+    form = received.form
     try:
         document = operations.create_document(
-            current_principal(), upload, folder_id=form.folder.data, title=form.title.data,
+            current_principal(), received.upload, folder_id=form.folder.data, title=form.title.data,
             description=form.description.data, tlp=form.tlp.data, level=form.distribution.data,
             party_ids=form.parties.data, network_id=form.network.data, tags=form.tags.data,
             objectives=form.objectives.data, note=form.note.data)
     except (operations.LibraryError, DistributionError) as error:
         _apply_library_error(form, error.field, _("This value is not valid."))
-        blobs.discard()
+        received.blobs.discard()
         return _render_document_form(form, 400)
     flash(_("Document added to the library."), "success")
     return redirect(url_for("documents.document", document_id=document.id))
@@ -130,19 +130,18 @@ def _own_document_or_404(document_id: int) -> Document:
 @permission_required("manage_library")
 def new_version(document_id: int):
     doc = _own_document_or_404(document_id)
-    if request.method == "GET":
-        return _render_version_form(doc, VersionForm(formdata=None))
-    received = transfer.receive_upload_form(
+    return transfer.upload_page(
         lambda fields: VersionForm(formdata=fields),
         lambda form, status: _render_version_form(doc, form, status),
         allowed=LIBRARY_KINDS,
         record_refusal=lambda refusal: record_refusal(
             refusal, target="library_version", object_type="library_document", object_id=doc.id,
-            object_party=doc.owner_party.code))
-    if not isinstance(received, transfer.ReceivedForm):
-        return received  # the page again, with the error
-    form, upload = received.form, received.upload
-    operations.add_version(current_principal(), doc, upload, note=form.note.data)
+            object_party=doc.owner_party.code),
+        save=lambda received: _add_version(doc, received))
+
+
+def _add_version(doc: Document, received: transfer.ReceivedForm):
+    operations.add_version(current_principal(), doc, received.upload, note=received.form.note.data)
     flash(_("New version uploaded."), "success")
     return redirect(url_for("documents.document", document_id=doc.id))
 
@@ -159,7 +158,7 @@ def download_version(document_id: int, number: int):
     if version is None:
         abort(404)
     return transfer.send_file(
-        version, tlp=doc.tlp, principal=current_principal(), viewer_name=current_user.full_name,
+        version, tlp=doc.tlp, principal=current_principal(),
         record_view=lambda watermarked: record(
             "document.download", object_type="library_document", object_id=doc.id,
             object_party=doc.owner_party.code, objectives=doc.objectives or None,

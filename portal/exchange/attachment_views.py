@@ -15,10 +15,9 @@ submission's own scope); invisible and nonexistent both answer 404.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import FileField, TextAreaField
@@ -93,17 +92,15 @@ def _render_form(submission, form, status=200):
 @permission_required(PERMISSION)
 def new(submission_id: int):
     submission = _attachable_or_404(submission_id)
-    if request.method == "GET":
-        return _render_form(submission, SubmissionAttachmentForm(formdata=None))
-    received = transfer.receive_upload_form(
+    return transfer.upload_page(
         lambda fields: SubmissionAttachmentForm(formdata=fields),
         lambda form, status: _render_form(submission, form, status),
-        allowed=files.SUBMISSION_KINDS,
-        record_refusal=lambda refusal: files.record_refusal(refusal, submission))
-    if not isinstance(received, transfer.ReceivedForm):
-        return received  # the page again, with the error
-    form, upload = received.form, received.upload
-    files.create_attachment(current_principal(), submission, upload, caption=form.caption.data)
+        allowed=files.SUBMISSION_KINDS, record_refusal=lambda refusal: files.record_refusal(refusal, submission),
+        save=lambda received: _attach(submission, received))
+
+
+def _attach(submission: Submission, received: transfer.ReceivedForm):
+    files.create_attachment(current_principal(), submission, received.upload, caption=received.form.caption.data)
     flash(_("File attached."), "success")
     return redirect(url_for("exchange.detail", submission_id=submission.id) + "#submission-attachments")
 
@@ -117,10 +114,9 @@ def _attachment_or_404(submission_id: int, attachment_id: int):
 
 def _send(submission_id: int, attachment_id: int, variant: str):
     item, submission = _attachment_or_404(submission_id, attachment_id)
-    return transfer.send_file(
-        item, tlp=submission.tlp, principal=current_principal(), viewer_name=current_user.full_name,
-        variant=variant,
-        record_view=lambda watermarked: files.record_view(item, submission, variant=variant, watermarked=watermarked))
+    return transfer.send_file(item, tlp=submission.tlp, principal=current_principal(), variant=variant,
+                              record_view=lambda watermarked: files.record_view(item, submission, variant=variant,
+                                                                                watermarked=watermarked))
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/view")
@@ -216,11 +212,8 @@ def api_upload(submission_id: int):
     except transfer.ApiUploadError as refused:
         return _error(refused.status, refused.error, **refused.extra)
     item = files.create_attachment(principal, submission, received.upload, **received.values)
-    response = jsonify(attachment_json(item))
-    response.status_code = 201
-    response.headers["Location"] = url_for("submission_attachments.api_download", submission_id=submission.id,
-                                           attachment_id=item.id)
-    return response
+    return transfer.created(attachment_json(item), url_for("submission_attachments.api_download",
+                                                           submission_id=submission.id, attachment_id=item.id))
 
 
 @bp.get("/api/v1/submissions/<int:submission_id>/attachments/<int:attachment_id>")
@@ -234,10 +227,8 @@ def api_download(submission_id: int, attachment_id: int):
     if item is None:
         return _error(404, "Not Found")
     submission = db.session.get(Submission, item.submission_id)
-    return transfer.send_file(
-        item, tlp=submission.tlp, principal=principal, viewer_name=g.api_token.user.full_name,
-        record_view=lambda watermarked: files.record_view(item, submission, variant="download",
-                                                          watermarked=watermarked, via="api"))
+    return transfer.send_file(item, tlp=submission.tlp, principal=principal, record_view=lambda watermarked: (
+        files.record_view(item, submission, variant="download", watermarked=watermarked, via="api")))
 
 
 for _view in (api_upload, api_download):
