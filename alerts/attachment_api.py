@@ -82,6 +82,7 @@ def upload_attachment(alert_id: int):
 
 
 def attachment_json(item) -> dict:
+    """What the API says of an alert's file."""
     return {"id": item.id, "alert_id": item.alert_id, **stored_file_json(item), "side": item.side,
             "light": item.light, "is_genuine_reference": item.is_genuine_reference}
 

@@ -87,6 +87,7 @@ def _attachment_or_404(alert_id: int, attachment_id: int):
 @bp.get("/alerts/<int:alert_id>/attachments", endpoint="attachments")
 @permission_required("search_alerts")
 def attachment_list(alert_id: int):
+    """The alert's files, as thumbnails."""
     alert = get_visible_or_404(Alert, alert_id)
     return render_template("alerts/attachments.html", alert=alert)
 
@@ -98,6 +99,7 @@ def _render_attachment_form(alert, form, status=200):
 @bp.route("/alerts/<int:alert_id>/attachments/new", methods=["GET", "POST"])
 @permission_required("report_alert")
 def new_attachment(alert_id: int):
+    """The upload form (the reporting party only), and the upload."""
     alert = _attachable_alert_or_404(alert_id)
     return transfer.upload_page(
         lambda fields: AttachmentForm(formdata=fields),
@@ -118,6 +120,7 @@ def _attach(alert: Alert, received: transfer.ReceivedForm):
 @bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>")
 @permission_required("search_alerts")
 def attachment(alert_id: int, attachment_id: int):
+    """One file's page: its tags, caption and a view of it."""
     item, alert = _attachment_or_404(alert_id, attachment_id)
     return render_template("alerts/attachment.html", alert=alert, item=item)
 
@@ -133,18 +136,21 @@ def _send_attachment(alert_id: int, attachment_id: int, variant: str):
 @bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/view")
 @permission_required("search_alerts")
 def view_attachment(alert_id: int, attachment_id: int):
+    """The file inline (images) for the viewer, watermarked when the alert's TLP asks."""
     return _send_attachment(alert_id, attachment_id, "view")
 
 
 @bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/thumbnail")
 @permission_required("search_alerts")
 def attachment_thumbnail(alert_id: int, attachment_id: int):
+    """The file's thumbnail (404 for a file without one)."""
     return _send_attachment(alert_id, attachment_id, "thumbnail")
 
 
 @bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/download")
 @permission_required("search_alerts")
 def download_attachment(alert_id: int, attachment_id: int):
+    """The file as a download."""
     return _send_attachment(alert_id, attachment_id, "download")
 
 

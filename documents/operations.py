@@ -32,6 +32,7 @@ class LibraryError(ValueError):
 
 
 def folders() -> list[Folder]:
+    """The library's folders, in their display order."""
     return list(db.session.scalars(select(Folder).order_by(Folder.position, Folder.id)))
 
 
@@ -130,10 +131,12 @@ def add_version(principal: Principal, document: Document, upload: ReceivedUpload
 
 
 def versions_of(document: Document) -> list[DocumentVersion]:
+    """The document's versions, newest first."""
     return list(db.session.scalars(select(DocumentVersion).where(DocumentVersion.document_id == document.id)
                                    .order_by(DocumentVersion.number.desc())))
 
 
 def get_version(document: Document, number: int) -> DocumentVersion | None:
+    """Version ``number`` of the document, or None."""
     return db.session.scalar(select(DocumentVersion).where(DocumentVersion.document_id == document.id,
                                                            DocumentVersion.number == number))

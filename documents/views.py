@@ -57,6 +57,7 @@ def _apply_library_error(form, field: str, message: str) -> None:
 @bp.get("/library/")
 @permission_required("view_library")
 def library():
+    """The documents the principal sees, by folder and tag."""
     statement = visible(Document)
     folder_id = request.args.get("folder", type=int)
     if folder_id:
@@ -75,6 +76,7 @@ def library():
 @bp.route("/library/documents/new", methods=["GET", "POST"])
 @permission_required("manage_library")
 def new_document():
+    """The form for a new document with its first version, and the upload."""
     return transfer.upload_page(
         lambda fields: _document_form(fields, folder=request.args.get("folder", type=int)),
         _render_document_form, allowed=LIBRARY_KINDS,
@@ -106,6 +108,7 @@ def _render_document_form(form, status=200):
 @bp.get("/library/documents/<int:document_id>")
 @permission_required("view_library")
 def document(document_id: int):
+    """A document's page with its versions (the read is audited)."""
     doc = get_visible_or_404(Document, document_id)
     record("document.view", object_type="library_document", object_id=doc.id, object_party=doc.owner_party.code,
            objectives=doc.objectives or None)
@@ -129,6 +132,7 @@ def _own_document_or_404(document_id: int) -> Document:
 @bp.route("/library/documents/<int:document_id>/versions/new", methods=["GET", "POST"])
 @permission_required("manage_library")
 def new_version(document_id: int):
+    """The form for a new version (the owning party only), and the upload."""
     doc = _own_document_or_404(document_id)
     return transfer.upload_page(
         lambda fields: VersionForm(formdata=fields),
@@ -153,6 +157,7 @@ def _render_version_form(doc, form, status=200):
 @bp.get("/library/documents/<int:document_id>/versions/<int:number>/download")
 @permission_required("view_library")
 def download_version(document_id: int, number: int):
+    """One version's file, watermarked when the document's TLP asks."""
     doc = get_visible_or_404(Document, document_id)
     version = operations.get_version(doc, number)
     if version is None:

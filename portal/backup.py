@@ -85,6 +85,8 @@ def registered_blob_store():
 
 @dataclass
 class BackupResult:
+    """The folder written and its manifest."""
+
     path: Path
     manifest: dict
 

@@ -28,6 +28,8 @@ from portal.extensions import db
 
 @dataclass(frozen=True)
 class EncryptedColumn:
+    """A registered ``EncryptedText`` column of a model."""
+
     model: type
     attr: str
 
@@ -46,6 +48,8 @@ class EncryptedColumn:
 
 @dataclass(frozen=True)
 class BlindIndex:
+    """A registered way to recompute a model's blind indexes from a loaded row."""
+
     model: type
     compute: Callable[[Any], dict[str, str | None] | None]
     name: str
@@ -83,6 +87,8 @@ class WrappedKeyColumns:
 
 @dataclass
 class Registry:
+    """Everything registered: encrypted columns, blind indexes, wrapped file keys."""
+
     encrypted: dict[tuple[type, str], EncryptedColumn] = field(default_factory=dict)
     blind_indexes: dict[tuple[type, str], BlindIndex] = field(default_factory=dict)
     wrapped_keys: dict[tuple[type, str], WrappedKeyColumns] = field(default_factory=dict)

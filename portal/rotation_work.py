@@ -77,6 +77,8 @@ class Problem:
 
 @dataclass
 class Report:
+    """What a rotation or verification did: counts per label, and the problems."""
+
     converted: dict[str, int] = field(default_factory=dict)
     checked: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)

@@ -91,6 +91,7 @@ def _render_form(submission, form, status=200):
 @bp.route("/exchange/<int:submission_id>/attachments/new", methods=["GET", "POST"])
 @permission_required(PERMISSION)
 def new(submission_id: int):
+    """The upload form (the sending party, draft or sent), and the upload."""
     submission = _attachable_or_404(submission_id)
     return transfer.upload_page(
         lambda fields: SubmissionAttachmentForm(formdata=fields),
@@ -122,18 +123,21 @@ def _send(submission_id: int, attachment_id: int, variant: str):
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/view")
 @permission_required(PERMISSION)
 def view(submission_id: int, attachment_id: int):
+    """The file inline (images) for the viewer, watermarked when the submission's TLP asks."""
     return _send(submission_id, attachment_id, "view")
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/thumbnail")
 @permission_required(PERMISSION)
 def thumbnail(submission_id: int, attachment_id: int):
+    """The file's thumbnail (404 for a file without one)."""
     return _send(submission_id, attachment_id, "thumbnail")
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/download")
 @permission_required(PERMISSION)
 def download(submission_id: int, attachment_id: int):
+    """The file as a download."""
     return _send(submission_id, attachment_id, "download")
 
 
@@ -179,6 +183,7 @@ def _forbidden(action: str, submission_id: int):
 
 
 def attachment_json(item) -> dict:
+    """What the API says of a submission's file."""
     return {"id": item.id, "submission_id": item.submission_id, **stored_file_json(item), "caption": item.caption}
 
 

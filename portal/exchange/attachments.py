@@ -71,6 +71,7 @@ def refusal_reason(principal: Principal, submission: Submission) -> str:
 
 
 def record_denied_attach(submission: Submission, reason: str) -> None:
+    """Audit a refused attach or remove: not the sender, or too late."""
     record("exchange.attach", outcome="denied", object_type="submission", object_id=submission.id,
            object_party=submission.owner_party.code, objectives=_objectives(submission),
            details={"reference": submission.reference, "reason": reason})
@@ -83,6 +84,7 @@ def record_refusal(refusal: UploadRefused, submission: Submission) -> None:
 
 
 def check_caption(caption: str | None) -> str | None:
+    """The trimmed caption (None when empty); raises ``CaptionTooLong``."""
     caption = (caption or "").strip() or None
     if caption is not None and len(caption) > MAX_CAPTION:
         raise CaptionTooLong()
@@ -104,6 +106,7 @@ def create_attachment(principal: Principal, submission: Submission, upload: Rece
 
 
 def attachments_of(submission: Submission, principal: Principal | None) -> list[SubmissionAttachment]:
+    """The submission's files the principal sees, oldest first."""
     statement = visible(SubmissionAttachment, principal).where(SubmissionAttachment.submission_id == submission.id)
     return list(db.session.scalars(statement.order_by(SubmissionAttachment.id)))
 
@@ -124,6 +127,7 @@ def get_visible(attachment_id: int, principal: Principal | None,
 
 def record_view(item: SubmissionAttachment, submission: Submission, *, variant: str, watermarked: bool,
                 via: str = "web") -> None:
+    """Audit a read of the file (``via`` is ``web`` or ``api``)."""
     record("exchange.attachment_view", object_type="submission_attachment", object_id=item.id,
            object_party=submission.owner_party.code, objectives=_objectives(submission),
            details={"submission_id": submission.id, "reference": submission.reference, "variant": variant,
