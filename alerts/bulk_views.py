@@ -1,7 +1,7 @@
 """Pages for bulk import and export of alerts (blueprint ``alert_bulk``, under ``/alerts/bulk``).
 
-Import is two steps. The upload is read off the request stream (``documents.receive``: Werkzeug's form
-parser would spool it to a temporary file in clear, and an import holds document numbers), encrypted
+Import is two steps. The upload is read off the request stream (``documents.transfer.receive_file``:
+Werkzeug's form parser would spool it to a temporary file in clear, and an import holds document numbers), encrypted
 into the blob store as it arrives, then decrypted chunk by chunk for the dry run. The report page lists
 the bad rows (the first ``bulk.MAX_REPORTED_ROWS``; beyond them the upload is kept, encrypted, for an hour
 and a CSV of every bad row is made from it on request); a clean file gets a confirmation form whose signed token (valid one hour, for this user
@@ -28,7 +28,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     has_app_context,
     redirect,
     render_template,
@@ -39,11 +38,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import validate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, SubmitField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import DataRequired
 
 from alerts import bulk
 from alerts.bulk import ImportFileError, ImportRefused
@@ -52,9 +50,11 @@ from alerts.forms import SearchForm
 from alerts.operations import AlertForbidden
 from alerts.search import SearchError
 from alerts.validation import AlertValidationError
-from documents.receive import MalformedUpload, drain_request, receive
+from documents.files import StoredBlobs
+from documents.receive import MalformedUpload
 from documents.service import decrypt_from_store, encrypt_to_store
 from documents.storage import BlobNotFound, current_blob_store
+from documents.transfer import CsrfRefused, receive_file
 from documents.uploads import UploadRefused
 from portal.access import permission_required
 from portal.extensions import csrf, db
@@ -87,20 +87,6 @@ class FullReportForm(FlaskForm):
 
     pending = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Download every bad row (CSV)"))
-
-
-class CsrfRefused(ValueError):
-    """The upload form's CSRF token is missing or invalid."""
-
-
-def _check_csrf(fields: MultiDict) -> None:
-    if g.get("bulk_csrf_ok") or not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    try:
-        validate_csrf(fields.get("csrf_token"))
-    except ValidationError:
-        raise CsrfRefused() from None
-    g.bulk_csrf_ok = True
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -144,6 +130,24 @@ def _render_upload(errors=(), status=200):
                            limits=bulk.limits()), status
 
 
+def _import_storer(file_id: str, max_bytes: int, blobs: StoredBlobs):
+    """How ``receive_file`` stores an import: a .csv or .json name, encrypted up to the import's size limit."""
+
+    def store(part):
+        fmt = bulk.guess_format(part.filename)
+        if fmt is None:
+            raise UploadRefused("type", _("Choose a .csv or .json file."))
+        try:
+            stored = encrypt_to_store(current_blob_store(), bulk._limited(part.chunks(), max_bytes), file_id,
+                                      current_keyring())
+        except ImportFileError as error:  # larger than the import limit: refused like any upload
+            raise UploadRefused("import_file", error.message) from None
+        blobs.add(stored.blob_id)
+        return stored, fmt
+
+    return store
+
+
 @bp.get("/import")
 @permission_required("report_alert")
 def import_page():
@@ -158,31 +162,16 @@ def upload():
     principal = current_principal()
     max_bytes, max_rows = bulk.limits()
     file_id = f"alert-import:{principal.user_id}:{secrets.token_hex(12)}"
-    received = []
-
-    def on_file(part):
-        if part.name != "file" or received:
-            raise UploadRefused("unexpected_file", _("Send exactly one file, in the field named file."))
-        fmt = bulk.guess_format(part.filename)
-        if fmt is None:
-            raise UploadRefused("type", _("Choose a .csv or .json file."))
-        chunks = bulk._limited(part.chunks(), max_bytes)
-        received.append((encrypt_to_store(current_blob_store(), chunks, file_id, current_keyring()), fmt))
-
+    blobs = StoredBlobs()
     try:
-        receive(on_file, MultiDict(), check_csrf=_check_csrf)
-    except (UploadRefused, ImportFileError) as refusal:
-        for stored, _fmt in received:
-            current_blob_store().delete(stored.blob_id)
-        drain_request()
+        received = receive_file(MultiDict(), _import_storer(file_id, max_bytes, blobs), blobs=blobs)
+    except UploadRefused as refusal:
         return _render_upload([str(refusal)], 400)
     except (MalformedUpload, CsrfRefused):
-        for stored, _fmt in received:
-            current_blob_store().delete(stored.blob_id)
         return _render_upload([_("The upload could not be read. Please try again.")], 400)
-    if not received:
+    if received is None:
         return _render_upload([_("Choose a file.")], 400)
-    stored, fmt = received[0]
+    stored, fmt = received
     pending = {"b": stored.blob_id, "f": file_id, "k": base64.b64encode(stored.wrapped_key).decode(),
                "i": stored.key_id}
     report = bulk.dry_run(principal, _opener(pending)(), fmt, max_bytes=max_bytes, max_rows=max_rows)
@@ -192,11 +181,13 @@ def upload():
             # Kept (encrypted, as for a confirmation) so the full report can be made from it; removed by
             # blobs gc after PENDING_MAX_AGE like any upload nobody confirms.
             full_report = FullReportForm(formdata=None, pending=_pending_token(stored, file_id, fmt))
+            blobs.keep()
         else:
-            _discard(pending)
+            blobs.discard()
         return render_template("alerts/import_report.html", report=report, confirm=None,
                                full_report=full_report), 200
     confirm = ConfirmForm(formdata=None, pending=_pending_token(stored, file_id, fmt))
+    blobs.keep()  # pending confirmation: deleted on confirm or cancel, else by blobs gc
     return render_template("alerts/import_report.html", report=report, confirm=confirm)
 
 

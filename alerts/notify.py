@@ -17,7 +17,6 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 
-import click
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
@@ -268,27 +267,3 @@ def send_digests(now=None, principal=None) -> tuple[int, int]:
         record("alert.digest", object_type="alert_digest", principal=principal,
                details={"messages": emails, "events": events, "dropped": dropped})
     return emails, events
-
-
-# --- command line ------------------------------------------------------------------------------------
-
-def _digest_command():
-    from portal.cli import CLI_ACTOR, cli_command
-
-    @click.command("digest")
-    @cli_command
-    def digest():
-        """Queue today's digest e-mails (run once a day; a second run sends nothing new)."""
-        emails, events = send_digests(principal=CLI_ACTOR)
-        db.session.commit()
-        click.echo(f"Alert digests: {emails} e-mails queued with {events} events.")
-
-    return digest
-
-
-def register_cli(app) -> None:
-    """Add ``alerts digest`` to the shared ``alerts`` command group (``alerts.cli``, which adds the group to
-    the application; the order of the two calls does not matter, the group is one object)."""
-    from alerts.cli import alerts_cli
-
-    alerts_cli.add_command(_digest_command())

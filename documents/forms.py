@@ -1,43 +1,22 @@
-"""Upload forms. They are always built with explicit ``formdata`` (the fields ``documents.receive`` read off
-the stream): letting Flask-WTF read ``request.form`` would make Werkzeug spool the file to disk in clear.
-The CSRF token is checked by the upload route itself when its part arrives (see ``documents.receive``)."""
+"""The library's upload forms. They are always built with explicit ``formdata`` (the fields
+``documents.transfer`` read off the stream): letting Flask-WTF read ``request.form`` would make Werkzeug
+spool the file to disk in clear. The CSRF token is checked by ``documents.transfer`` when its part arrives."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FileField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms import FileField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.distribution_forms import DistributionFields, tlp_field
 
-SIDE_CHOICES = [
-    SelectChoice("front", _l("Front")),
-    SelectChoice("back", _l("Back")),
-    SelectChoice("biodata", _l("Biodata page")),
-    SelectChoice("other", _l("Other")),
-]
-LIGHT_CHOICES = [
-    SelectChoice("visible", _l("Visible light")),
-    SelectChoice("uv", _l("Ultraviolet (UV)")),
-    SelectChoice("ir", _l("Infrared (IR)")),
-    SelectChoice("coaxial", _l("Coaxial light")),
-]
 FILE_LABEL = _l("File")
 
 
 class _StreamedForm(FlaskForm):
     class Meta:
         csrf = False
-
-
-class AttachmentForm(_StreamedForm):
-    side = SelectField(_l("Side"), choices=SIDE_CHOICES, default="front")
-    light = SelectField(_l("Light"), choices=LIGHT_CHOICES, default="visible")
-    is_genuine_reference = BooleanField(_l("This is a genuine reference image (not the false document)"))
-    caption = TextAreaField(_l("Caption"), validators=[Optional(), Length(max=500)])
-    file = FileField(FILE_LABEL)
 
 
 class DocumentForm(DistributionFields):

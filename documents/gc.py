@@ -18,6 +18,8 @@ STALE_AFTER_SECONDS = 3600
 
 @dataclass
 class GcResult:
+    """What one ``blobs gc`` run found and removed."""
+
     referenced: int = 0
     unreferenced: list[str] = field(default_factory=list)
     kept_young: list[str] = field(default_factory=list)

@@ -1,5 +1,6 @@
-"""Stored files: attachments on alerts and on exchange submissions, and the document library (folders,
-documents, versions).
+"""Stored files: the columns every file row has (``StoredFileMixin``), and the document library (folders,
+documents, versions). Alert attachments (``alerts.attachments``) and submission attachments
+(``portal.exchange.attachments``) use the mixin and register their models with ``register_stored_file``.
 
 Every file row carries what ``documents.service`` needs to read its blob back (``StoredFileMixin``): the
 blob id, the wrapped data key and its key id, the plaintext size, the kind decided from the content, and
@@ -11,27 +12,25 @@ encrypted the same way under the id ``<file_uid>:thumb``.
 The display name can reveal things (a name, a document number), so it is an encrypted column, like an
 attachment's caption and a library document's title and description. The blob store never sees a name.
 
-Access: an attachment is seen by whoever sees its alert (``visible(Attachment)``, declared by
-``visible_through = "alert_id"``: ``visible(Alert)``, drafts included through ``Alert.visibility_refinement``);
-a submission's file by exactly the submission's audience (``visible(SubmissionAttachment)``, through
-``submission_id``); a library document is itself shareable (``ShareableMixin``), and its versions follow it.
+Access: a library document is itself shareable (``ShareableMixin``), and its versions follow it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from portal.access import ShareableMixin
 from portal.crypto import EncryptedText
 from portal.extensions import db
 from portal.parties.models import Party
+from portal.rotation import register_encrypted_column
 from portal.timeutil import utcnow
 
-ATTACHMENT_SIDES = ("front", "back", "biodata", "other")
-ATTACHMENT_LIGHTS = ("visible", "uv", "ir", "coaxial")
+from .service import register_file_columns
+
 THUMBNAIL_SUFFIX = ":thumb"
 
 
@@ -100,20 +99,6 @@ class StoredFileMixin:
         return self.kind in ("jpeg", "png", "tiff")
 
 
-class Attachment(StoredFileMixin, db.Model):
-    """A file on an alert: a specimen image (tagged by side and light), or a PDF."""
-
-    __tablename__ = "attachments"
-    visible_through = "alert_id"  # seen by exactly whoever sees the alert (portal.access.visibility_clause)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    side: Mapped[str] = mapped_column(String(16), default="other")
-    light: Mapped[str] = mapped_column(String(16), default="visible")
-    is_genuine_reference: Mapped[bool] = mapped_column(Boolean, default=False)
-    caption: Mapped[str | None] = mapped_column(EncryptedText("attachments.caption"))
-
-
 class Folder(db.Model):
     """A topic folder of the library (bilingual name, the plan objective it serves)."""
 
@@ -164,34 +149,15 @@ class DocumentVersion(StoredFileMixin, db.Model):
     __table_args__ = (UniqueConstraint("document_id", "number", name="uq_library_document_versions_document_id_number"),)
 
 
-class SubmissionAttachment(StoredFileMixin, db.Model):
-    """A file on an intelligence-exchange submission, seen by exactly the submission's audience
-    (``visible(Submission)``: its sender and recipients; a draft only by the sending party)."""
-
-    __tablename__ = "submission_attachments"
-    visible_through = "submission_id"  # the submission's scope decides (portal.access.visibility_clause)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
-    caption: Mapped[str | None] = mapped_column(EncryptedText("submission_attachments.caption"))
+def register_stored_file(model: type) -> None:
+    """Declare a ``StoredFileMixin`` model to the key ring's registry: its file and thumbnail (rotation,
+    verification, ``blobs gc``, the upload clean-up) and its encrypted display name."""
+    register_file_columns(model, "file_uid", "wrapped_key", "key_id", blob_id_attr="blob_id", size_attr="size")
+    register_file_columns(model, "thumb_file_uid", "thumb_wrapped_key", "thumb_key_id",
+                          blob_id_attr="thumb_blob_id", size_attr="thumb_size")
+    register_encrypted_column(model, "display_name")
 
 
-# Every model whose rows reference blobs (``referenced_blob_ids``, ``keys rotate``/``verify``, backups).
-FILE_MODELS = (Attachment, DocumentVersion, SubmissionAttachment)
-
-
-from portal.rotation import (
-    register_encrypted_column,
-    register_wrapped_key,
-)
-
-for _model in FILE_MODELS:
-    register_wrapped_key(_model, "file_uid", "wrapped_key", "key_id", blob_id_attr="blob_id",
-                         size_attr="size")
-    register_wrapped_key(_model, "thumb_file_uid", "thumb_wrapped_key", "thumb_key_id",
-                         blob_id_attr="thumb_blob_id", size_attr="thumb_size")
-    register_encrypted_column(_model, "display_name")
-register_encrypted_column(Attachment, "caption")
+register_stored_file(DocumentVersion)
 register_encrypted_column(Document, "title", "description")
 register_encrypted_column(DocumentVersion, "note")
-register_encrypted_column(SubmissionAttachment, "caption")

@@ -177,7 +177,7 @@ def receive(on_file, fields: MultiDict, *, check_csrf=None) -> list[ReceivedFile
     ``fields`` is the caller's, so that the values read before a refusal can fill the form again.
     ``check_csrf(fields)`` (HTML routes) is called when the first file part arrives and again at the end;
     it raises to refuse. A file input left empty (no file name) is skipped. Exceptions from ``on_file``
-    propagate; the caller discards what earlier parts stored (``operations.StoredBlobs``).
+    propagate; the caller discards what earlier parts stored (``documents.files.StoredBlobs``).
     """
     reader = open_upload()
     files: list[ReceivedFile] = []

@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from typing import BinaryIO, NamedTuple, Self
 
 from portal.keyring import KeyRing
+from portal.rotation import MissingBlob, register_wrapped_key
 
 from . import envelope
-from .storage import BlobStore
+from .storage import BlobNotFound, BlobStore, current_blob_store
 from .stream import DEFAULT_SEGMENT_SIZE, StreamEncryptor, StreamIntegrityError, decrypt_stream
 
 
@@ -116,3 +117,20 @@ def verify_stored(
             total += len(chunk)
     if size is not None and total != size:
         raise StreamIntegrityError(f"blob {blob_id} decrypts to {total} bytes, the row records {size}")
+
+
+def verify_registered_blob(blob_id: str, wrapped_key: bytes, key_id: str, file_id: str | int, ring: KeyRing, *,
+                           size: int | None = None) -> None:
+    """``verify_stored`` on the application's store, as ``keys verify`` calls it (``portal.rotation``)."""
+    try:
+        verify_stored(current_blob_store(), blob_id, wrapped_key, key_id, file_id, ring, size=size)
+    except BlobNotFound as missing:
+        raise MissingBlob(blob_id) from missing
+
+
+def register_file_columns(model: type, file_id_attr: str, wrapped_attr: str, key_id_attr: str, *,
+                          blob_id_attr: str = "blob_id", size_attr: str | None = None) -> None:
+    """Register one blob of ``model`` with the key ring's registry, with this service's re-wrap and verify
+    (``keys rotate`` and ``keys verify`` call them; ``blobs gc`` and the upload clean-up keep its blobs)."""
+    register_wrapped_key(model, file_id_attr, wrapped_attr, key_id_attr, rewrap=envelope.rewrap,
+                         verify=verify_registered_blob, blob_id_attr=blob_id_attr, size_attr=size_attr)

@@ -28,6 +28,7 @@ import ctypes
 import os
 import re
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -190,6 +191,19 @@ class LocalBlobStore(BlobStore):
             for entry in sorted(shard.iterdir()):
                 if BLOB_ID.fullmatch(entry.name) and entry.name[:2] == shard.name and entry.is_file():
                     yield entry.name
+
+    def blob_path(self, blob_id: str) -> Path:
+        """The file holding the blob (what ``portal.backup`` copies)."""
+        return self._path(blob_id)
+
+    def import_blob(self, blob_id: str, source: Path) -> None:
+        """Put a copy of ``source`` in place as blob ``blob_id`` (``restore``). Raises ``InvalidBlobId``."""
+        destination = self._path(blob_id)
+        self._ensure_folder(destination.parent)
+        temporary = destination.parent / f"{_TEMP_PREFIX}{blob_id}-restore"
+        shutil.copyfile(source, temporary)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, destination)
 
     def iter_temporaries(self) -> Iterator[Path]:
         if not self.root.is_dir():

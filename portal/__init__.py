@@ -30,12 +30,23 @@ BLUEPRINTS = (
     "alerts.views",
     "alerts.bulk_views",
     "alerts.subscription_views",
+    "alerts.attachment_views",
     "documents.views",
-    "documents.api",
+    "alerts.attachment_api",
     "portal.exchange.views",
     "portal.exchange.api",
-    "documents.submission_views",
+    "portal.exchange.attachment_views",
 )
+# Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).
+CLI_GROUPS = (
+    "portal.cli",
+    "portal.ops_cli",
+    "portal.directory.cli",
+    "alerts.cli",
+    "documents.cli",
+)
+# Features that add application-wide hooks beyond their blueprints: each exposes ``init_app(app)``.
+FEATURE_HOOKS = ("documents",)
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (
     "portal.parties.models",
@@ -48,6 +59,8 @@ MODEL_MODULES = (
     "portal.directory.models",
     "portal.exchange.models",
     "documents.models",
+    "alerts.attachments",
+    "portal.exchange.attachments",
 )
 
 
@@ -102,10 +115,11 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIntConverter  # before any route is added
     for module in BLUEPRINTS:
         app.register_blueprint(import_module(module).bp)
-
-    from portal.cli import register_cli
-
-    register_cli(app)
+    for module in CLI_GROUPS:
+        for command in import_module(module).commands:
+            app.cli.add_command(command)
+    for module in FEATURE_HOOKS:
+        import_module(module).init_app(app)
     from portal.templating import init_app as init_templating
 
     init_templating(app)

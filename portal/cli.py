@@ -1,11 +1,8 @@
-"""The command-line contract: ``flask --app portal <command>``. Other tools rely on these names.
+"""The core's commands: ``setup``, ``demo``, ``users create|list``, ``tokens create``, ``audit
+verify|checkpoint``, ``outbox send`` (``flask --app portal <command>``; other tools rely on these names).
 
-``setup``, ``demo``, ``users create|list``, ``tokens create``, ``audit verify|checkpoint``, ``outbox send``.
-
-Commands run outside any request, so each commits its own work (or rolls it back on an error, which
-also discards the audit entries it queued). Their audit entries have no principal: the actor is the
-command line (no user, no party, role ``cli``). Errors are one clear line on stderr and exit status 1;
-output meant for other programs (a token, a checkpoint) is printed alone on stdout.
+The shared helpers (the ``cli`` actor, ``CommandError``, ``cli_command``) are in ``portal.cli_support``;
+``create_app()`` adds ``commands`` to the application (``portal.CLI_GROUPS``).
 """
 
 from __future__ import annotations
@@ -13,14 +10,13 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from dataclasses import dataclass
-from functools import wraps
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
-from flask_babel import force_locale
+from flask.cli import AppGroup
+
+from portal.cli_support import CLI_ACTOR, CommandError, cli_command, table
 
 DEMO_DOMAIN = "demo.rcm.invalid"
 # e-mail local part, role, party code, full name
@@ -35,46 +31,9 @@ DEMO_ACCOUNTS = (
 )
 
 
-@dataclass(frozen=True)
-class CommandLineActor:
-    """The actor of audit entries written by these commands: nobody signed in, acting as ``cli``."""
-
-    user_id: None = None
-    party_code: None = None
-    role: str = "cli"
-    token_id: None = None
-
-
-CLI_ACTOR = CommandLineActor()
-
-
-class CommandError(click.ClickException):
-    """A refused command: printed as ``Error: <message>`` on stderr, exit status 1."""
-
-    exit_code = 1
-
-
 def demo_email(local_part: str, party_code: str) -> str:
+    """The e-mail address of a demo account (``liaison@gtm.demo.rcm.invalid``)."""
     return f"{local_part}@{party_code.lower()}.{DEMO_DOMAIN}"
-
-
-def cli_command(func):
-    """Decorate a CLI command's body: run it in an app context, in English, committing nothing on an error
-    (the command commits its own work, as CLI commands do)."""
-
-    @with_appcontext
-    @wraps(func)
-    def wrapped(*args, **kwargs):
-        from portal.extensions import db
-
-        with force_locale("en"):  # messages from shared code (password policy...) need a locale
-            try:
-                return func(*args, **kwargs)
-            except BaseException:
-                db.session.rollback()
-                raise
-
-    return wrapped
 
 
 def _audit_user_created(user, **details) -> None:
@@ -82,13 +41,6 @@ def _audit_user_created(user, **details) -> None:
 
     record("user.create", object_type="user", object_id=user.id, object_party=user.party.code,
            details={"user_id": user.id, "role": user.role, **details}, principal=CLI_ACTOR)
-
-
-def _table(headers: tuple[str, ...], rows: list[tuple]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in (headers, tuple("-" * width for width in widths), *rows)]
-    return "\n".join(lines)
 
 
 # --- setup and demo ------------------------------------------------------------------------------
@@ -169,7 +121,7 @@ def demo_command():
         return
     click.echo("Demo accounts created. Passwords and TOTP secrets are shown ONCE; they are not stored "
                "in clear anywhere.\nAdd each TOTP secret (or otpauth URI) to an authenticator app.\n")
-    click.echo(_table(("E-MAIL", "ROLE", "PARTY", "PASSWORD", "TOTP SECRET", "OTPAUTH URI"), created))
+    click.echo(table(("E-MAIL", "ROLE", "PARTY", "PASSWORD", "TOTP SECRET", "OTPAUTH URI"), created))
     if existing:
         click.echo(f"\n{existing} other demo account(s) existed already and were left unchanged.")
 
@@ -255,7 +207,7 @@ def users_list(party_code):
     users = sorted(db.session.scalars(query), key=lambda user: (user.party.code, user.email.lower()))
     rows = [(user.id, user.email, user.full_name, user.party.code, user.role,
              "yes" if user.active else "no", "yes" if user.two_factor_enrolled else "no") for user in users]
-    click.echo(_table(("ID", "E-MAIL", "NAME", "PARTY", "ROLE", "ACTIVE", "2FA"), rows))
+    click.echo(table(("ID", "E-MAIL", "NAME", "PARTY", "ROLE", "ACTIVE", "2FA"), rows))
 
 
 # --- API tokens ----------------------------------------------------------------------------------
@@ -349,18 +301,5 @@ def outbox_send():
     click.echo(f"Outbox: {sent} sent, {failed} failed (failed messages are retried later).")
 
 
-def register_cli(app) -> None:
-    for command in (setup_command, demo_command, users_cli, tokens_cli, audit_cli, outbox_cli):
-        app.cli.add_command(command)
-    from portal.directory.cli import register as register_directory_cli
-
-    register_directory_cli(app)
-    from portal.ops_cli import register as register_ops_cli
-
-    register_ops_cli(app)
-    from alerts.notify import register_cli as register_alert_digest  # `alerts digest`
-
-    register_alert_digest(app)
-    from alerts.cli import register as register_alerts_cli
-
-    register_alerts_cli(app)
+# Added to the application by create_app() (portal.CLI_GROUPS).
+commands = (setup_command, demo_command, users_cli, tokens_cli, audit_cli, outbox_cli)

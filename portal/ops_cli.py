@@ -1,4 +1,8 @@
-"""Operations commands: ``keys rotate|verify|retire|export|status``, ``backup``, ``restore``, ``blobs gc``.
+"""Operations commands: ``keys rotate|verify|retire|export|status``, ``backup``, ``restore``.
+
+(``blobs gc`` is the file service's: ``documents/cli.py``.) The rotation work is ``portal.rotation_work``
+over the registry ``portal.rotation``; ``backup`` copies the blob store the file service registered
+(``portal.backup.registered_blob_store``).
 
 Rotation while the portal runs: the web processes hold the key ring they loaded at start, so they cannot
 read values under a key added after that. Stop the application servers (or put the portal in
@@ -15,10 +19,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.cli import CLI_ACTOR, CommandError, cli_command
+from portal.cli_support import CLI_ACTOR, CommandError, cli_command, progress
 
 keys_cli = AppGroup("keys", help="The key ring: rotation, verification, export.")
-blobs_cli = AppGroup("blobs", help="The encrypted blob store.")
 
 
 def _ring_path() -> Path:
@@ -35,10 +38,6 @@ def _install(ring) -> None:
     from dataclasses import replace
 
     current_app.extensions["keyring"] = replace(ring, path=path)
-
-
-def _progress(label: str, count: int) -> None:
-    click.echo(f"  {label}: {count}")
 
 
 def _warn_unregistered() -> None:
@@ -69,7 +68,7 @@ def keys_rotate(index_key, resume, batch_size):
     from portal.audit.service import record
     from portal.extensions import db
     from portal.keyring import current_keyring
-    from portal.rotation import (
+    from portal.rotation_work import (
         Report,
         pending_work,
         reencrypt_columns,
@@ -87,7 +86,7 @@ def keys_rotate(index_key, resume, batch_size):
                        "Searches match again once every index is recomputed:")
         else:
             click.echo(f"Recomputing blind indexes under index key {ring.index_key_id}:")
-        reindex_blind_indexes(batch_size=batch_size, progress=_progress, report=report)
+        reindex_blind_indexes(batch_size=batch_size, progress=progress, report=report)
         record("keys.rotate_index", object_type="keyring", object_id=ring.index_key_id,
                details={"rows": report.total, "failed": len(report.problems)}, principal=CLI_ACTOR)
         db.session.commit()
@@ -108,10 +107,10 @@ def keys_rotate(index_key, resume, batch_size):
         _install(ring)
         click.echo(f"Added key {ring.active_id} to {_ring_path()} and made it active (old keys kept).")
     click.echo("Re-encrypting columns:")
-    reencrypt_columns(ring, batch_size=batch_size, progress=_progress, report=report)
+    reencrypt_columns(ring, batch_size=batch_size, progress=progress, report=report)
     values = report.total
     click.echo("Re-wrapping file keys:")
-    rewrap_file_keys(ring, batch_size=batch_size, progress=_progress, report=report)
+    rewrap_file_keys(ring, batch_size=batch_size, progress=progress, report=report)
     file_keys = report.total - values
     record("keys.rotate", object_type="keyring", object_id=ring.active_id,
            details={"values": values, "file_keys": file_keys, "failed": len(report.problems), "resumed": bool(pending)},
@@ -130,7 +129,7 @@ def keys_rotate(index_key, resume, batch_size):
 def keys_verify(no_blobs, batch_size):
     """Decrypt every registered value and blob; list each corrupted item and exit 1 if there is any."""
     from portal.keyring import current_keyring
-    from portal.rotation import verify_all
+    from portal.rotation_work import verify_all
 
     report = verify_all(current_keyring(), batch_size=batch_size, blobs=not no_blobs)
     for label, count in report.checked.items():
@@ -148,7 +147,7 @@ def keys_verify(no_blobs, batch_size):
 def keys_status():
     """The keys of the ring and what still uses each one."""
     from portal.keyring import current_keyring
-    from portal.rotation import key_usage
+    from portal.rotation_work import key_usage
 
     ring = current_keyring()
     usage = key_usage(ring)
@@ -171,7 +170,8 @@ def keys_retire(key_id):
     from portal.audit.service import record
     from portal.extensions import db
     from portal.keyring import KeyRingError, current_keyring
-    from portal.rotation import key_usage, unregistered_encrypted_columns
+    from portal.rotation import unregistered_encrypted_columns
+    from portal.rotation_work import key_usage
 
     ring = current_keyring()
     missing = unregistered_encrypted_columns()
@@ -215,17 +215,16 @@ def keys_export(path):
 @cli_command
 def backup_command(path):
     """Snapshot the database and the blob store into the new folder PATH, with a manifest of hashes."""
-    from documents.backup import KEYRING_WARNING, BackupError, create_backup
-    from documents.storage import current_blob_store
     from portal.audit.service import record
+    from portal.backup import KEYRING_WARNING, BackupError, create_backup, registered_blob_store
     from portal.extensions import db
     from portal.keyring import current_keyring
-    from portal.rotation import key_usage
+    from portal.rotation_work import key_usage
 
     key_ids = sorted(set(key_usage()) | {current_keyring().index_key_id})
     db.session.rollback()  # no transaction of ours open while the snapshot is taken
     try:
-        result = create_backup(path, db.engine, current_blob_store(), key_ids)
+        result = create_backup(path, db.engine, registered_blob_store(), key_ids)
     except BackupError as exc:
         raise CommandError(str(exc)) from None
     record("system.backup", object_type="backup", details={"files": len(result.manifest["files"]),
@@ -241,15 +240,14 @@ def backup_command(path):
 @cli_command
 def restore_command(path):
     """Restore the backup in PATH into an EMPTY database and blob store (verifies the manifest first)."""
-    from documents.backup import KEYRING_WARNING, BackupError, restore_backup
-    from documents.storage import current_blob_store
+    from portal.backup import KEYRING_WARNING, BackupError, registered_blob_store, restore_backup
     from portal.extensions import db
     from portal.keyring import current_keyring
 
     db.session.remove()
     db.engine.dispose()
     try:
-        manifest = restore_backup(path, db.engine, current_blob_store())
+        manifest = restore_backup(path, db.engine, registered_blob_store())
     except BackupError as exc:
         raise CommandError(str(exc)) from None
     db.engine.dispose()
@@ -265,31 +263,5 @@ def restore_command(path):
         click.echo(KEYRING_WARNING, err=True)
 
 
-@blobs_cli.command("gc")
-@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
-@cli_command
-def blobs_gc(dry_run):
-    """Remove blobs no row references (older than an hour) and stale temporary files."""
-    from documents.gc import collect_garbage
-    from documents.storage import current_blob_store
-    from portal.audit.service import record
-    from portal.extensions import db
-
-    result = collect_garbage(current_blob_store(), dry_run=dry_run)
-    for blob_id in result.unreferenced:
-        click.echo(f"{'would remove' if dry_run else 'removed'} {blob_id}")
-    if dry_run:
-        click.echo(f"Dry run: {len(result.unreferenced)} unreferenced blob(s) and {result.temporaries} stale "
-                   f"temporary file(s) would be removed; {result.referenced} referenced, "
-                   f"{len(result.kept_young)} too recent to judge.")
-        return
-    record("blobs.gc", object_type="blob_store", details={"removed": len(result.removed),
-                                                         "temporaries": result.temporaries}, principal=CLI_ACTOR)
-    db.session.commit()
-    click.echo(f"Removed {len(result.removed)} unreferenced blob(s) and {result.temporaries} stale temporary "
-               f"file(s); {result.referenced} referenced, {len(result.kept_young)} too recent to judge.")
-
-
-def register(app) -> None:
-    for command in (keys_cli, blobs_cli, backup_command, restore_command):
-        app.cli.add_command(command)
+# Added to the application by create_app() (portal.CLI_GROUPS).
+commands = (keys_cli, backup_command, restore_command)

@@ -328,7 +328,7 @@ def test_directory_entries_follow_the_token_scopes(make_user):
 @pytest.mark.parametrize("code,role", [("GTM", "liaison_officer"), ("MEX", "liaison_officer"),
                                        ("PAN", "liaison_officer"), ("ARG", "country_admin"), ("TS", "secretariat_admin")])
 def test_submission_files_are_seen_exactly_where_their_submission_is(code, role, make_user):
-    from documents.models import SubmissionAttachment
+    from portal.exchange.attachments import SubmissionAttachment
     from portal.exchange.models import Submission
     from tests.documents.factories import pdf_bytes
     from tests.exchange.factories import make_submission, make_submission_attachment
@@ -349,8 +349,8 @@ def test_submission_files_are_seen_exactly_where_their_submission_is(code, role,
 @pytest.mark.parametrize("code,role", [("GTM", "liaison_officer"), ("MEX", "liaison_officer"),
                                        ("ARG", "country_admin"), ("TS", "secretariat_admin")])
 def test_alert_attachments_are_seen_exactly_where_their_alert_is(code, role, make_user):
+    from alerts.attachments import Attachment
     from alerts.models import Alert
-    from documents.models import Attachment
     from tests.documents.factories import gtm_alert, make_attachment
 
     author = make_user(role="liaison_officer", party_code="GTM")

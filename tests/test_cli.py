@@ -439,6 +439,23 @@ def test_alerts_expire_expires_due_alerts_once_and_prints_a_count(cli, make_user
 def test_register_cli_names_the_contract(app):
     names = set(app.cli.list_commands(None))
     assert {"setup", "demo", "users", "tokens", "audit", "outbox", "alerts"} <= names
+    assert {"keys", "backup", "restore", "blobs", "directory"} <= names
+
+
+def test_each_command_module_in_cli_groups_adds_its_commands(app):
+    """The commands come from the modules named in ``portal.CLI_GROUPS``, like the blueprints; the alerts
+    group holds its daily jobs and the bulk commands."""
+    from importlib import import_module
+
+    from portal import CLI_GROUPS
+
+    registered = {name: app.cli.get_command(None, name) for name in app.cli.list_commands(None)}
+    for module in CLI_GROUPS:
+        for command in import_module(module).commands:
+            assert registered[command.name] is command
+    alerts = registered["alerts"]
+    assert set(alerts.list_commands(None)) == {"digest", "expire", "export", "import"}
+    assert set(registered["blobs"].list_commands(None)) == {"gc"}
 
 
 def _queue_entry(action: str, mac: str | None = None) -> None:

@@ -99,7 +99,7 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "submission_attachments.remove": URL_BUILDERS["submission_attachments.view"],
     "notices.share": URL_BUILDERS["notices.detail"],
     "alerts_api.create": lambda ctx: {},
-    "documents_api.upload_attachment": URL_BUILDERS["alerts.detail"],
+    "alert_attachments_api.upload_attachment": URL_BUILDERS["alerts.detail"],
     "exchange_api.acknowledge": URL_BUILDERS["exchange.detail"],
     "submission_attachments.api_upload": URL_BUILDERS["exchange.edit"],
 }
@@ -120,7 +120,7 @@ PERMITTED: dict[str, int] = {
     "alerts.publish": 302,
     "alerts.withdraw": 400,  # a withdrawal needs its reason
     "alerts.acknowledge": 400,  # the reporting party does not acknowledge its own alert (see OVERRIDES)
-    "documents.new_attachment": 400,
+    "alert_attachments.new_attachment": 400,
     "alert_bulk.upload": 400,
     "alert_bulk.confirm": 302,  # no upload to confirm: back to the import page
     "alert_bulk.full_report": 302,
@@ -128,7 +128,7 @@ PERMITTED: dict[str, int] = {
     "alert_subscriptions.delete": 404,  # another user's subscription is not found, for everyone
     "alerts_api.create": 422,
     "alerts_api.validate_mrz": 422,
-    "documents_api.upload_attachment": 400,
+    "alert_attachments_api.upload_attachment": 400,
     "exchange_api.create": 422,
     "exchange_api.acknowledge": 403,  # the sending party does not acknowledge its own submission
     "submission_attachments.api_upload": 400,
@@ -177,8 +177,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
     # its sender and recipients: not found, exactly like a nonexistent one.
     **{(endpoint, OBSERVER_COUNTRY_ADMIN): 404 for endpoint in (
         "admin.deactivate", "admin.reactivate", "admin.reset_password", "admin.reset_two_factor",
-        "admin.change_role", "alerts.edit", "alerts.publish", "alerts.withdraw", "documents.new_attachment",
-        "documents_api.upload_attachment", "directory.edit_entry", "directory.deactivate_entry",
+        "admin.change_role", "alerts.edit", "alerts.publish", "alerts.withdraw", "alert_attachments.new_attachment",
+        "alert_attachments_api.upload_attachment", "directory.edit_entry", "directory.deactivate_entry",
         "directory.verify_entry", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
@@ -190,8 +190,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
     # sent to it, GTM's library document is not its to version (all not found); the members-wide notice it
     # reads is not its to re-share.
     **{(endpoint, OTHER_MEMBER): 404 for endpoint in (
-        "alerts.edit", "alerts.publish", "alerts.withdraw", "documents.new_attachment",
-        "documents_api.upload_attachment", "documents.new_version", "exchange.edit", "exchange.send",
+        "alerts.edit", "alerts.publish", "alerts.withdraw", "alert_attachments.new_attachment",
+        "alert_attachments_api.upload_attachment", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
         "submission_attachments.api_upload")},

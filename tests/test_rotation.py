@@ -13,9 +13,9 @@ from sqlalchemy import LargeBinary, MetaData, String, Text, select, type_coerce,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from auth.models import User, email_index
-from documents.service import decrypt_from_store, encrypt_to_store
+from documents.service import decrypt_from_store, encrypt_to_store, register_file_columns
 from documents.storage import LocalBlobStore
-from portal import rotation
+from portal import rotation, rotation_work
 from portal.audit.models import AuditEntry
 from portal.crypto import EncryptedText, blind_index
 from portal.extensions import db
@@ -55,8 +55,7 @@ def sample_files(app, blob_store, monkeypatch):
     monkeypatch.setattr(rotation, "registry", rotation.registry.copy())
     _Base.metadata.create_all(db.session.connection())
     rotation.register_encrypted_column(SampleFile, "caption")
-    rotation.register_wrapped_key(SampleFile, "file_uid", "wrapped_key", "key_id",
-                                  size_attr="size")
+    register_file_columns(SampleFile, "file_uid", "wrapped_key", "key_id", size_attr="size")
 
     def add(content: bytes, uid: str, caption: str | None = "specimen front, UV") -> SampleFile:
         stored = encrypt_to_store(blob_store, [content], uid, current_keyring())
@@ -208,7 +207,7 @@ def test_rotate_reencrypts_values_and_rewraps_file_keys(app, cli, ring_file, mak
     db.session.expire_all()
     assert _key_ids_of(user) == {"k2"}
     assert db.session.get(User, user.id).full_name == "Ana Pérez"
-    assert rotation.pending_work(current_keyring()) == 0
+    assert rotation_work.pending_work(current_keyring()) == 0
     row = db.session.get(SampleFile, sample.id)
     assert row.key_id == "k2" and row.caption == "specimen front, UV"
     assert _raw(SampleFile, "caption", sample.id).startswith("k2:")
@@ -250,7 +249,7 @@ def test_blind_index_searches_match_after_rotate_and_after_index_rotation(app, c
 
 def test_interrupted_rotation_resumes_without_losing_anything(app, cli, ring_file, make_user, monkeypatch):
     users = [make_user(name=f"Interrupted {n}") for n in range(3)]
-    real_encrypt = rotation.encrypt_text
+    real_encrypt = rotation_work.encrypt_text
     calls = {"n": 0}
 
     def failing_in_second_batch(*args, **kwargs):
@@ -259,17 +258,17 @@ def test_interrupted_rotation_resumes_without_losing_anything(app, cli, ring_fil
             raise RuntimeError("power cut")
         return real_encrypt(*args, **kwargs)
 
-    monkeypatch.setattr(rotation, "encrypt_text", failing_in_second_batch)
+    monkeypatch.setattr(rotation_work, "encrypt_text", failing_in_second_batch)
     result = cli("keys", "rotate", "--batch-size", "2")
     assert result.exit_code != 0 and isinstance(result.exception, RuntimeError)
-    monkeypatch.setattr(rotation, "encrypt_text", real_encrypt)
+    monkeypatch.setattr(rotation_work, "encrypt_text", real_encrypt)
 
     ring = load_keyring(ring_file, generate=False)
     assert ring.active_id == "k2"  # the key was saved before the first value moved
     db.session.expire_all()
     converted = db.session.scalar(select(type_coerce(User.__table__.c.email, Text)).order_by(User.id).limit(1))
     assert converted.startswith("k2:")  # the first batch was committed
-    left = rotation.pending_work(current_keyring())
+    left = rotation_work.pending_work(current_keyring())
     assert left > 0
 
     resumed = cli("keys", "rotate", "--batch-size", "2")
@@ -277,7 +276,7 @@ def test_interrupted_rotation_resumes_without_losing_anything(app, cli, ring_fil
     assert resumed.exit_code == 0, resumed.output
     assert f"Resuming: {left} value(s)" in resumed.output
     assert sorted(load_keyring(ring_file, generate=False).keys) == ["k1", "k2"]  # no third key
-    assert rotation.pending_work(current_keyring()) == 0
+    assert rotation_work.pending_work(current_keyring()) == 0
     db.session.expire_all()
     for user in users:
         assert _key_ids_of(user) == {"k2"}
@@ -346,7 +345,7 @@ def test_verify_reports_a_missing_blob_and_an_unknown_key(app, cli, ring_file, m
 
 def test_retire_refuses_a_key_still_in_use(app, cli, ring_file, make_user, monkeypatch):
     from portal.audit.service import record
-    from portal.cli import CLI_ACTOR
+    from portal.cli_support import CLI_ACTOR
 
     make_user()
     record("keys.test", principal=CLI_ACTOR)  # an audit entry under k1: its HMAC key must stay

@@ -148,13 +148,13 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "submission_attachments.thumbnail": _submission_attachment,
     "submission_attachments.download": _submission_attachment,
     "submission_attachments.api_download": _submission_attachment,
-    "documents.attachments": _alert,
-    "documents.new_attachment": _alert,  # reported by GTM: GTM users holding report_alert may attach files
-    "documents.attachment": _attachment,
-    "documents.view_attachment": _attachment,
-    "documents.attachment_thumbnail": _attachment,
-    "documents.download_attachment": _attachment,
-    "documents_api.attachment": lambda ctx: {"attachment_id": _attachment(ctx)["attachment_id"]},
+    "alert_attachments.attachments": _alert,
+    "alert_attachments.new_attachment": _alert,  # reported by GTM: GTM users holding report_alert may attach files
+    "alert_attachments.attachment": _attachment,
+    "alert_attachments.view_attachment": _attachment,
+    "alert_attachments.attachment_thumbnail": _attachment,
+    "alert_attachments.download_attachment": _attachment,
+    "alert_attachments_api.attachment": lambda ctx: {"attachment_id": _attachment(ctx)["attachment_id"]},
     "documents.document": _library_document,
     "documents.new_version": _library_document,  # GTM's document: only GTM holders of manage_library add versions
     "documents.download_version": lambda ctx: {**_library_document(ctx), "number": 1},
@@ -191,7 +191,7 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     ("submission_attachments.thumbnail", ("country_admin", "ARG")): 404,
     ("submission_attachments.download", ("country_admin", "ARG")): 404,
     # another party's alert is not theirs to attach files to: not found, like a nonexistent one
-    ("documents.new_attachment", ("country_admin", "ARG")): 404,
+    ("alert_attachments.new_attachment", ("country_admin", "ARG")): 404,
     # another party's library document is not theirs to add versions to: not found, like a nonexistent one
     ("documents.new_version", ("country_admin", "ARG")): 404,
     ("documents.new_version", ("secretariat_admin", "TS")): 404,

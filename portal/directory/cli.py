@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from portal.cli import CLI_ACTOR, cli_command
+from portal.cli_support import CLI_ACTOR, cli_command
 
 directory_cli = AppGroup("directory", help="The network directories.")
 
@@ -27,5 +27,4 @@ def remind(day):
     click.echo(f"Directory reminders: {len(sent)} parties reminded, {skipped} already reminded today.")
 
 
-def register(app) -> None:
-    app.cli.add_command(directory_cli)
+commands = (directory_cli,)

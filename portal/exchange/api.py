@@ -52,7 +52,7 @@ def summary(submission: Submission) -> dict:
 
 def _attachments(submission: Submission, principal) -> list[dict]:
     """The files of the submission, with the API path of their bytes (same audience as the submission)."""
-    from documents.submission_attachments import attachments_of
+    from portal.exchange.attachments import attachments_of
 
     return [{"id": item.id, "display_name": item.display_name, "kind": item.kind, "size": item.size,
              "href": url_for("submission_attachments.api_download", submission_id=submission.id,

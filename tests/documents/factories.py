@@ -11,8 +11,11 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 
+from alerts import attachments
+from alerts.attachments import Attachment
 from documents import operations
-from documents.models import Attachment, Document, DocumentVersion
+from documents.files import StoredBlobs, store_upload
+from documents.models import Document, DocumentVersion
 from documents.storage import current_blob_store
 from documents.uploads import ATTACHMENT_KINDS, LIBRARY_KINDS
 from portal.extensions import db
@@ -81,11 +84,11 @@ def gtm_alert(user, **overrides):
 
 def make_attachment(user, alert, data: bytes | None = None, filename: str = "front.png", **fields) -> Attachment:
     """An attachment stored through the real operations (encrypted blob, thumbnail), committed."""
-    blobs = operations.StoredBlobs()
-    upload = operations.store_upload([data or png_bytes()], filename, allowed=ATTACHMENT_KINDS, blobs=blobs)
+    blobs = StoredBlobs()
+    upload = store_upload([data or png_bytes()], filename, allowed=ATTACHMENT_KINDS, blobs=blobs)
     fields.setdefault("side", "front")
     fields.setdefault("light", "visible")
-    attachment = operations.create_attachment(principal(user), alert, upload, **fields)
+    attachment = attachments.create_attachment(principal(user), alert, upload, **fields)
     db.session.commit()
     return attachment
 
@@ -95,8 +98,8 @@ def make_document(user, data: bytes | None = None, filename: str = "manual.pdf",
     from documents.models import Folder
 
     folder = db.session.scalar(select(Folder).where(Folder.code == folder_code))
-    blobs = operations.StoredBlobs()
-    upload = operations.store_upload([data or pdf_bytes()], filename, allowed=LIBRARY_KINDS, blobs=blobs)
+    blobs = StoredBlobs()
+    upload = store_upload([data or pdf_bytes()], filename, allowed=LIBRARY_KINDS, blobs=blobs)
     fields.setdefault("title", "Manual on detecting fraudulent documents, 2026 edition")
     fields.setdefault("description", "Chapters on laminates and UV features.")
     document = operations.create_document(principal(user), upload, folder_id=folder.id, tlp=tlp, level=level, **fields)

@@ -70,13 +70,13 @@ def test_gc_keeps_a_blob_whose_row_was_committed_after_listing(app, sample_files
 
 def test_gc_thumbnail_columns_count_as_references(app, sample_files, blob_store, monkeypatch):
     from documents import gc
-    from portal import rotation
+    from documents.service import register_file_columns
 
     row = sample_files(b"image", "uid-gc-3")
     thumb = blob_store.put([b"thumbnail ciphertext"])
     _age(blob_store, thumb, 2 * HOUR)
     # a second blob column on the same model (like StoredFileMixin's thumb_blob_id)
-    rotation.register_wrapped_key(SampleFile, "file_uid", "spare_blob_id", "key_id", blob_id_attr="spare_blob_id")
+    register_file_columns(SampleFile, "file_uid", "spare_blob_id", "key_id", blob_id_attr="spare_blob_id")
     db.session.get(SampleFile, row.id).spare_blob_id = thumb
     db.session.commit()
 

@@ -76,7 +76,7 @@ def test_attach_a_specimen_and_view_it_from_another_party(live_server, browser_p
     assert image.evaluate("img => img.naturalWidth") == 480
     assert page.csp_violations == []
 
-    from documents.models import Attachment
+    from alerts.attachments import Attachment
     from portal.audit.models import AuditEntry
     from portal.extensions import db
 

@@ -45,13 +45,12 @@ def make_submission(author, *, send=True, commit=True, **overrides) -> Submissio
 def make_submission_attachment(author, submission, data: bytes | None = None, filename: str = "specimen.png",
                                caption: str | None = None):
     """A file on ``submission`` stored through the real operations (encrypted blob, thumbnail), committed."""
-    from documents import operations as document_operations
-    from documents import submission_attachments
+    from documents.files import StoredBlobs, store_upload
+    from portal.exchange import attachments
     from tests.documents.factories import png_bytes
 
-    blobs = document_operations.StoredBlobs()
-    upload = document_operations.store_upload([data or png_bytes()], filename,
-                                              allowed=submission_attachments.SUBMISSION_KINDS, blobs=blobs)
-    item = submission_attachments.create_attachment(Principal.for_user(author), submission, upload, caption=caption)
+    blobs = StoredBlobs()
+    upload = store_upload([data or png_bytes()], filename, allowed=attachments.SUBMISSION_KINDS, blobs=blobs)
+    item = attachments.create_attachment(Principal.for_user(author), submission, upload, caption=caption)
     db.session.commit()
     return item

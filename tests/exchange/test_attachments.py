@@ -8,15 +8,15 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from documents import operations as document_operations
-from documents.models import SubmissionAttachment
 from documents.service import decrypt_from_store
 from documents.storage import current_blob_store
 from portal.exchange import operations
+from portal.exchange.attachments import SubmissionAttachment
 from portal.exchange.models import Submission
 from portal.extensions import db
 from portal.keyring import current_keyring
 from portal.principal import Principal
+from portal.rotation import referenced_blob_ids
 from tests.alerts.factories import audit_entries, mark_audit_start
 from tests.documents.factories import (
     EXE,
@@ -284,7 +284,7 @@ def test_a_file_before_the_csrf_token_is_refused_unread(app, sent, author, login
 
 def test_a_failed_commit_discards_the_blob(app, sent, author, login_as, client, monkeypatch):
     """A crash after the blob was stored but before the row is committed leaves no blob behind."""
-    from documents import submission_attachments
+    from portal.exchange import attachments
 
     login_as(author)
     before = blob_files()
@@ -292,7 +292,7 @@ def test_a_failed_commit_discards_the_blob(app, sent, author, login_as, client, 
     def crash(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(submission_attachments, "create_attachment", crash)
+    monkeypatch.setattr(attachments, "create_attachment", crash)
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     assert _upload(client, sent.id).status_code == 500
     assert _rows() == 0 and blob_files() == before
@@ -312,7 +312,7 @@ def test_the_sender_removes_a_file_from_its_draft_only(author, make_user, login_
     assert _rows() == 0
     assert [row.object_id for row in audit_entries("exchange.detach")] == [str(draft.id)]
     # the blob no row references any more is left to ``blobs gc``
-    assert blob_id not in document_operations.referenced_blob_ids()
+    assert blob_id not in referenced_blob_ids()
 
     sent = make_submission(author, parties=["MEX"])
     kept = make_submission_attachment(author, sent)
@@ -325,10 +325,7 @@ def test_the_sender_removes_a_file_from_its_draft_only(author, make_user, login_
 
 
 def test_blobs_are_referenced_for_gc_and_rotation(sent, author):
-    from portal.rotation import referenced_blob_ids
-
     item = make_submission_attachment(author, sent)
-    assert {item.blob_id, item.thumb_blob_id} <= document_operations.referenced_blob_ids()
     assert {item.blob_id, item.thumb_blob_id} <= referenced_blob_ids()
 
 

@@ -9,12 +9,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from documents import operations
-from documents.models import Attachment
+from alerts import attachments
+from alerts.attachments import Attachment
 from documents.service import decrypt_from_store
 from documents.storage import current_blob_store
 from portal.extensions import db
 from portal.keyring import current_keyring
+from portal.rotation import referenced_blob_ids
 from tests.alerts.factories import audit_entries, mark_audit_start
 from tests.documents.factories import (
     EXE,
@@ -75,7 +76,7 @@ def test_upload_stores_encrypted_file_and_thumbnail_and_audits(client, reporter,
     [entry] = audit_entries("document.upload", outcome="ok")
     assert entry.object_type == "attachment" and entry.object_id == str(item.id)
     assert json.loads(entry.details)["kind"] == "png" and "front.png" not in entry.details
-    assert operations.referenced_blob_ids() >= {item.blob_id, item.thumb_blob_id}
+    assert referenced_blob_ids() >= {item.blob_id, item.thumb_blob_id}
 
 
 def test_gps_and_camera_exif_are_removed(client, reporter):
@@ -190,7 +191,7 @@ def test_crash_after_the_blob_was_written_leaves_neither_row_nor_blob(client, re
     def crash(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(operations, "create_attachment", crash)
+    monkeypatch.setattr(attachments, "create_attachment", crash)
     assert _post(client, alert.id, png_bytes()).status_code == 500
     assert blob_files() == before and file_rows() == 0
 

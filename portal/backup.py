@@ -17,6 +17,10 @@ the ring it is also useless, so export the ring separately (``keys export``) and
 
 Restore verifies the manifest before touching anything, and only restores into an EMPTY instance: an
 SQLite file that does not exist or has no tables, a PostgreSQL database without tables, an empty blob store.
+
+The blob store is passed in: the file service (``documents``) registers the application's store with
+``register_blob_store`` in ``create_app()``, and a store is backed up when it keeps its blobs as files
+(``FolderBlobStore``: the local filesystem store does). The core never imports the file service.
 """
 
 from __future__ import annotations
@@ -27,14 +31,16 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
+from flask import Flask, current_app
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from documents.storage import BLOB_ID, BlobStore, LocalBlobStore
 from portal.timeutil import utcnow
 
 MANIFEST = "manifest.json"
@@ -51,8 +57,36 @@ class BackupError(RuntimeError):
     """The backup or restore was refused; the message says why."""
 
 
+@runtime_checkable
+class FolderBlobStore(Protocol):
+    """A blob store whose blobs are files: what a backup copies and a restore puts back."""
+
+    root: Path
+
+    def iter_ids(self) -> Iterator[str]: ...
+
+    def blob_path(self, blob_id: str) -> Path: ...
+
+    def import_blob(self, blob_id: str, source: Path) -> None: ...
+
+
+def register_blob_store(app: Flask, provider: Callable[[], object]) -> None:
+    """Name the function that gives the application's blob store (the file service calls this)."""
+    app.extensions["backup.blob_store"] = provider
+
+
+def registered_blob_store():
+    """The application's blob store, from the provider registered with ``register_blob_store``."""
+    provider = current_app.extensions.get("backup.blob_store")
+    if provider is None:
+        raise BackupError("no blob store is registered with the application")
+    return provider()
+
+
 @dataclass
 class BackupResult:
+    """The folder written and its manifest."""
+
     path: Path
     manifest: dict
 
@@ -93,14 +127,14 @@ def _schema_revision(engine: Engine) -> str | None:
         return ",".join(sorted(heads)) or None
 
 
-def _local_store(store: BlobStore) -> LocalBlobStore:
-    if not isinstance(store, LocalBlobStore):
+def _local_store(store) -> FolderBlobStore:
+    if not isinstance(store, FolderBlobStore):
         raise BackupError("backups of this blob store are not supported yet (only the local filesystem store)")
     return store
 
 
-def create_backup(path: str | os.PathLike, engine: Engine, store: BlobStore, key_ids: list[str]) -> BackupResult:
-    """Write a backup into ``path`` (a new or empty folder)."""
+def create_backup(path: str | os.PathLike, engine: Engine, store, key_ids: list[str]) -> BackupResult:
+    """Write a backup of the database and of ``store`` into ``path`` (a new or empty folder)."""
     target = Path(path)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} exists and is not an empty folder")
@@ -126,7 +160,7 @@ def create_backup(path: str | os.PathLike, engine: Engine, store: BlobStore, key
     files = [{"path": database_file.name, "size": database_file.stat().st_size, "sha256": _sha256(database_file)}]
     blobs_root = target / "blobs"
     for blob_id in local.iter_ids():
-        source = local._path(blob_id)
+        source = local.blob_path(blob_id)
         destination = blobs_root / blob_id[:2] / blob_id
         _private_folder(destination.parent)
         try:
@@ -208,7 +242,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
     return manifest
 
 
-def restore_backup(path: str | os.PathLike, engine: Engine, store: BlobStore) -> dict:
+def restore_backup(path: str | os.PathLike, engine: Engine, store) -> dict:
     """Restore a verified backup into an empty database and an empty blob store; returns the manifest."""
     folder = Path(path)
     manifest = read_manifest(folder)
@@ -236,15 +270,10 @@ def restore_backup(path: str | os.PathLike, engine: Engine, store: BlobStore) ->
               "--dbname", engine.url.database, str(database_file)], env)
     blobs = [item for item in manifest["files"] if item["path"].startswith("blobs/")]
     for item in blobs:
-        blob_id = Path(item["path"]).name
-        if not BLOB_ID.fullmatch(blob_id):
-            raise BackupError(f"not a blob id: {item['path']}")
-        destination = local._path(blob_id)
-        local._ensure_folder(destination.parent)
-        temporary = destination.parent / f".tmp-{blob_id}-restore"
-        shutil.copyfile(folder / item["path"], temporary)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, destination)
+        try:
+            local.import_blob(Path(item["path"]).name, folder / item["path"])
+        except ValueError:  # the store's InvalidBlobId
+            raise BackupError(f"not a blob id: {item['path']}") from None
     return manifest
 
 

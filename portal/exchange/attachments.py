@@ -1,4 +1,4 @@
-"""Files on intelligence-exchange submissions: who may attach, storing the row, and the scoped reads.
+"""Files on intelligence-exchange submissions: the model, who may attach, storing the row, the scoped reads.
 
 - Attaching: only users of the sending party holding ``exchange_intelligence``, while the submission is a
   draft or sent (once a recipient acknowledged or answered, what it received is fixed).
@@ -6,9 +6,9 @@
   ``visible(SubmissionAttachment, principal)``, through the submission's scope (sender and recipients; a
   draft only by the sending party).
   A party that is not a recipient never sees one: nonexistent and invisible both answer None (404), audited.
-- The file itself goes through ``documents.operations.store_upload`` (type from the content, metadata
+- The file itself goes through the file service (``documents.transfer``: type from the content, metadata
   stripped, encrypted as it streams) exactly like an alert's attachment; images of AMBER and RED
-  submissions are watermarked on the way out (``operations.read_file`` with the submission's TLP).
+  submissions are watermarked on the way out (``documents.transfer.send_file`` with the submission's TLP).
 
 Replies carry no files: a reply's audience may be narrower than its submission's, and a file on the
 submission is always seen by the submission's whole audience.
@@ -16,21 +16,38 @@ submission is always seen by the submission's whole audience.
 
 from __future__ import annotations
 
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from documents.files import ReceivedUpload, file_columns
+from documents.files import record_refusal as record_file_refusal
+from documents.models import StoredFileMixin, register_stored_file
+from documents.uploads import ATTACHMENT_KINDS, UploadRefused
 from portal.access import may_change, owns, visible
 from portal.audit.service import record
+from portal.crypto import EncryptedText
 from portal.exchange.models import Submission
 from portal.extensions import db
 from portal.principal import Principal
-
-from .models import SubmissionAttachment
-from .operations import ReceivedUpload, file_columns
-from .uploads import ATTACHMENT_KINDS, UploadRefused
+from portal.rotation import register_encrypted_column
 
 PERMISSION = "exchange_intelligence"
 ATTACHABLE_STATUSES = ("draft", "sent")
 # The same allowlist as alert attachments: JPEG, PNG, TIFF, PDF.
 SUBMISSION_KINDS = ATTACHMENT_KINDS
 MAX_CAPTION = 500
+
+
+class SubmissionAttachment(StoredFileMixin, db.Model):
+    """A file on an intelligence-exchange submission, seen by exactly the submission's audience
+    (``visible(Submission)``: its sender and recipients; a draft only by the sending party)."""
+
+    __tablename__ = "submission_attachments"
+    visible_through = "submission_id"  # the submission's scope decides (portal.access.visibility_clause)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    caption: Mapped[str | None] = mapped_column(EncryptedText("submission_attachments.caption"))
 
 
 class CaptionTooLong(ValueError):
@@ -55,6 +72,7 @@ def refusal_reason(principal: Principal, submission: Submission) -> str:
 
 
 def record_denied_attach(submission: Submission, reason: str) -> None:
+    """Audit a refused attach or remove: not the sender, or too late."""
     record("exchange.attach", outcome="denied", object_type="submission", object_id=submission.id,
            object_party=submission.owner_party.code, objectives=_objectives(submission),
            details={"reference": submission.reference, "reason": reason})
@@ -62,12 +80,12 @@ def record_denied_attach(submission: Submission, reason: str) -> None:
 
 def record_refusal(refusal: UploadRefused, submission: Submission) -> None:
     """Audit a refused file with its stable code (never the file's name)."""
-    record("document.upload", outcome="denied", object_type="submission", object_id=submission.id,
-           object_party=submission.owner_party.code, objectives=_objectives(submission),
-           details={"reason": refusal.code, "target": "submission_attachment"})
+    record_file_refusal(refusal, target="submission_attachment", object_type="submission", object_id=submission.id,
+                        object_party=submission.owner_party.code, objectives=_objectives(submission))
 
 
 def check_caption(caption: str | None) -> str | None:
+    """The trimmed caption (None when empty); raises ``CaptionTooLong``."""
     caption = (caption or "").strip() or None
     if caption is not None and len(caption) > MAX_CAPTION:
         raise CaptionTooLong()
@@ -89,6 +107,7 @@ def create_attachment(principal: Principal, submission: Submission, upload: Rece
 
 
 def attachments_of(submission: Submission, principal: Principal | None) -> list[SubmissionAttachment]:
+    """The submission's files the principal sees, oldest first."""
     statement = visible(SubmissionAttachment, principal).where(SubmissionAttachment.submission_id == submission.id)
     return list(db.session.scalars(statement.order_by(SubmissionAttachment.id)))
 
@@ -109,6 +128,7 @@ def get_visible(attachment_id: int, principal: Principal | None,
 
 def record_view(item: SubmissionAttachment, submission: Submission, *, variant: str, watermarked: bool,
                 via: str = "web") -> None:
+    """Audit a read of the file (``via`` is ``web`` or ``api``)."""
     record("exchange.attachment_view", object_type="submission_attachment", object_id=item.id,
            object_party=submission.owner_party.code, objectives=_objectives(submission),
            details={"submission_id": submission.id, "reference": submission.reference, "variant": variant,
@@ -142,3 +162,7 @@ def remove_attachment(principal: Principal, submission: Submission, item: Submis
     record("exchange.detach", object_type="submission", object_id=submission.id,
            object_party=submission.owner_party.code, objectives=_objectives(submission),
            details={"reference": submission.reference, "attachment_id": attachment_id})
+
+
+register_stored_file(SubmissionAttachment)
+register_encrypted_column(SubmissionAttachment, "caption")

@@ -1,34 +1,32 @@
-"""Machine API for attachments: upload a file to an alert, read one back.
+"""Machine API for the files on alerts: upload a file to an alert, read one back.
 
 - ``POST /api/v1/alerts/<id>/attachments`` (scope ``alerts:write``; the token owner's party must have
   reported the alert): multipart/form-data with the parts ``side``, ``light``, ``is_genuine_reference``,
-  ``caption`` and one ``file``. The body is read off the stream and encrypted as it arrives (see
-  ``documents.receive``); a refused file answers 413 (too large) or 422 naming the file, and leaves nothing.
+  ``caption`` and one ``file``. The body is read off the stream and encrypted as it arrives
+  (``documents.transfer``); a refused file answers 413 (too large) or 422 naming the file, and leaves nothing.
 - ``GET /api/v1/attachments/<id>`` (scope ``alerts:read``): the bytes, if the token owner sees the alert.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, url_for
+from flask import Blueprint, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from alerts import attachments
+from alerts.attachments import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES
 from alerts.models import Alert
 from auth.tokens import token_required
+from documents import transfer
+from documents.transfer import stored_file_json, stored_file_properties
+from documents.uploads import ATTACHMENT_KINDS
 from portal.access import get_visible_or_404
-from portal.api_errors import api_error, invalid_response
-from portal.audit.service import record
+from portal.api_errors import api_error
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
 from portal.principal import current_principal
 
-from . import operations
-from .models import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES
-from .receive import MalformedUpload
-from .uploads import ATTACHMENT_KINDS, UploadRefused
-from .views import file_response, receive_upload
-
-bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("alert_attachments_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -59,50 +57,21 @@ def upload_attachment(alert_id: int):
     """Attach one file to an alert of the token owner's party: 201 with the stored file's description."""
     principal = current_principal()
     alert = get_visible_or_404(Alert, alert_id, principal)
-    if not operations.can_attach(principal, alert):
-        record("document.upload", outcome="denied", object_type="alert", object_id=alert.id,
-               object_party=alert.owner_party.code, objectives=operations.ALERT_OBJECTIVES,
-               details={"reason": "not_owner", "target": "attachment"})
+    if not attachments.can_attach(principal, alert):
+        attachments.record_denied_attach(alert)
         return api_error(404, "Not Found")
-    fields, blobs = MultiDict(), operations.StoredBlobs()
     try:
-        upload = receive_upload(fields, allowed=ATTACHMENT_KINDS, blobs=blobs, csrf_check=None)
-    except UploadRefused as refusal:
-        operations.record_refusal(refusal, target="attachment", object_type="alert", object_id=alert.id,
-                                  object_party=alert.owner_party.code)
-        if refusal.code == "too_large":
-            return api_error(413, str(refusal.message), code=refusal.code)
-        return invalid_response({"file": str(refusal.message)}, code=refusal.code)
-    except MalformedUpload:
-        return api_error(400, _("Send multipart/form-data with one part named file."))
-    values, errors = _parse_fields(fields)
-    if upload is None:
-        errors["file"] = _("Send the file in a part named file.")
-    if errors:
-        blobs.discard()
-        return invalid_response(errors)
-    item = operations.create_attachment(principal, alert, upload, **values)
-    response = jsonify(attachment_json(item))
-    response.status_code = 201
-    response.headers["Location"] = url_for("documents_api.attachment", attachment_id=item.id)
-    return response
-
-
-def stored_file_json(item) -> dict:
-    """What the API says of every stored file, whatever it is attached to (its ``StoredFileMixin`` columns)."""
-    return {"display_name": item.display_name, "size": item.size, "kind": item.kind}
-
-
-def stored_file_properties(kinds) -> dict:
-    """The OpenAPI properties of ``stored_file_json`` for a file of one of ``kinds``."""
-    return {
-        "display_name": {"type": "string", "description": "The sanitised file name (never a storage path)."},
-        "size": {"type": "integer", "description": "Bytes stored (after image metadata was stripped)."},
-        "kind": {"type": "string", "enum": sorted(kinds)},
-    }
+        received = transfer.receive_api_upload(
+            allowed=ATTACHMENT_KINDS, record_refusal=lambda refusal: attachments.record_refusal(refusal, alert),
+            check_fields=_parse_fields)
+    except transfer.ApiUploadError as refused:
+        return api_error(refused.status, refused.error, **refused.extra)
+    item = attachments.create_attachment(principal, alert, received.upload, **received.values)
+    return transfer.created(attachment_json(item), url_for("alert_attachments_api.attachment", attachment_id=item.id))
 
 
 def attachment_json(item) -> dict:
+    """What the API says of an alert's file."""
     return {"id": item.id, "alert_id": item.alert_id, **stored_file_json(item), "side": item.side,
             "light": item.light, "is_genuine_reference": item.is_genuine_reference}
 
@@ -113,15 +82,12 @@ def attachment_json(item) -> dict:
 def attachment(attachment_id: int):
     """The file's bytes (images of AMBER and RED alerts watermarked with the token owner's party and name)."""
     principal = current_principal()
-    item = operations.get_visible_attachment(attachment_id, principal)
+    item = attachments.get_visible_attachment(attachment_id, principal)
     if item is None:
         return api_error(404, "Not Found")
     alert = db.session.get(Alert, item.alert_id)
-    outgoing = operations.read_file(item, tlp=alert.tlp, principal=principal, viewer_name=g.api_token.user.full_name)
-    record("attachment.view", object_type="attachment", object_id=item.id, object_party=alert.owner_party.code,
-           objectives=operations.ALERT_OBJECTIVES,
-           details={"alert_id": alert.id, "variant": "download", "watermarked": outgoing.watermarked, "via": "api"})
-    return file_response(outgoing, filename=item.display_name, inline=False)
+    return transfer.send_file(item, tlp=alert.tlp, principal=principal, record_view=lambda watermarked: (
+        attachments.record_view(item, alert, variant="download", watermarked=watermarked, via="api")))
 
 
 # --- the description of the routes above, for GET /api/v1/openapi.json -------------------------------

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from alerts.attachments import Attachment
 from auth.tokens import create_token
-from documents.models import Attachment
 from portal.extensions import db
 from tests.alerts.factories import audit_entries, mark_audit_start
 from tests.documents.factories import (

@@ -8,66 +8,41 @@ Pages (``exchange_intelligence``):
 
 API: ``POST /api/v1/submissions/<id>/attachments`` (scope ``exchange:write``) and
 ``GET /api/v1/submissions/<id>/attachments/<file>`` (scope ``exchange:read``); their OpenAPI description is
-at the end. Uploads are read off the stream and encrypted as they arrive (``documents.receive``); a
-refusal leaves no blob and no row. Every read goes through ``submission_attachments.get_visible`` (the
+at the end. Uploads and downloads go through ``documents.transfer`` (read off the stream and encrypted as
+they arrive); a refusal leaves no blob and no row. Every read goes through ``attachments.get_visible`` (the
 submission's own scope); invisible and nonexistent both answer 404.
 """
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import FileField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from auth.tokens import token_required
+from documents import transfer
+from documents.transfer import stored_file_json, stored_file_properties
 from portal.access import get_visible_or_404, owns, permission_required
 from portal.api_errors import api_error as _error
 from portal.audit.service import record
+from portal.exchange import attachments as files
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
 from portal.principal import current_principal
 from portal.routing import MAX_DATABASE_INT
 
-from . import operations
-from . import submission_attachments as files
-from .api import stored_file_json, stored_file_properties
-from .receive import MalformedUpload
-from .uploads import UploadRefused, limits_from_config
-from .views import (
-    ReceivedForm,
-    discard_uncommitted_blobs,
-    file_response,
-    receive_upload,
-    receive_upload_form,
-)
-from .watermark import WATERMARKED_TLP
-
 bp = Blueprint("submission_attachments", __name__)
-# A request that stored blobs but did not commit their rows deletes them (as on the documents blueprint).
-bp.teardown_request(discard_uncommitted_blobs)
 PERMISSION = files.PERMISSION
 
 
 class SubmissionAttachmentForm(FlaskForm):
-    """Built with explicit ``formdata`` (the fields read off the stream); the CSRF token is checked by the
-    route when its part arrives (see ``documents.receive``)."""
+    """Built with explicit ``formdata`` (the fields read off the stream); the CSRF token is checked by
+    ``documents.transfer`` when its part arrives."""
 
     class Meta:
         csrf = False
@@ -94,14 +69,9 @@ def _helpers():
     def can_attach_to_submission(submission) -> bool:
         return files.can_attach(current_principal(), submission)
 
-    def submission_upload_limit_mb() -> str:
-        return f"{limits_from_config(current_app.config).max_bytes / 1024 / 1024:g}"
-
     return {"submission_attachments": submission_attachments,
             "can_attach_to_submission": can_attach_to_submission,
-            "submission_upload_limit_mb": submission_upload_limit_mb,
-            "submission_attachment_remove_form": lambda: RemoveForm(formdata=None),
-            "submission_watermarked_tlp": WATERMARKED_TLP}
+            "submission_attachment_remove_form": lambda: RemoveForm(formdata=None)}
 
 
 # --------------------------------------------------------------------------- pages
@@ -117,24 +87,23 @@ def _attachable_or_404(submission_id: int) -> Submission:
 
 
 def _render_form(submission, form, status=200):
-    return render_template("documents/new_submission_attachment.html", submission=submission, form=form), status
+    return render_template("exchange/new_attachment.html", submission=submission, form=form), status
 
 
 @bp.route("/exchange/<int:submission_id>/attachments/new", methods=["GET", "POST"])
 @permission_required(PERMISSION)
 def new(submission_id: int):
+    """The upload form (the sending party, draft or sent), and the upload."""
     submission = _attachable_or_404(submission_id)
-    if request.method == "GET":
-        return _render_form(submission, SubmissionAttachmentForm(formdata=None))
-    received = receive_upload_form(
+    return transfer.upload_page(
         lambda fields: SubmissionAttachmentForm(formdata=fields),
         lambda form, status: _render_form(submission, form, status),
-        allowed=files.SUBMISSION_KINDS,
-        record_refusal=lambda refusal: files.record_refusal(refusal, submission))
-    if not isinstance(received, ReceivedForm):
-        return received  # the page again, with the error
-    form, upload = received.form, received.upload
-    files.create_attachment(current_principal(), submission, upload, caption=form.caption.data)
+        allowed=files.SUBMISSION_KINDS, record_refusal=lambda refusal: files.record_refusal(refusal, submission),
+        save=lambda received: _attach(submission, received))
+
+
+def _attach(submission: Submission, received: transfer.ReceivedForm):
+    files.create_attachment(current_principal(), submission, received.upload, caption=received.form.caption.data)
     flash(_("File attached."), "success")
     return redirect(url_for("exchange.detail", submission_id=submission.id) + "#submission-attachments")
 
@@ -148,32 +117,29 @@ def _attachment_or_404(submission_id: int, attachment_id: int):
 
 def _send(submission_id: int, attachment_id: int, variant: str):
     item, submission = _attachment_or_404(submission_id, attachment_id)
-    thumbnail = variant == "thumbnail"
-    if thumbnail and item.thumb_blob_id is None:
-        abort(404)
-    outgoing = operations.read_file(item, tlp=submission.tlp, principal=current_principal(),
-                                    viewer_name=current_user.full_name, thumbnail=thumbnail)
-    files.record_view(item, submission, variant=variant, watermarked=outgoing.watermarked)
-    inline = variant != "download" and (thumbnail or item.kind in ("jpeg", "png"))
-    filename = item.display_name if not thumbnail else f"thumbnail-{item.id}.jpg"
-    return file_response(outgoing, filename=filename, inline=inline)
+    return transfer.send_file(item, tlp=submission.tlp, principal=current_principal(), variant=variant,
+                              record_view=lambda watermarked: files.record_view(item, submission, variant=variant,
+                                                                                watermarked=watermarked))
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/view")
 @permission_required(PERMISSION)
 def view(submission_id: int, attachment_id: int):
+    """The file inline (images) for the viewer, watermarked when the submission's TLP asks."""
     return _send(submission_id, attachment_id, "view")
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/thumbnail")
 @permission_required(PERMISSION)
 def thumbnail(submission_id: int, attachment_id: int):
+    """The file's thumbnail (404 for a file without one)."""
     return _send(submission_id, attachment_id, "thumbnail")
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/download")
 @permission_required(PERMISSION)
 def download(submission_id: int, attachment_id: int):
+    """The file as a download."""
     return _send(submission_id, attachment_id, "download")
 
 
@@ -213,7 +179,17 @@ def _forbidden(action: str, submission_id: int):
 
 
 def attachment_json(item) -> dict:
+    """What the API says of a submission's file."""
     return {"id": item.id, "submission_id": item.submission_id, **stored_file_json(item), "caption": item.caption}
+
+
+def _check_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
+    """The API upload's fields besides the file: an optional caption, nothing else."""
+    errors = {key: _("Unknown field.") for key in sorted(set(fields) - {"caption"})}
+    caption = fields.get("caption")
+    if caption is not None and len(caption.strip()) > files.MAX_CAPTION:
+        errors["caption"] = _("At most %(max)d characters.", max=files.MAX_CAPTION)
+    return {"caption": caption}, errors
 
 
 @bp.post("/api/v1/submissions/<int:submission_id>/attachments")
@@ -230,34 +206,15 @@ def api_upload(submission_id: int):
         if reason == "status":
             return _error(409, "status", message=_("Files can be attached only to a draft or a sent submission."))
         return _error(404, "Not Found")
-    fields, blobs = MultiDict(), operations.StoredBlobs()
     try:
-        upload = receive_upload(fields, allowed=files.SUBMISSION_KINDS, blobs=blobs, csrf_check=None)
-    except UploadRefused as refusal:
-        files.record_refusal(refusal, submission)
-        if refusal.code == "too_large":
-            return _error(413, str(refusal.message), code=refusal.code)
-        return _error(422, "invalid input", fields={"file": str(refusal.message)}, code=refusal.code)
-    except MalformedUpload:
-        return _error(400, _("Send multipart/form-data with one part named file."))
-    errors = {}
-    unknown = sorted(set(fields) - {"caption"})
-    for key in unknown:
-        errors[key] = _("Unknown field.")
-    caption = fields.get("caption")
-    if caption is not None and len(caption.strip()) > files.MAX_CAPTION:
-        errors["caption"] = _("At most %(max)d characters.", max=files.MAX_CAPTION)
-    if upload is None:
-        errors["file"] = _("Send the file in a part named file.")
-    if errors:
-        blobs.discard()
-        return _error(422, "invalid input", fields=errors)
-    item = files.create_attachment(principal, submission, upload, caption=caption)
-    response = jsonify(attachment_json(item))
-    response.status_code = 201
-    response.headers["Location"] = url_for("submission_attachments.api_download", submission_id=submission.id,
-                                           attachment_id=item.id)
-    return response
+        received = transfer.receive_api_upload(
+            allowed=files.SUBMISSION_KINDS, record_refusal=lambda refusal: files.record_refusal(refusal, submission),
+            check_fields=_check_fields)
+    except transfer.ApiUploadError as refused:
+        return _error(refused.status, refused.error, **refused.extra)
+    item = files.create_attachment(principal, submission, received.upload, **received.values)
+    return transfer.created(attachment_json(item), url_for("submission_attachments.api_download",
+                                                           submission_id=submission.id, attachment_id=item.id))
 
 
 @bp.get("/api/v1/submissions/<int:submission_id>/attachments/<int:attachment_id>")
@@ -271,10 +228,8 @@ def api_download(submission_id: int, attachment_id: int):
     if item is None:
         return _error(404, "Not Found")
     submission = db.session.get(Submission, item.submission_id)
-    outgoing = operations.read_file(item, tlp=submission.tlp, principal=principal,
-                                    viewer_name=g.api_token.user.full_name)
-    files.record_view(item, submission, variant="download", watermarked=outgoing.watermarked, via="api")
-    return file_response(outgoing, filename=item.display_name, inline=False)
+    return transfer.send_file(item, tlp=submission.tlp, principal=principal, record_view=lambda watermarked: (
+        files.record_view(item, submission, variant="download", watermarked=watermarked, via="api")))
 
 
 for _view in (api_upload, api_download):
