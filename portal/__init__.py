@@ -40,7 +40,9 @@ BLUEPRINTS = (
 # Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).
 CLI_GROUPS = (
     "portal.cli",
-    "portal.ops_cli",
+    "auth.cli",
+    "portal.audit.cli",
+    "portal.outbox.cli",
     "portal.directory.cli",
     "alerts.cli",
     "documents.cli",

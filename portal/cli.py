@@ -1,22 +1,32 @@
-"""The core's commands: ``setup``, ``demo``, ``users create|list``, ``tokens create``, ``audit
-verify|checkpoint``, ``outbox send`` (``flask --app portal <command>``; other tools rely on these names).
+"""The core's commands: ``setup``, ``demo``, ``keys rotate|verify|retire|export|status``, ``backup`` and
+``restore`` (``flask --app portal <command>``; other tools rely on these names).
 
-The shared helpers (the ``cli`` actor, ``CommandError``, ``cli_command``) are in ``portal.cli_support``;
-``create_app()`` adds ``commands`` to the application (``portal.CLI_GROUPS``).
+Each package keeps its own commands in its ``cli.py`` (``auth/cli.py``: users and tokens;
+``portal/audit/cli.py``, ``portal/outbox/cli.py``, ``alerts/cli.py``, ``documents/cli.py``: ``blobs gc``,
+``portal/directory/cli.py``); the shared helpers (the ``cli`` actor, ``CommandError``, ``cli_command``,
+``table``, ``progress``) are in ``portal.cli_support``; ``create_app()`` adds every module's ``commands`` to
+the application (``portal.CLI_GROUPS``).
+
+The rotation work is ``portal.rotation_work`` over the registry ``portal.rotation``; ``backup`` copies the
+blob store the file service registered (``portal.backup.registered_blob_store``).
+
+Rotation while the portal runs: the web processes hold the key ring they loaded at start, so they cannot
+read values under a key added after that. Stop the application servers (or put the portal in
+maintenance), run ``keys rotate``, start them again. A value written by an old process in between is under
+the previous key: ``keys rotate`` notices such leftovers and resumes instead of adding yet another key.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.cli_support import CLI_ACTOR, CommandError, cli_command, table
+from portal.cli_support import CLI_ACTOR, CommandError, cli_command, progress, table
 
 DEMO_DOMAIN = "demo.rcm.invalid"
 # e-mail local part, role, party code, full name
@@ -34,13 +44,6 @@ DEMO_ACCOUNTS = (
 def demo_email(local_part: str, party_code: str) -> str:
     """The e-mail address of a demo account (``liaison@gtm.demo.rcm.invalid``)."""
     return f"{local_part}@{party_code.lower()}.{DEMO_DOMAIN}"
-
-
-def _audit_user_created(user, **details) -> None:
-    from portal.audit.service import record
-
-    record("user.create", object_type="user", object_id=user.id, object_party=user.party.code,
-           details={"user_id": user.id, "role": user.role, **details}, principal=CLI_ACTOR)
 
 
 # --- setup and demo ------------------------------------------------------------------------------
@@ -84,6 +87,7 @@ def demo_command():
     import pyotp
     from sqlalchemy import select
 
+    from auth.cli import audit_account_created
     from auth.models import User, email_index
     from auth.passwords import hash_password
     from portal.extensions import db
@@ -110,7 +114,7 @@ def demo_command():
                     password_changed_at=now, totp_secret=secret, totp_enrolled_at=now)
         db.session.add(user)
         db.session.flush()
-        _audit_user_created(user, demo=True)
+        audit_account_created(user, demo=True)
         uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="RCM Portal")
         created.append((email, role, code, password, secret, uri))
     db.session.commit()
@@ -126,180 +130,249 @@ def demo_command():
         click.echo(f"\n{existing} other demo account(s) existed already and were left unchanged.")
 
 
-# --- users ---------------------------------------------------------------------------------------
+# --- keys, backup and restore -------------------------------------------------------------------
 
-users_cli = AppGroup("users", help="Manage accounts.")
-
-
-def _read_password() -> str:
-    """The new password: prompted twice on a terminal, else one line from stdin."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    line = sys.stdin.readline() if sys.stdin is not None else ""
-    return line.rstrip("\r\n")
+keys_cli = AppGroup("keys", help="The key ring: rotation, verification, export.")
 
 
-@users_cli.command("create")
-@click.argument("email")
-@click.option("--party", "party_code", required=True, help="Party code, e.g. GTM or TS.")
-@click.option("--role", required=True, help="Role, e.g. liaison_officer.")
-@click.option("--name", default="", help="Full name (default: the e-mail's local part).")
+def _ring_path() -> Path:
+    from portal.keyring import current_keyring
+
+    ring = current_keyring()
+    return Path(ring.path or current_app.config["KEYRING_FILE"])
+
+
+def _install(ring) -> None:
+    """Save the ring (atomic, 0600) and use it for the rest of this command."""
+    path = _ring_path()
+    ring.save(path)
+    from dataclasses import replace
+
+    current_app.extensions["keyring"] = replace(ring, path=path)
+
+
+def _warn_unregistered() -> None:
+    from portal.rotation import unregistered_encrypted_columns
+
+    missing = unregistered_encrypted_columns()
+    if missing:
+        click.echo("WARNING: these encrypted columns are not registered with portal.rotation and were left "
+                   "under their current key: " + ", ".join(missing), err=True)
+
+
+def _report_problems(problems, what: str) -> None:
+    if not problems:
+        return
+    for problem in problems:
+        click.echo(f"CORRUPTED {problem}", err=True)
+    raise CommandError(f"{len(problems)} item(s) could not be {what}; they were left unchanged (see above)")
+
+
+@keys_cli.command("rotate")
+@click.option("--index", "index_key", is_flag=True,
+              help="Rotate the blind-index key instead, and recompute every registered blind index.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted rotation without adding a key.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @cli_command
-def users_create(email, party_code, role, name):
-    """Create an account; the password is read from stdin (one line). Two-factor is enrolled at first login."""
-    from email_validator import EmailNotValidError, validate_email
-    from sqlalchemy import select
-
-    from auth.models import ROLES, User, email_index
-    from auth.passwords import hash_password, password_problems
-    from auth.permissions import ROLES_BY_PARTY_KIND
+def keys_rotate(index_key, resume, batch_size):
+    """Add a key and move every registered encrypted value and wrapped file key under it (batch commits)."""
+    from portal.audit.service import record
     from portal.extensions import db
-    from portal.parties.models import Party
-    from portal.timeutil import utcnow
+    from portal.keyring import current_keyring
+    from portal.rotation_work import (
+        Report,
+        pending_work,
+        reencrypt_columns,
+        reindex_blind_indexes,
+        rewrap_file_keys,
+    )
 
-    try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise CommandError(f"invalid e-mail address: {exc}") from None
-    party = db.session.scalar(select(Party).where(Party.code == party_code.strip().upper()))
-    if party is None or not party.active:
-        raise CommandError(f"unknown party {party_code!r}")
-    allowed = ROLES_BY_PARTY_KIND.get(party.kind, ())
-    if role not in ROLES:
-        raise CommandError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if role not in allowed:
-        raise CommandError(f"role {role} is not allowed for {party.code} (a {party.kind} party); "
-                           f"allowed: {', '.join(allowed)}")
-    if User.find_by_email(email) is not None:
-        raise CommandError("an account with this e-mail address exists already")
-    name = name.strip() or email.split("@", 1)[0]
-    password = _read_password()
-    if not password:
-        raise CommandError("no password given on stdin")
-    problems = password_problems(password, user_inputs=[email, name, *email.split("@")])
-    if problems:
-        raise CommandError("password refused: " + " ".join(str(problem) for problem in problems))
+    ring = current_keyring()
+    report = Report()
+    if index_key:
+        if not resume:
+            ring = ring.with_new_index_key()
+            _install(ring)
+            click.echo(f"Added blind-index key {ring.index_key_id} to {_ring_path()} (old keys kept). "
+                       "Searches match again once every index is recomputed:")
+        else:
+            click.echo(f"Recomputing blind indexes under index key {ring.index_key_id}:")
+        reindex_blind_indexes(batch_size=batch_size, progress=progress, report=report)
+        record("keys.rotate_index", object_type="keyring", object_id=ring.index_key_id,
+               details={"rows": report.total, "failed": len(report.problems)}, principal=CLI_ACTOR)
+        db.session.commit()
+        click.echo(f"Blind indexes: {report.total} rows recomputed under {ring.index_key_id}.")
+        _report_problems(report.problems, "reindexed")
+        return
 
-    user = User(email=email, email_index=email_index(email), full_name=name, role=role, party_id=party.id,
-                active=True, password_hash=hash_password(password), password_changed_at=utcnow())
-    db.session.add(user)
-    db.session.flush()
-    _audit_user_created(user)
+    pending = pending_work(ring)
+    if resume or pending:
+        if not pending:
+            click.echo(f"Nothing to resume: every registered value is under {ring.active_id}.")
+            _warn_unregistered()
+            return
+        click.echo(f"Resuming: {pending} value(s) or file key(s) are not yet under the active key "
+                   f"{ring.active_id}; no new key is added.")
+    else:
+        ring = ring.with_new_key()
+        _install(ring)
+        click.echo(f"Added key {ring.active_id} to {_ring_path()} and made it active (old keys kept).")
+    click.echo("Re-encrypting columns:")
+    reencrypt_columns(ring, batch_size=batch_size, progress=progress, report=report)
+    values = report.total
+    click.echo("Re-wrapping file keys:")
+    rewrap_file_keys(ring, batch_size=batch_size, progress=progress, report=report)
+    file_keys = report.total - values
+    record("keys.rotate", object_type="keyring", object_id=ring.active_id,
+           details={"values": values, "file_keys": file_keys, "failed": len(report.problems), "resumed": bool(pending)},
+           principal=CLI_ACTOR)
     db.session.commit()
-    click.echo(f"Created user {user.id} ({role}, {party.code}); two-factor enrolment is required "
-               "at the first sign-in.")
+    click.echo(f"Rotation to {ring.active_id}: {values} encrypted value(s) and {file_keys} file key(s) moved. "
+               "Restart the application servers so they load the new key ring.")
+    _warn_unregistered()
+    _report_problems(report.problems, "re-encrypted")
 
 
-@users_cli.command("list")
-@click.option("--party", "party_code", default=None, help="Only this party's accounts.")
+@keys_cli.command("verify")
+@click.option("--no-blobs", is_flag=True, help="Check the encrypted columns only.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @cli_command
-def users_list(party_code):
-    """List accounts (sorted by party and e-mail)."""
-    from sqlalchemy import select
+def keys_verify(no_blobs, batch_size):
+    """Decrypt every registered value and blob; list each corrupted item and exit 1 if there is any."""
+    from portal.keyring import current_keyring
+    from portal.rotation_work import verify_all
 
-    from auth.models import User
-    from portal.extensions import db
-    from portal.parties.models import Party
-
-    query = select(User).join(Party, User.party_id == Party.id)
-    if party_code:
-        query = query.where(Party.code == party_code.strip().upper())
-    users = sorted(db.session.scalars(query), key=lambda user: (user.party.code, user.email.lower()))
-    rows = [(user.id, user.email, user.full_name, user.party.code, user.role,
-             "yes" if user.active else "no", "yes" if user.two_factor_enrolled else "no") for user in users]
-    click.echo(table(("ID", "E-MAIL", "NAME", "PARTY", "ROLE", "ACTIVE", "2FA"), rows))
-
-
-# --- API tokens ----------------------------------------------------------------------------------
-
-tokens_cli = AppGroup("tokens", help="Personal API tokens for machine clients.")
+    report = verify_all(current_keyring(), batch_size=batch_size, blobs=not no_blobs)
+    for label, count in report.checked.items():
+        click.echo(f"  {label}: {count} checked")
+    _warn_unregistered()
+    if report.problems:
+        for problem in report.problems:
+            click.echo(f"CORRUPTED {problem}", err=True)
+        raise CommandError(f"{len(report.problems)} corrupted item(s) found")
+    click.echo(f"Key ring verification OK: {sum(report.checked.values())} item(s) decrypted and checked.")
 
 
-@tokens_cli.command("create")
-@click.argument("email")
-@click.option("--scope", "scopes", multiple=True, required=True, help="A scope, e.g. alerts:check (repeatable).")
-@click.option("--name", default="Command-line token", show_default=True, help="A name for the token.")
-@click.option("--days", default=90, show_default=True, type=int, help="Days until it expires.")
-@click.option("--allow-ip", "allowed_ips", multiple=True, help="Allowed IP address or CIDR range (repeatable).")
+@keys_cli.command("status")
 @cli_command
-def tokens_create(email, scopes, name, days, allowed_ips):
-    """Create a token for EMAIL's account and print it alone on stdout (it is shown only once)."""
-    from auth.models import User
-    from auth.permissions import TOKEN_SCOPES, permissions_for_role, permissions_for_scopes
-    from auth.tokens import TokenError, create_token
-    from portal.extensions import db
+def keys_status():
+    """The keys of the ring and what still uses each one."""
+    from portal.keyring import current_keyring
+    from portal.rotation_work import key_usage
 
-    user = User.find_by_email(email)
-    if user is None:
-        raise CommandError("no account with this e-mail address")
-    if not user.active:
-        raise CommandError(f"account {user.id} is deactivated")
-    for scope in scopes:
-        if scope in TOKEN_SCOPES and not permissions_for_scopes([scope]) & permissions_for_role(user.role):
-            raise CommandError(f"scope {scope} grants nothing to a {user.role}")
+    ring = current_keyring()
+    usage = key_usage(ring)
+    for key_id in ring.keys:
+        roles = [name for name, flag in (("active", key_id == ring.active_id),
+                                         ("blind-index", key_id == ring.index_key_id)) if flag]
+        used = usage.get(key_id, {})
+        click.echo(f"{key_id}{' (' + ', '.join(roles) + ')' if roles else ''}: "
+                   + (", ".join(f"{label} {count}" for label, count in sorted(used.items())) or "unused"))
+    unknown = sorted(set(usage) - set(ring.keys))
+    if unknown:
+        click.echo(f"WARNING: data names key ids missing from the ring: {', '.join(unknown)}", err=True)
+
+
+@keys_cli.command("retire")
+@click.argument("key_id")
+@cli_command
+def keys_retire(key_id):
+    """Remove KEY_ID from the ring, only when nothing uses it any more (values, file keys, audit chain)."""
+    from portal.audit.service import record
+    from portal.extensions import db
+    from portal.keyring import KeyRingError, current_keyring
+    from portal.rotation import unregistered_encrypted_columns
+    from portal.rotation_work import key_usage
+
+    ring = current_keyring()
+    missing = unregistered_encrypted_columns()
+    if missing:
+        raise CommandError("unregistered encrypted columns may still use this key: " + ", ".join(missing))
+    used = key_usage(ring).get(key_id)
+    if used:
+        raise CommandError(f"key {key_id} is still used by: "
+                           + ", ".join(f"{label} ({count})" for label, count in sorted(used.items())))
     try:
-        token, secret = create_token(user, name=name, scopes=scopes, days=days, allowed_ips=allowed_ips)
-    except TokenError as exc:
-        raise CommandError(f"{exc.field}: {exc.message}") from None
+        smaller = ring.without_key(key_id)
+    except KeyRingError as exc:
+        raise CommandError(str(exc)) from None
+    record("keys.retire", object_type="keyring", object_id=key_id, principal=CLI_ACTOR)
     db.session.commit()
-    click.echo(f"Created token {token.id} (prefix {token.prefix}) for user {user.id}, scopes "
-               f"{' '.join(token.scopes)}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC. "
-               "It is shown once:", err=True)
-    click.echo(secret)
+    _install(smaller)
+    click.echo(f"Key {key_id} removed from {_ring_path()}. Recovery codes issued under it no longer work.")
 
 
-# --- audit ---------------------------------------------------------------------------------------
-
-audit_cli = AppGroup("audit", help="Verify the tamper-evident audit chain.")
-
-
-@audit_cli.command("verify")
-@click.option("--checkpoint", default=None, metavar="SEQ:HASH",
-              help="A head published earlier by `audit checkpoint`; the entry must still carry it.")
+@keys_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @cli_command
-def audit_verify(checkpoint):
-    """Recompute the whole chain; exit 1 naming the first entry that does not verify."""
-    from portal.audit.service import verify_chain
+def keys_export(path):
+    """Write the key ring to PATH (mode 0600) to keep apart from the backups."""
+    from portal.keyring import current_keyring
 
+    if path.exists():
+        raise CommandError(f"{path} exists already; choose a new file")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(current_keyring().to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    click.echo(f"Key ring exported to {path} (mode 0600).")
+    click.echo("WARNING: this file decrypts every record, file and backup of the portal. Keep it offline, "
+               "apart from the backups, and never in the same place.", err=True)
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@cli_command
+def backup_command(path):
+    """Snapshot the database and the blob store into the new folder PATH, with a manifest of hashes."""
+    from portal.audit.service import record
+    from portal.backup import KEYRING_WARNING, BackupError, create_backup, registered_blob_store
+    from portal.extensions import db
+    from portal.keyring import current_keyring
+    from portal.rotation_work import key_usage
+
+    key_ids = sorted(set(key_usage()) | {current_keyring().index_key_id})
+    db.session.rollback()  # no transaction of ours open while the snapshot is taken
     try:
-        result = verify_chain(checkpoint)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--checkpoint") from None
-    if not result.ok:
-        where = f"entry seq {result.bad_seq}" if result.bad_seq is not None else "the queue"
-        raise CommandError(f"audit chain broken at {where}: {result.reason} "
-                           f"({result.entries} entries verified before it)")
-    click.echo(f"Audit chain OK: {result.entries} entries verified; head {result.head_seq}:{result.head_hash}")
-    if result.queued:
-        click.echo(f"{result.queued} committed entries wait in the queue (each MAC verified); "
-                   "the next committing transaction chains them.")
-    if checkpoint:
-        click.echo(f"Checkpoint {checkpoint.strip()} matches.")
+        result = create_backup(path, db.engine, registered_blob_store(), key_ids)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    record("system.backup", object_type="backup", details={"files": len(result.manifest["files"]),
+                                                          "blobs": result.blob_count}, principal=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"Backup written to {path}: {result.manifest['database_kind']} database at revision "
+               f"{result.manifest['schema_revision']}, {result.blob_count} blob(s), manifest.json.")
+    click.echo(f"WARNING: {KEYRING_WARNING} Keys needed: {', '.join(key_ids)}.", err=True)
 
 
-@audit_cli.command("checkpoint")
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @cli_command
-def audit_checkpoint():
-    """Print the current head as SEQ:HASH, to publish out of band."""
-    from portal.audit.service import checkpoint
+def restore_command(path):
+    """Restore the backup in PATH into an EMPTY database and blob store (verifies the manifest first)."""
+    from portal.backup import KEYRING_WARNING, BackupError, registered_blob_store, restore_backup
+    from portal.extensions import db
+    from portal.keyring import current_keyring
 
-    click.echo(checkpoint())
-
-
-# --- outbox --------------------------------------------------------------------------------------
-
-outbox_cli = AppGroup("outbox", help="The e-mail outbox.")
-
-
-@outbox_cli.command("send")
-@cli_command
-def outbox_send():
-    """Send the messages that are due (SMTP, or .eml files in the spool folder without a mail server)."""
-    from portal.outbox.service import send_due
-
-    sent, failed = send_due()
-    click.echo(f"Outbox: {sent} sent, {failed} failed (failed messages are retried later).")
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        manifest = restore_backup(path, db.engine, registered_blob_store())
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    db.engine.dispose()
+    blobs = sum(1 for item in manifest["files"] if item["path"].startswith("blobs/"))
+    click.echo(f"Restored the {manifest['database_kind']} database (revision {manifest['schema_revision']}, "
+               f"backup of {manifest['created_at']}) and {blobs} blob(s). Run `flask --app portal setup` "
+               "if this code has newer migrations.")
+    missing = sorted(set(manifest.get("key_ids", [])) - set(current_keyring().keys))
+    if missing:
+        click.echo(f"WARNING: the key ring lacks key(s) {', '.join(missing)} that the restored data uses: "
+                   "install the exported key ring (PORTAL_KEYRING_FILE).", err=True)
+    else:
+        click.echo(KEYRING_WARNING, err=True)
 
 
 # Added to the application by create_app() (portal.CLI_GROUPS).
-commands = (setup_command, demo_command, users_cli, tokens_cli, audit_cli, outbox_cli)
+commands = (setup_command, demo_command, keys_cli, backup_command, restore_command)

@@ -1,6 +1,6 @@
 """What every command-line module shares: the ``cli`` actor, the error, the command decorator, output helpers.
 
-Command modules (``portal/cli.py``, ``portal/ops_cli.py``, one ``cli.py`` per feature package) import this
+Command modules (one ``cli.py`` per package: ``portal/cli.py`` for the core's own) import this
 module; ``create_app()`` registers their commands (``portal.CLI_GROUPS``). This module imports no command
 module, so no command module imports another.
 
