@@ -1,6 +1,6 @@
 # The two commands: `make run` and `make test` (see README.md). Each sets up what it needs.
 #   make run       .venv, translations, `flask setup` + `flask demo`, gunicorn on http://127.0.0.1:5000
-#   make test      the suite on SQLite (browser tests excluded)
+#   make test      ruff (lint, import order), then the suite on SQLite (browser tests excluded)
 #   make test-pg   the suite on PostgreSQL, Redis as the rate-limit store
 #   make test-e2e  the browser tests (Playwright driving /usr/bin/chromium)
 # .ci/run starts the services and runs the three test targets.
@@ -17,13 +17,16 @@ PYTEST_ARGS ?=
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
-.PHONY: run test test-pg test-e2e translations messages setup
+.PHONY: run test test-pg test-e2e translations messages setup lint
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 # Compiled catalogs are build output (not committed); `make messages` refreshes the .po files.
 translations: $(STAMP)
@@ -44,8 +47,9 @@ run: setup
 	@# records every access instead.
 	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:5000 'portal:create_app()'
 
-# SQLite even when the PostgreSQL variables are exported (as .ci/run does for test-pg).
-test: $(STAMP) translations
+# Lint and import order first (ruff, pinned in pyproject.toml), then the suite on SQLite even when the
+# PostgreSQL variables are exported (as .ci/run does for test-pg).
+test: $(STAMP) translations lint
 	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m "not e2e")
 
 test-pg: $(STAMP) translations

@@ -224,3 +224,11 @@ class AlertDigestItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     digest_run: Mapped[str | None] = mapped_column(String(32), index=True)
+
+
+from portal.plan.registry import DOCUMENT_SECURITY, register_action_objectives
+
+# The early-warning database itself: ERX-INF-4 ("Develop an early warning system: maintain on the private
+# site of the virtual secretariat a database ... on false documents and travel documents obtained
+# fraudulently") and the 2009 document-security objective it carries forward.
+register_action_objectives("alert.", ("ERX-INF-4", DOCUMENT_SECURITY))

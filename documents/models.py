@@ -161,3 +161,11 @@ def register_stored_file(model: type) -> None:
 register_stored_file(DocumentVersion)
 register_encrypted_column(Document, "title", "description")
 register_encrypted_column(DocumentVersion, "note")
+
+from portal.plan.registry import DOCUMENT_SECURITY, register_action_objectives
+
+# The document library holds specimens of travel documents (ERX-COO-1, activity 2: "regularly exchange
+# information on specimens") and material such as the IOM manual on detecting fraudulent documents (MPM-2,
+# activity 2.2.1).
+register_action_objectives("library.", ("ERX-COO-1", DOCUMENT_SECURITY))
+register_action_objectives("document.", ("ERX-COO-1", DOCUMENT_SECURITY))
