@@ -21,6 +21,7 @@ from documents import transfer
 from documents.uploads import ATTACHMENT_KINDS
 from portal.access import current_principal, get_visible_or_404, permission_required
 from portal.extensions import csrf, db
+from portal.routing import embeddable
 
 bp = Blueprint("alert_attachments", __name__)
 
@@ -134,6 +135,7 @@ def _send_attachment(alert_id: int, attachment_id: int, variant: str):
 
 
 @bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/view")
+@embeddable
 @permission_required("search_alerts")
 def view_attachment(alert_id: int, attachment_id: int):
     """The file inline (images) for the viewer, watermarked when the alert's TLP asks."""
@@ -141,6 +143,7 @@ def view_attachment(alert_id: int, attachment_id: int):
 
 
 @bp.get("/alerts/<int:alert_id>/attachments/<int:attachment_id>/thumbnail")
+@embeddable
 @permission_required("search_alerts")
 def attachment_thumbnail(alert_id: int, attachment_id: int):
     """The file's thumbnail (404 for a file without one)."""

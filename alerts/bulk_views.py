@@ -344,14 +344,14 @@ def _download(fmt: str):
     return response
 
 
-@bp.get("/export.csv")
+@bp.post("/export.csv")
 @permission_required("search_alerts")
 def export_csv():
     """The current search's exportable alerts as CSV (the import format)."""
     return _download("csv")
 
 
-@bp.get("/export.json")
+@bp.post("/export.json")
 @permission_required("search_alerts")
 def export_json():
     """The current search's exportable alerts as JSON (the import format)."""

@@ -17,6 +17,13 @@ def public(view):
     return view
 
 
+def embeddable(view):
+    """Mark a view whose answer a page of the portal may embed (an ``<img>`` of a record's own file): the
+    Fetch Metadata check lets sub-resource requests reach it, and refuses them on every other view."""
+    view.is_embeddable = True
+    return view
+
+
 class DatabaseIntConverter(IntegerConverter):
     """``<int:...>`` up to the largest database integer: a larger id is not found (404), not a 500."""
 

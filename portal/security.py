@@ -1,10 +1,10 @@
-"""Security headers on every response, and the safe ``next`` redirect check."""
+"""Security headers on every response, the Fetch Metadata check, and the safe ``next`` redirect check."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 CONTENT_SECURITY_POLICY = "; ".join(  # noqa: FLY002 - one directive a line reads better
     [
@@ -21,7 +21,43 @@ CONTENT_SECURITY_POLICY = "; ".join(  # noqa: FLY002 - one directive a line read
 )
 
 
+# What a browser fetches as a sub-resource (``Sec-Fetch-Dest``); a top-level page load is ``document``, a
+# script's fetch() is ``empty``.
+SUBRESOURCE_DESTINATIONS = frozenset({
+    "image", "script", "style", "font", "audio", "video", "track", "object", "embed", "manifest", "worker",
+    "sharedworker", "serviceworker", "audioworklet", "paintworklet", "xslt", "report", "iframe", "frame",
+})
+
+
+def fetch_refusal(view, method: str, site: str | None, mode: str | None, dest: str | None) -> str | None:
+    """Why a request's Fetch Metadata shows it was not made by the portal's own pages acting for the user
+    (``None``: it may proceed). Browsers that send no Fetch Metadata (and machine clients) pass: the API
+    needs a bearer token and every form a CSRF token anyway.
+
+    - Another site may only link to a page (a top-level GET navigation, as a mailed link is followed); it
+      may not submit, fetch or embed anything, so no other site makes a request act in the user's name.
+    - The portal's own pages may embed only what is meant to be embedded (static files, the files of a
+      record, ``routing.embeddable``): an ``<img>`` whose address is a search or an export, planted in
+      someone's text, is refused before it runs.
+    """
+    embeddable = view is None or getattr(view, "is_embeddable", False)
+    if site == "cross-site" and not (method in ("GET", "HEAD") and mode == "navigate" and dest in (None, "document")):
+        return "cross-site"
+    if dest in SUBRESOURCE_DESTINATIONS and not embeddable:
+        return "subresource"
+    return None
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _check_fetch_metadata():
+        headers = request.headers
+        endpoint = request.endpoint
+        view = None if endpoint is None or endpoint.endswith("static") else app.view_functions.get(endpoint)
+        if fetch_refusal(view, request.method, headers.get("Sec-Fetch-Site"), headers.get("Sec-Fetch-Mode"),
+                         headers.get("Sec-Fetch-Dest")):
+            abort(403)
+
     @app.after_request
     def _security_headers(response):
         headers = response.headers

@@ -122,6 +122,11 @@ PERMITTED: dict[str, int] = {
     "alerts.acknowledge": 400,  # the reporting party does not acknowledge its own alert (see OVERRIDES)
     "alert_attachments.new_attachment": 400,
     "alert_bulk.upload": 400,
+    "alert_bulk.export_csv": 200,  # exports are POST with CSRF: the file of what the viewer may export
+    "alert_bulk.export_json": 200,
+    "audit.export": 200,
+    "directory.export_csv": 200,
+    "directory.export_vcf": 200,
     "alert_bulk.confirm": 302,  # no upload to confirm: back to the import page
     "alert_bulk.full_report": 302,
     "alert_subscriptions.create": 302,

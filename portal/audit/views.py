@@ -75,7 +75,7 @@ def index():
     return render_template("audit/index.html", form=form, page=page)
 
 
-@bp.get("/export.csv")
+@bp.post("/export.csv")
 @permission_required("view_party_audit")
 def export():
     form = AuditFilterForm(request.args)

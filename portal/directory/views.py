@@ -134,13 +134,13 @@ def _export(kind: str) -> Response:
     return response
 
 
-@bp.get("/export.csv")
+@bp.post("/export.csv")
 @permission_required("view_directory")
 def export_csv():
     return _export("csv")
 
 
-@bp.get("/export.vcf")
+@bp.post("/export.vcf")
 @permission_required("view_directory")
 def export_vcf():
     return _export("vcf")

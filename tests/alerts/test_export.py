@@ -120,7 +120,7 @@ def test_export_audit_has_counts_and_no_numbers(alerts, gtm):
 def test_download_headers_and_page(alerts, client, login_as, gtm):
     login_as(gtm)
     mark_audit_start()
-    response = client.get("/alerts/bulk/export.csv?reporting_party=GTM")
+    response = client.post("/alerts/bulk/export.csv?reporting_party=GTM")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
@@ -129,14 +129,14 @@ def test_download_headers_and_page(alerts, client, login_as, gtm):
     body = response.get_data(as_text=True)
     assert alerts["members_green"] in body and alerts["red"] not in body
     assert len(audit_entries("alert.export")) == 1
-    response = client.get("/alerts/bulk/export.json?reporting_party=GTM")
+    response = client.post("/alerts/bulk/export.json?reporting_party=GTM")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert alerts["members_green"] in {item["reference"] for item in json.loads(response.get_data())}
     page = client.get("/alerts/bulk/export?reporting_party=GTM")
     assert page.status_code == 200 and 'id="export-excluded"' in page.get_data(as_text=True)
-    assert client.get("/alerts/bulk/export.csv?tlp=RED").status_code == 403
+    assert client.post("/alerts/bulk/export.csv?tlp=RED").status_code == 403
     assert client.get("/alerts/bulk/export?tlp=AMBER%2BSTRICT").status_code == 403
-    assert client.get("/alerts/bulk/export.csv?document_category=spaceship").status_code == 400
+    assert client.post("/alerts/bulk/export.csv?document_category=spaceship").status_code == 400
 
 
 @pytest.mark.parametrize(("role", "party_code", "status"), [
@@ -144,13 +144,15 @@ def test_download_headers_and_page(alerts, client, login_as, gtm):
     ("secretariat_admin", "TS", 200), ("country_admin", "ARG", 200)])
 def test_export_pages_access(app_ctx, client, login_as, make_user, role, party_code, status):
     login_as(make_user(role=role, party_code=party_code))
-    for url in ("/alerts/bulk/export", "/alerts/bulk/export.csv", "/alerts/bulk/export.json"):
-        assert client.get(url).status_code == status
+    assert client.get("/alerts/bulk/export").status_code == status
+    for url in ("/alerts/bulk/export.csv", "/alerts/bulk/export.json"):
+        assert client.post(url).status_code == status
 
 
 def test_anonymous_export_is_sent_to_login(client):
-    for url in ("/alerts/bulk/export", "/alerts/bulk/export.csv", "/alerts/bulk/export.json"):
-        assert client.get(url).status_code == 302
+    assert client.get("/alerts/bulk/export").status_code == 302
+    for url in ("/alerts/bulk/export.csv", "/alerts/bulk/export.json"):
+        assert client.post(url).status_code == 302
 
 
 _COMPARED = ("document_category", "document_type", "issuing_state", "series", "document_number", "range_start",

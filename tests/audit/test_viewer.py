@@ -55,7 +55,8 @@ def test_audit_access_matrix(client, make_user, login_as, path, role, relation):
     login_as(make_user(role=role, party_code=actor_party))
     start = _head()
 
-    response = client.get(path, query_string={"action": "viewer.matrix"})
+    send = client.post if path.endswith(".csv") else client.get  # exports are POST (with CSRF)
+    response = send(path, query_string={"action": "viewer.matrix"})
 
     expected_status = 200 if role in ("secretariat_admin", "country_admin") else 403
     assert response.status_code == expected_status
@@ -71,22 +72,22 @@ def test_audit_access_matrix(client, make_user, login_as, path, role, relation):
 
 
 def test_anonymous_viewer_goes_to_login(client):
-    for path in ("/audit/", "/audit/export.csv"):
-        response = client.get(path)
+    for path, send in (("/audit/", client.get), ("/audit/export.csv", client.post)):
+        response = send(path)
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
 def test_country_admin_sees_own_party_as_actor_or_object(client, make_user, login_as):
     _seed(make_user)
     login_as(make_user(role="country_admin", party_code="GTM"))
-    rows = _rows(client.get("/audit/export.csv", query_string={"action": "viewer."}))
+    rows = _rows(client.post("/audit/export.csv", query_string={"action": "viewer."}))
     assert {r["object_id"] for r in rows} == {"gtm-own", "mex-on-gtm"}
 
 
 def test_secretariat_sees_everything(client, make_user, login_as):
     _seed(make_user)
     login_as(make_user(role="secretariat_admin", party_code="TS"))
-    rows = _rows(client.get("/audit/export.csv", query_string={"action": "viewer."}))
+    rows = _rows(client.post("/audit/export.csv", query_string={"action": "viewer."}))
     assert [r["object_id"] for r in rows] == ["mex-only", "mex-on-gtm", "gtm-own"]  # newest first
     page = client.get("/audit/", query_string={"action": "viewer."}).data.decode()
     assert page.index("mex-only") < page.index("mex-on-gtm") < page.index("gtm-own")
@@ -97,7 +98,7 @@ def test_filters(client, make_user, login_as):
     login_as(make_user(role="secretariat_admin", party_code="TS"))
 
     def ids(**query):
-        return [r["object_id"] for r in _rows(client.get("/audit/export.csv", query_string=query))]
+        return [r["object_id"] for r in _rows(client.post("/audit/export.csv", query_string=query))]
 
     assert ids(action="viewer.", actor=mex.id) == ["mex-only", "mex-on-gtm"]
     assert ids(action="viewer.mex") == ["mex-only", "mex-on-gtm"]
@@ -115,7 +116,7 @@ def test_filters(client, make_user, login_as):
 def test_rows_show_time_actor_ip_action_object_outcome_objectives(client, make_user, login_as):
     gtm, _mex = _seed(make_user)
     login_as(make_user(role="secretariat_admin", party_code="TS"))
-    row = next(r for r in _rows(client.get("/audit/export.csv", query_string={"action": "viewer.gtm"})))
+    row = next(r for r in _rows(client.post("/audit/export.csv", query_string={"action": "viewer.gtm"})))
     assert (row["actor_party"], row["actor_role"], row["actor_user_id"]) == ("GTM", "liaison_officer", str(gtm.id))
     assert (row["action"], row["object_type"], row["object_party"], row["outcome"], row["objectives"]) == (
         "viewer.gtm_acts", "thing", "GTM", "ok", "MPM-2")
@@ -125,7 +126,7 @@ def test_rows_show_time_actor_ip_action_object_outcome_objectives(client, make_u
                  "thing gtm-own (GTM)", ">OK<", 'href="/audit/?objective=MPM-2">MPM-2</a>'):
         assert text in page
     # the export above was made by a request: its entry carries the client's address
-    [export] = _rows(client.get("/audit/export.csv", query_string={"action": "audit.export"}))[:1]
+    [export] = _rows(client.post("/audit/export.csv", query_string={"action": "audit.export"}))[:1]
     assert export["ip"] == "127.0.0.1"
     page = client.get("/audit/", query_string={"action": "audit.export"}).data.decode()
     assert "<td>127.0.0.1</td>" in page
@@ -163,7 +164,7 @@ def test_invalid_filters_are_form_errors(client, make_user, login_as, query, fie
     response = client.get("/audit/", query_string=query)
     assert response.status_code == 400
     assert field_error in response.data
-    export = client.get("/audit/export.csv", query_string=query)
+    export = client.post("/audit/export.csv", query_string=query)
     assert export.status_code == 400
     assert export.mimetype == "text/plain"
     assert _head() == start  # a refused export is not an export
@@ -174,7 +175,7 @@ def test_export_is_an_audited_attachment(client, make_user, login_as):
     admin = make_user(role="country_admin", party_code="GTM")
     login_as(admin)
     start = _head()
-    response = client.get("/audit/export.csv", query_string={"action": "viewer.", "outcome": "ok"})
+    response = client.post("/audit/export.csv", query_string={"action": "viewer.", "outcome": "ok"})
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
@@ -193,5 +194,5 @@ def test_export_defuses_spreadsheet_formulas(client, make_user, login_as):
     login_as(make_user(role="secretariat_admin", party_code="TS"))
     record("viewer.formula", object_type="thing", object_id="=HYPERLINK(\"http://x\")", objectives=[])
     db.session.commit()
-    [row] = _rows(client.get("/audit/export.csv", query_string={"action": "viewer.formula"}))
+    [row] = _rows(client.post("/audit/export.csv", query_string={"action": "viewer.formula"}))
     assert row["object_id"] == "'=HYPERLINK(\"http://x\")"

@@ -16,7 +16,7 @@ def test_csv_export_contents_andaudit_rows(make_user, login_as, client):
                languages=("es", "en"), networks=(("LON-CP", "coordinator"), ("GENDER", "member")))
     make_entry("MEX", name="Juan Ruiz", email="juan@sre.gob.mx", networks=())
     login_as(make_user(role="liaison_officer", party_code="HND"))
-    response = client.get("/directory/export.csv", query_string={"party": "GTM"})
+    response = client.post("/directory/export.csv", query_string={"party": "GTM"})
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == "attachment; filename=rcm-directory.csv"
@@ -39,7 +39,7 @@ def test_vcard_export_is_vcard_4(make_user, login_as, client):
                phones=["+502 2411 1111"], languages=("es", "en"), time_zone="America/Guatemala",
                verified=date(2026, 1, 5))
     login_as(make_user(role="liaison_officer", party_code="GTM"))
-    response = client.get("/directory/export.vcf", query_string={"q": "lopez"})
+    response = client.post("/directory/export.vcf", query_string={"q": "lopez"})
     assert response.status_code == 200 and response.mimetype == "text/vcard"
     body = response.data.decode()
     assert body.startswith("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:María López\r\n")
