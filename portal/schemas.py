@@ -12,7 +12,7 @@ it on input with the API's own messages (``portal.api_errors.fields_of``):
   held in the database, a date's meaning), so that the messages stay the feature's.
 
 What the schema cannot state (one field against another, today's date, the records in the database) stays
-with the feature (``alerts.validation``, ``portal.exchange.operations``) and answers 422 naming the field.
+with the feature (``alerts.validation``, ``portal.exchange.validation``) and answers 422 naming the field.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The bodies and query strings of the exchange API, declared once (pydantic); the OpenAPI schemas are
 generated from these classes.
 
-The models check the shape; ``operations.clean_submission`` checks what the values mean (the parties and
+The models check the shape; ``validation.clean_submission`` checks what the values mean (the parties and
 networks a sender may address, the alerts it can see, a due date for and only for a request for
 information) and, where both speak of one field, its message is the one given.
 """
@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 
 from portal.access import TLP_LEVELS
 from portal.exchange.models import HANDLING_CODES, INFORMATION_ACCURACY, KINDS, SOURCE_RELIABILITY, STATUSES
-from portal.exchange.operations import MAX_BODY, MAX_RESTRICTIONS, MAX_SUMMARY, MAX_TITLE
+from portal.exchange.validation import MAX_BODY, MAX_RESTRICTIONS, MAX_SUMMARY, MAX_TITLE
 from portal.plan.data import objective_codes
 from portal.schemas import (
     ApiModel,
