@@ -28,7 +28,6 @@ from documents import transfer
 from documents.transfer import stored_file_json, stored_file_properties
 from portal.access import get_visible_or_404, owns, permission_required
 from portal.api_errors import api_error as _error
-from portal.audit.service import record
 from portal.exchange import attachments as files
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
@@ -171,13 +170,6 @@ csrf.exempt(new)
 # --------------------------------------------------------------------------- API
 
 
-def _forbidden(action: str, submission_id: int):
-    """The token's owner lacks exchange_intelligence (a scope never grants more than the role)."""
-    record(action, outcome="denied", object_type="submission", object_id=submission_id,
-           details={"permission": PERMISSION})
-    return _error(403, "Forbidden")
-
-
 def attachment_json(item) -> dict:
     """What the API says of a submission's file."""
     return {"id": item.id, "submission_id": item.submission_id, **stored_file_json(item), "caption": item.caption}
@@ -193,12 +185,11 @@ def _check_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
 
 
 @bp.post("/api/v1/submissions/<int:submission_id>/attachments")
-@token_required("exchange:write")
+@token_required("exchange:write", permission=PERMISSION, denied_action="exchange.attach", object_type="submission",
+                object_arg="submission_id")
 def api_upload(submission_id: int):
     """Attach one file to a submission of the token owner's party (draft or sent): 201 with its description."""
     principal = current_principal()
-    if not principal.can(PERMISSION):
-        return _forbidden("exchange.attach", submission_id)
     submission = get_visible_or_404(Submission, submission_id, principal)
     if not files.can_attach(principal, submission):
         reason = files.refusal_reason(principal, submission)
@@ -218,12 +209,11 @@ def api_upload(submission_id: int):
 
 
 @bp.get("/api/v1/submissions/<int:submission_id>/attachments/<int:attachment_id>")
-@token_required("exchange:read")
+@token_required("exchange:read", permission=PERMISSION, denied_action="exchange.attachment_view",
+                object_type="submission", object_arg="submission_id")
 def api_download(submission_id: int, attachment_id: int):
     """The file's bytes, if the token's owner sees the submission (images of AMBER and RED watermarked)."""
     principal = current_principal()
-    if not principal.can(PERMISSION):
-        return _forbidden("exchange.attachment_view", submission_id)
     item = files.get_visible(attachment_id, principal, submission_id=submission_id)
     if item is None:
         return _error(404, "Not Found")
