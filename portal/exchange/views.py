@@ -1,7 +1,8 @@
 """Exchange pages: inbox and sent box, writing, reading a thread, and the workflow buttons.
 
 Every read goes through ``get_visible_or_404`` / ``visible`` (a party that is not a recipient gets 404,
-audited); every change is one call to ``portal.exchange.operations``, every read one of ``portal.exchange.queries``.
+audited); every change is one call to ``portal.exchange.operations``, every read one of
+``portal.exchange.queries``.
 """
 
 from __future__ import annotations
