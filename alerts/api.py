@@ -20,14 +20,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from alerts import api_schemas, serializers
-from alerts.models import Alert
 from alerts.mrz import parse_mrz
-from alerts.operations import AlertValidationError, create_alert
+from alerts.operations import AlertValidationError, create_alert, read_alert
 from alerts.search import SearchError, check_document, search_alerts
 from auth.tokens import token_required
-from portal.access import get_visible_or_404
 from portal.api_errors import invalid_response
-from portal.audit.service import record
 from portal.extensions import csrf
 from portal.openapi import contribute, json_content, operation, path_id, ref, request_body
 from portal.principal import current_principal
@@ -66,9 +63,7 @@ def search():
 def detail(alert_id: int):
     """One alert, as its reader may see it; invisible and nonexistent are both 404."""
     principal = current_principal()
-    alert = get_visible_or_404(Alert, alert_id, principal)
-    record("alert.view", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
-           details={"reference": alert.reference, "via": "api"})
+    alert = read_alert(principal, alert_id, via="api")
     return jsonify(serializers.alert_detail(alert, principal))
 
 

@@ -9,24 +9,31 @@ say (one field against another, today's date, the parties and networks in the da
 """
 
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import pycountry
 from flask_babel import lazy_gettext as _l
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from alerts import vocabulary
+from alerts.attachments import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES, MAX_CAPTION
 from alerts.mrz import _icao_codes
 from alerts.search import MAX_PER_PAGE
 from alerts.validation import MAX_NARRATIVE
+from documents.api_schemas import StoredFile, UploadRefused
+from documents.uploads import ATTACHMENT_KINDS
 from portal.access import DISTRIBUTION_LEVELS, TLP_LEVELS
 from portal.plan.data import objective_codes
 from portal.schemas import (
     ApiModel,
+    FormModel,
     QueryModel,
     ResponseModel,
     choice,
     date_text,
+    file_part,
+    form_boolean,
+    optional,
     query_integer,
     stated,
     text,
@@ -280,5 +287,35 @@ class Alert(ResponseModel):
     expired_at: Timestamp | None = None
 
 
+
+# --- attachments (multipart/form-data) ----------------------------------------------------------------
+
+class AttachmentFields(FormModel):
+    """The parts of ``POST /api/v1/alerts/{id}/attachments`` besides the file (any other part is ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=False)
+
+    side: choice(ATTACHMENT_SIDES) = "other"
+    light: choice(ATTACHMENT_LIGHTS) = "visible"
+    is_genuine_reference: form_boolean() = False
+    caption: optional(Annotated[str, Field(max_length=MAX_CAPTION)])
+
+
+class AttachmentUpload(AttachmentFields):
+    """The whole upload, as the document states it; the file service reads the file off the stream."""
+
+    file: file_part("JPEG, PNG, TIFF or PDF; the type is decided from the content.")
+
+
+class Attachment(StoredFile):
+    id: int
+    alert_id: int
+    kind: Literal[tuple(sorted(ATTACHMENT_KINDS))]
+    side: Literal[ATTACHMENT_SIDES]
+    light: Literal[ATTACHMENT_LIGHTS]
+    is_genuine_reference: bool = False
+
+
 REQUESTS = (AlertInput, MrzRequest)
 RESPONSES = (AlertCreated, CheckResult, SearchResult, Alert, MrzResult)
+ATTACHMENT_BODIES = (AttachmentUpload, Attachment, UploadRefused)

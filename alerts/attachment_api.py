@@ -10,44 +10,22 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
-from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 
-from alerts import attachments
-from alerts.attachments import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES
+from alerts import api_schemas, attachments
 from alerts.models import Alert
 from auth.tokens import token_required
 from documents import transfer
-from documents.transfer import stored_file_json, stored_file_properties
+from documents.transfer import stored_file_json
 from documents.uploads import ATTACHMENT_KINDS
 from portal.access import get_visible_or_404
 from portal.api_errors import api_error
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
 from portal.principal import current_principal
+from portal.schemas import component_schemas
 
 bp = Blueprint("alert_attachments_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
-
-
-def _parse_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
-    values = {"side": fields.get("side", "other"), "light": fields.get("light", "visible"),
-              "caption": fields.get("caption") or None}
-    errors = {}
-    if values["side"] not in ATTACHMENT_SIDES:
-        errors["side"] = _("Choose one of: %(values)s.", values=", ".join(ATTACHMENT_SIDES))
-    if values["light"] not in ATTACHMENT_LIGHTS:
-        errors["light"] = _("Choose one of: %(values)s.", values=", ".join(ATTACHMENT_LIGHTS))
-    genuine = (fields.get("is_genuine_reference") or "").strip().lower()
-    if genuine not in _TRUE | _FALSE:
-        errors["is_genuine_reference"] = _("Send true or false.")
-    values["is_genuine_reference"] = genuine in _TRUE
-    if values["caption"] is not None and len(values["caption"]) > 500:
-        errors["caption"] = _("At most 500 characters.")
-    return values, errors
 
 
 @bp.post("/alerts/<int:alert_id>/attachments")
@@ -63,7 +41,7 @@ def upload_attachment(alert_id: int):
     try:
         received = transfer.receive_api_upload(
             allowed=ATTACHMENT_KINDS, record_refusal=lambda refusal: attachments.record_refusal(refusal, alert),
-            check_fields=_parse_fields)
+            check_fields=api_schemas.AttachmentFields.check_form)
     except transfer.ApiUploadError as refused:
         return api_error(refused.status, refused.error, **refused.extra)
     item = attachments.create_attachment(principal, alert, received.upload, **received.values)
@@ -93,46 +71,9 @@ def attachment(attachment_id: int):
 # --- the description of the routes above, for GET /api/v1/openapi.json -------------------------------
 
 _TAGS = ["attachments"]
-_SCHEMAS = {
-    "Attachment": {
-        "type": "object",
-        "required": ["id", "alert_id", "display_name", "size", "kind", "side", "light"],
-        "properties": {
-            "id": {"type": "integer"},
-            "alert_id": {"type": "integer"},
-            **stored_file_properties(ATTACHMENT_KINDS),
-            "side": {"type": "string", "enum": list(ATTACHMENT_SIDES)},
-            "light": {"type": "string", "enum": list(ATTACHMENT_LIGHTS)},
-            "is_genuine_reference": {"type": "boolean"},
-        },
-    },
-    "AttachmentUpload": {
-        "type": "object",
-        "required": ["file"],
-        "properties": {
-            "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                     "description": "JPEG, PNG, TIFF or PDF; the type is decided from the content."},
-            "side": {"type": "string", "enum": list(ATTACHMENT_SIDES), "default": "other"},
-            "light": {"type": "string", "enum": list(ATTACHMENT_LIGHTS), "default": "visible"},
-            "is_genuine_reference": {"type": "boolean", "default": False},
-            "caption": {"type": "string", "maxLength": 500},
-        },
-    },
-    "UploadRefused": {
-        "type": "object",
-        "required": ["error", "status"],
-        "description": "A refused file: one message, and a stable code. Nothing was stored.",
-        "properties": {
-            "error": {"type": "string"},
-            "status": {"type": "integer"},
-            "code": {"type": "string"},
-            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-}
 _ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
-contribute(bp.name, tags=[{"name": "attachments", "description": "Encrypted files on alerts."}], schemas=_SCHEMAS,
+contribute(bp.name, tags=[{"name": "attachments", "description": "Encrypted files on alerts."}], schemas=component_schemas(*api_schemas.ATTACHMENT_BODIES),
            paths={
     "/api/v1/alerts/{alert_id}/attachments": {"post": operation(
         operation_id="uploadAttachment", summary="Attach a file to an alert", scope="alerts:write", tags=_TAGS,

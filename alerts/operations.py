@@ -104,10 +104,11 @@ def _require(principal: Principal | None, permission: str, action: str) -> None:
         raise AlertForbidden()
 
 
-def read_alert(principal: Principal, alert_id) -> Alert:
-    """The alert ``principal`` opens (404 when invisible, audited as denied), its reading audited."""
+def read_alert(principal: Principal, alert_id, *, via: str | None = None) -> Alert:
+    """The alert ``principal`` opens (404 when invisible, audited as denied), its reading audited; ``via``
+    (``api``) names the way in when it is not the pages."""
     alert = get_visible_or_404(Alert, alert_id, principal)
-    _audit_view(alert, principal)
+    _audit_view(alert, principal, **({"via": via} if via else {}))
     return alert
 
 

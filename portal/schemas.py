@@ -9,10 +9,14 @@ it on input with the API's own messages (``portal.api_errors.fields_of``):
   ``required=True`` also refuses a blank one (the schema says so with a pattern);
 - ``choice(values)``: one of a closed vocabulary (an ``enum``);
 - ``stated(schema)``: a constraint the schema states but the feature's own validation checks (a code list
-  held in the database, a date's meaning), so that the messages stay the feature's.
+  held in the database, a date's meaning), so that the messages stay the feature's;
+- ``optional(base)``: a member that is absent or of ``base`` (never null);
+- for multipart/form-data bodies, ``FormModel`` (the fields besides the file, read from the form),
+  ``form_boolean`` (true/false as a form sends it) and ``file_part`` (the file, for the document only:
+  the file service reads it off the stream and decides its type from the content).
 
 What the schema cannot state (one field against another, today's date, the records in the database) stays
-with the feature (``alerts.validation``, ``portal.exchange.operations``) and answers 422 naming the field.
+with the feature (``alerts.validation``, ``portal.exchange.validation``) and answers 422 naming the field.
 """
 
 from __future__ import annotations
@@ -106,6 +110,43 @@ def query_integer(minimum: int, maximum: int, default: int, description: str | N
                      BeforeValidator(partial(_digits, default=default))]
 
 
+def optional(base, description: str | None = None, **schema: Any):
+    """A member that is absent (None in Python) or of ``base``; the schema states ``base`` alone, not null."""
+
+    def state(generated: dict) -> None:
+        generated.pop("default", None)
+        generated.update(schema)
+
+    return Annotated[base, Field(default=None, description=description, json_schema_extra=state)]
+
+
+_FORM_TRUE = frozenset({"1", "true", "yes", "on"})
+_FORM_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _form_boolean(value):
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _FORM_TRUE:
+        return True
+    if word in _FORM_FALSE:
+        return False
+    raise PydanticCustomError("api_boolean", _("Send true or false."))
+
+
+def form_boolean(description: str | None = None):
+    """A form field's true or false (``true``/``1``/``yes``/``on``, ``false``/``0``/``no``/``off`` or blank, any
+    case); anything else refused with the API's message."""
+    return Annotated[bool, Field(description=description), BeforeValidator(_form_boolean)]
+
+
+def file_part(description: str):
+    """The file of a multipart/form-data body, as the document states it (never parsed by a model)."""
+    return Annotated[str, Field(description=description,
+                                json_schema_extra={"contentMediaType": "application/octet-stream"})]
+
+
 DatabaseId = Annotated[int, Field(ge=1, le=MAX_DATABASE_INT)]
 PATH_ID = {"type": "integer", "minimum": 0, "maximum": MAX_DATABASE_INT}
 
@@ -169,6 +210,20 @@ class QueryModel(ApiModel):
         if errors:
             raise InvalidInput(errors)
         return model
+
+
+class FormModel(ApiModel):
+    """The fields of a multipart/form-data body besides its file (strings, each read once), declared and
+    checked like a JSON body. Declare the upload's document model as a subclass adding the ``file_part``."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    @classmethod
+    def check_form(cls, fields) -> tuple[dict, dict[str, str]]:
+        """``(values, {})`` from the form's ``fields`` (a ``MultiDict``, its first value of each key), or
+        ``({}, one message per bad field)``: the ``check_fields`` of ``documents.transfer.receive_api_upload``."""
+        model, errors = cls.check({key: fields.get(key) for key in fields})
+        return (model.model_dump(), {}) if model is not None else ({}, errors)
 
 
 # --- the OpenAPI parts ---------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from werkzeug.exceptions import NotFound
 
 from auth.tokens import token_required
 from portal.api_errors import api_error
-from portal.audit.service import record
 from portal.directory import api_schemas, queries
 from portal.extensions import csrf
 from portal.openapi import contribute, json_content, operation, path_id, ref
@@ -42,14 +41,7 @@ def members(network_id):
         network = queries.get_network_or_404(principal, network_id)  # audits the denial
     except NotFound:
         return api_error(404, "no such network")
-    rows = queries.network_members(principal, network.id)
-    visible_networks = queries.viewer_network_ids(principal)
-    result = []
-    for membership, entry in rows:
-        item = queries.entry_summary(entry, queries.phones_visible(entry, principal, visible_networks))
-        item["role"] = membership.role
-        result.append(item)
-    record("directory.api.members", object_type="network", object_id=network.id, details={"count": len(result)})
+    result = queries.read_network_members(principal, network)
     return jsonify({"network": _network_json(network), "members": result})
 
 

@@ -18,6 +18,7 @@ from flask import abort
 from sqlalchemy import and_, exists, func, or_, select
 
 from portal.access import get_visible_or_404, may_change, owns, refuse_as_missing, visible
+from portal.audit.service import record
 from portal.directory.indexes import name_index, name_tokens, normalise_name, token_index
 from portal.directory.models import (
     MEMBERSHIP_ROLES,
@@ -281,3 +282,16 @@ def entry_summary(entry: DirectoryEntry, show_phones: bool, today: date | None =
         "memberships": [{"network_id": m.network_id, "network": m.network.code, "role": m.role}
                         for m in entry.memberships],
     }
+
+
+def read_network_members(principal: Principal | None, network: Network) -> list[dict]:
+    """The JSON view of each visible active entry in ``network`` with its role there (``network_members``
+    order; phones by ``phones_visible``), the reading audited (``directory.api.members``, with the count)."""
+    visible_networks = viewer_network_ids(principal)
+    result = []
+    for membership, entry in network_members(principal, network.id):
+        item = entry_summary(entry, phones_visible(entry, principal, visible_networks))
+        item["role"] = membership.role
+        result.append(item)
+    record("directory.api.members", object_type="network", object_id=network.id, details={"count": len(result)})
+    return result

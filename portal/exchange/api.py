@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from auth.tokens import token_required
 from portal.access import get_visible_or_404, owns
 from portal.api_errors import api_error, invalid_response, not_json_object
-from portal.exchange import api_schemas, operations
+from portal.exchange import api_schemas, operations, queries, validation
 from portal.exchange.api_schemas import AcknowledgementRequest, SubmissionInput, SubmissionListQuery
 from portal.exchange.markdown import render
 from portal.exchange.models import Submission
@@ -36,7 +36,7 @@ def _json_object(hint: str | None = None) -> dict:
 
 
 def _party_codes(ids) -> list[str]:
-    return operations.party_codes(ids)
+    return queries.party_codes(ids)
 
 
 def summary(submission: Submission) -> dict:
@@ -62,10 +62,10 @@ def _attachments(submission: Submission, principal) -> list[dict]:
 
 def detail_body(submission: Submission, principal) -> dict:
     is_sender = owns(submission, principal)
-    acks = operations.acknowledgements(submission)
+    acks = queries.acknowledgements(submission)
     if not is_sender:
         acks = [ack for ack in acks if ack.party_id == principal.party_id]
-    replies = operations.thread(principal, submission)
+    replies = queries.thread(principal, submission)
     return {
         **summary(submission),
         "summary": submission.summary,
@@ -76,10 +76,10 @@ def detail_body(submission: Submission, principal) -> dict:
         "handling_code": submission.handling_code,
         "handling_restrictions": submission.handling_restrictions,
         "recipients": _party_codes(submission.recipient_party_ids),
-        "networks": [network.code for network in operations.submission_networks(submission)],
+        "networks": [network.code for network in queries.submission_networks(submission)],
         "objectives": list(submission.objectives or []),
         "related_alerts": [{"id": alert.id, "reference": alert.reference}
-                           for alert in operations.related_alerts(principal, submission)],
+                           for alert in queries.related_alerts(principal, submission)],
         "acknowledgements": [{"party": ack.party.code, "user_id": ack.user_id,
                               "at": ack.acknowledged_at.isoformat() + "Z"} for ack in acks],
         "attachments": _attachments(submission, principal),
@@ -99,8 +99,8 @@ def create():
     raw = _json_object()
     _shape, errors = SubmissionInput.check(raw)
     try:
-        data = operations.clean_submission(principal, raw)
-    except operations.SubmissionInvalid as error:
+        data = validation.clean_submission(principal, raw)
+    except validation.SubmissionInvalid as error:
         return invalid_response({**errors, **error.errors})
     if errors:
         return invalid_response(errors)
@@ -116,7 +116,7 @@ def create():
 def detail(submission_id: int):
     """One submission with the replies and acknowledgements its reader may see."""
     principal = current_principal()
-    submission = operations.read_submission(principal, submission_id, via="api")
+    submission = queries.read_submission(principal, submission_id, via="api")
     return jsonify(detail_body(submission, principal))
 
 
@@ -126,12 +126,12 @@ def index():
     """The party's inbox (``box=inbox``, the default) or sent box (``box=sent``, drafts included)."""
     principal = current_principal()
     query = SubmissionListQuery.from_args(request.args)
-    result = db.paginate(operations.box_query(principal, query.box), page=query.page, per_page=query.per_page,
+    result = db.paginate(queries.box_query(principal, query.box), page=query.page, per_page=query.per_page,
                          error_out=False)
-    unread = operations.unread_ids(principal, [item.id for item in result.items])
+    unread = queries.unread_ids(principal, [item.id for item in result.items])
     return jsonify({
         "box": query.box, "page": result.page, "pages": result.pages, "total": result.total,
-        "unread": operations.unread_count(principal, query.box),
+        "unread": queries.unread_count(principal, query.box),
         "items": [{**summary(item), "unread": item.id in unread} for item in result.items],
     })
 

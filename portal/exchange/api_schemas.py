@@ -1,27 +1,32 @@
 """The bodies and query strings of the exchange API, declared once (pydantic); the OpenAPI schemas are
 generated from these classes.
 
-The models check the shape; ``operations.clean_submission`` checks what the values mean (the parties and
+The models check the shape; ``validation.clean_submission`` checks what the values mean (the parties and
 networks a sender may address, the alerts it can see, a due date for and only for a request for
 information) and, where both speak of one field, its message is the one given.
 """
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import ConfigDict, Field
 
+from documents.api_schemas import StoredFile, UploadRefused
 from portal.access import TLP_LEVELS
+from portal.exchange.attachments import MAX_CAPTION, SUBMISSION_KINDS
 from portal.exchange.models import HANDLING_CODES, INFORMATION_ACCURACY, KINDS, SOURCE_RELIABILITY, STATUSES
-from portal.exchange.operations import MAX_BODY, MAX_RESTRICTIONS, MAX_SUMMARY, MAX_TITLE
+from portal.exchange.validation import MAX_BODY, MAX_RESTRICTIONS, MAX_SUMMARY, MAX_TITLE
 from portal.plan.data import objective_codes
 from portal.schemas import (
     ApiModel,
     DatabaseId,
+    FormModel,
     QueryModel,
     ResponseModel,
     choice,
     date_text,
+    file_part,
+    optional,
     query_integer,
     stated,
     text,
@@ -165,5 +170,29 @@ class Acknowledgement(ResponseModel):
     at: Timestamp
 
 
+
+# --- attachments (multipart/form-data) ----------------------------------------------------------------
+
+class SubmissionAttachmentFields(FormModel):
+    """The parts of ``POST /api/v1/submissions/{id}/attachments`` besides the file: an optional caption,
+    nothing else."""
+
+    caption: optional(Annotated[str, Field(max_length=MAX_CAPTION)])
+
+
+class SubmissionAttachmentUpload(SubmissionAttachmentFields):
+    """The whole upload, as the document states it; the file service reads the file off the stream."""
+
+    file: file_part("JPEG, PNG, TIFF or PDF; the type is decided from the content.")
+
+
+class SubmissionAttachment(StoredFile):
+    id: int
+    submission_id: int
+    kind: Literal[tuple(sorted(SUBMISSION_KINDS))]
+    caption: str | None = None
+
+
 REQUESTS = (SubmissionInput, AcknowledgementRequest)
 RESPONSES = (SubmissionCreated, SubmissionList, Submission, Acknowledgement)
+ATTACHMENT_BODIES = (SubmissionAttachmentUpload, SubmissionAttachment, UploadRefused)

@@ -19,22 +19,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from wtforms import FileField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from auth.tokens import token_required
 from documents import transfer
-from documents.transfer import stored_file_json, stored_file_properties
+from documents.transfer import stored_file_json
 from portal.access import get_visible_or_404, owns, permission_required
 from portal.api_errors import api_error as _error
-from portal.audit.service import record
+from portal.exchange import api_schemas
 from portal.exchange import attachments as files
 from portal.exchange.models import Submission
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
 from portal.principal import current_principal
 from portal.routing import MAX_DATABASE_INT
+from portal.schemas import component_schemas
 
 bp = Blueprint("submission_attachments", __name__)
 PERMISSION = files.PERMISSION
@@ -171,34 +171,17 @@ csrf.exempt(new)
 # --------------------------------------------------------------------------- API
 
 
-def _forbidden(action: str, submission_id: int):
-    """The token's owner lacks exchange_intelligence (a scope never grants more than the role)."""
-    record(action, outcome="denied", object_type="submission", object_id=submission_id,
-           details={"permission": PERMISSION})
-    return _error(403, "Forbidden")
-
-
 def attachment_json(item) -> dict:
     """What the API says of a submission's file."""
     return {"id": item.id, "submission_id": item.submission_id, **stored_file_json(item), "caption": item.caption}
 
 
-def _check_fields(fields: MultiDict) -> tuple[dict, dict[str, str]]:
-    """The API upload's fields besides the file: an optional caption, nothing else."""
-    errors = {key: _("Unknown field.") for key in sorted(set(fields) - {"caption"})}
-    caption = fields.get("caption")
-    if caption is not None and len(caption.strip()) > files.MAX_CAPTION:
-        errors["caption"] = _("At most %(max)d characters.", max=files.MAX_CAPTION)
-    return {"caption": caption}, errors
-
-
 @bp.post("/api/v1/submissions/<int:submission_id>/attachments")
-@token_required("exchange:write")
+@token_required("exchange:write", permission=PERMISSION, denied_action="exchange.attach", object_type="submission",
+                object_arg="submission_id")
 def api_upload(submission_id: int):
     """Attach one file to a submission of the token owner's party (draft or sent): 201 with its description."""
     principal = current_principal()
-    if not principal.can(PERMISSION):
-        return _forbidden("exchange.attach", submission_id)
     submission = get_visible_or_404(Submission, submission_id, principal)
     if not files.can_attach(principal, submission):
         reason = files.refusal_reason(principal, submission)
@@ -209,7 +192,7 @@ def api_upload(submission_id: int):
     try:
         received = transfer.receive_api_upload(
             allowed=files.SUBMISSION_KINDS, record_refusal=lambda refusal: files.record_refusal(refusal, submission),
-            check_fields=_check_fields)
+            check_fields=api_schemas.SubmissionAttachmentFields.check_form)
     except transfer.ApiUploadError as refused:
         return _error(refused.status, refused.error, **refused.extra)
     item = files.create_attachment(principal, submission, received.upload, **received.values)
@@ -218,12 +201,11 @@ def api_upload(submission_id: int):
 
 
 @bp.get("/api/v1/submissions/<int:submission_id>/attachments/<int:attachment_id>")
-@token_required("exchange:read")
+@token_required("exchange:read", permission=PERMISSION, denied_action="exchange.attachment_view",
+                object_type="submission", object_arg="submission_id")
 def api_download(submission_id: int, attachment_id: int):
     """The file's bytes, if the token's owner sees the submission (images of AMBER and RED watermarked)."""
     principal = current_principal()
-    if not principal.can(PERMISSION):
-        return _forbidden("exchange.attachment_view", submission_id)
     item = files.get_visible(attachment_id, principal, submission_id=submission_id)
     if item is None:
         return _error(404, "Not Found")
@@ -241,30 +223,7 @@ for _view in (api_upload, api_download):
 _TAGS = ["exchange"]
 _ID = {"type": "integer", "minimum": 0, "maximum": MAX_DATABASE_INT}
 _SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True, "schema": _ID}
-_SCHEMAS = {
-    "SubmissionAttachment": {
-        "type": "object",
-        "required": ["id", "submission_id", "display_name", "size", "kind"],
-        "properties": {
-            "id": {"type": "integer"},
-            "submission_id": {"type": "integer"},
-            **stored_file_properties(files.SUBMISSION_KINDS),
-            "caption": {"type": ["string", "null"]},
-        },
-    },
-    "SubmissionAttachmentUpload": {
-        "type": "object",
-        "required": ["file"],
-        "additionalProperties": False,
-        "properties": {
-            "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                     "description": "JPEG, PNG, TIFF or PDF; the type is decided from the content."},
-            "caption": {"type": "string", "maxLength": files.MAX_CAPTION},
-        },
-    },
-}
-
-contribute(bp.name, schemas=_SCHEMAS, paths={
+contribute(bp.name, schemas=component_schemas(*api_schemas.ATTACHMENT_BODIES), paths={
     "/api/v1/submissions/{submission_id}/attachments": {"post": operation(
         operation_id="uploadSubmissionAttachment", summary="Attach a file to a submission", scope="exchange:write",
         tags=_TAGS,

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.distribution_forms import network_choices, party_choices, tlp_field
-from portal.exchange import operations
+from portal.exchange import validation
 from portal.exchange.models import HANDLING_CODES, INFORMATION_ACCURACY, KINDS, SOURCE_RELIABILITY
 
 
@@ -18,16 +18,16 @@ def _choices(mapping) -> list[SelectChoice]:
 
 
 class SubmissionForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=operations.MAX_TITLE)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=validation.MAX_TITLE)])
     kind = SelectField(_l("Kind"), choices=_choices(KINDS), default="immigration_control")
-    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=operations.MAX_SUMMARY)])
-    body = TextAreaField(_l("Body (Markdown)"), validators=[DataRequired(), Length(max=operations.MAX_BODY)])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=validation.MAX_SUMMARY)])
+    body = TextAreaField(_l("Body (Markdown)"), validators=[DataRequired(), Length(max=validation.MAX_BODY)])
     source_reliability = SelectField(_l("Source reliability"), choices=_choices(SOURCE_RELIABILITY), default="X")
     information_accuracy = SelectField(_l("Information accuracy"), choices=_choices(INFORMATION_ACCURACY),
                                        default="4")
     handling_code = SelectField(_l("Handling code"), choices=_choices(HANDLING_CODES), default="crime_only")
     handling_restrictions = TextAreaField(_l("Restrictions stated"),
-                                          validators=[Optional(), Length(max=operations.MAX_RESTRICTIONS)])
+                                          validators=[Optional(), Length(max=validation.MAX_RESTRICTIONS)])
     tlp = tlp_field()
     parties = SelectMultipleField(_l("Recipient parties"), choices=[])
     networks = SelectMultipleField(_l("Recipient networks"), choices=[])
@@ -42,7 +42,7 @@ class SubmissionForm(FlaskForm):
         self.objectives.choices = [SelectChoice(code, code) for code in objectives]
 
     def raw(self) -> dict:
-        """The input as ``operations.clean_submission`` reads it (the API sends the same keys)."""
+        """The input as ``validation.clean_submission`` reads it (the API sends the same keys)."""
         return {
             "title": self.title.data, "kind": self.kind.data, "summary": self.summary.data, "body": self.body.data,
             "source_reliability": self.source_reliability.data,
@@ -59,7 +59,7 @@ class ActionForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply (Markdown)"), validators=[DataRequired(), Length(max=operations.MAX_REPLY)])
+    body = TextAreaField(_l("Reply (Markdown)"), validators=[DataRequired(), Length(max=validation.MAX_REPLY)])
     audience = SelectMultipleField(_l("Only these parties"), choices=[])
 
     def set_choices(self, parties) -> None:

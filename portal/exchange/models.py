@@ -64,6 +64,10 @@ HANDLING_CODES = {
 }
 # Handling codes under which a recipient may forward the submission to another party.
 FORWARDABLE_HANDLING = frozenset({"crime_only", "no_judicial", "other"})
+# A submission still taking acknowledgements, replies and forwards.
+OPEN_STATUSES = ("sent", "acknowledged", "answered")
+# Who writes, reads and is told of submissions.
+PERMISSION = "exchange_intelligence"
 # Default plan objectives by kind (the Coordination axis of the 2018 plan); ``other`` and requests for
 # information fall back to the registry's default for ``exchange.`` actions.
 KIND_OBJECTIVES: dict[str, tuple[str, ...]] = {
@@ -111,7 +115,7 @@ class Submission(ShareableMixin, db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("sent", "acknowledged", "answered")
+        return self.status in OPEN_STATUSES
 
     def is_overdue(self, today: date | None = None) -> bool:
         """A request for information past its due date and not yet answered."""

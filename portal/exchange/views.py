@@ -1,7 +1,8 @@
 """Exchange pages: inbox and sent box, writing, reading a thread, and the workflow buttons.
 
 Every read goes through ``get_visible_or_404`` / ``visible`` (a party that is not a recipient gets 404,
-audited); every change is one call to ``portal.exchange.operations``.
+audited); every change is one call to ``portal.exchange.operations``, every read one of
+``portal.exchange.queries``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from auth.models import User
 from portal.access import RESTRICTED_TLP, get_visible_or_404, owns, permission_required
 from portal.distribution import networks, recipient_parties
-from portal.exchange import operations
+from portal.exchange import operations, queries, validation
 from portal.exchange.forms import ActionForm, ForwardForm, ReplyForm, SubmissionForm
 from portal.exchange.markdown import render
 from portal.exchange.models import (
@@ -50,12 +51,12 @@ def _exchange_helpers():
 
 def _box(box: str):
     principal = current_principal()
-    page = db.paginate(operations.box_query(principal, box), page=request.args.get("page", 1, type=int),
+    page = db.paginate(queries.box_query(principal, box), page=request.args.get("page", 1, type=int),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    unread = operations.unread_ids(principal, [item.id for item in page.items])
-    counts = {"inbox": operations.unread_count(principal, "inbox"), "sent": operations.unread_count(principal, "sent")}
+    unread = queries.unread_ids(principal, [item.id for item in page.items])
+    counts = {"inbox": queries.unread_count(principal, "inbox"), "sent": queries.unread_count(principal, "sent")}
     return render_template("exchange/index.html", page=page, box=box, unread_submissions=unread, counts=counts,
-                           overdue=operations.overdue_count(principal), today=utcnow().date())
+                           overdue=queries.overdue_count(principal), today=utcnow().date())
 
 
 @bp.get("/")
@@ -74,7 +75,7 @@ def _submission_form(**kwargs) -> SubmissionForm:
     principal = current_principal()
     form = SubmissionForm(**kwargs)
     form.set_choices(recipient_parties(principal.party_id), networks(),
-                     operations.sender_alerts(principal), operations.coordination_objectives())
+                     queries.sender_alerts(principal), validation.coordination_objectives())
     return form
 
 
@@ -85,8 +86,8 @@ def new():
     if form.validate_on_submit():
         principal = current_principal()
         try:
-            data = operations.clean_submission(principal, form.raw())
-        except operations.SubmissionInvalid as error:
+            data = validation.clean_submission(principal, form.raw())
+        except validation.SubmissionInvalid as error:
             _apply_errors(form, error.errors)
         else:
             send = request.form.get("action") != "draft"
@@ -110,13 +111,13 @@ def edit(submission_id):
             abort(404)
         return _refused(submission, error)
     if request.method == "GET":
-        form = _submission_form(data=operations.edit_values(submission))
+        form = _submission_form(data=queries.edit_values(submission))
         return render_template("exchange/edit.html", form=form, submission=submission)
     form = _submission_form()
     if form.validate_on_submit():
         try:
-            data = operations.clean_submission(principal, form.raw())
-        except operations.SubmissionInvalid as error:
+            data = validation.clean_submission(principal, form.raw())
+        except validation.SubmissionInvalid as error:
             _apply_errors(form, error.errors)
         else:
             operations.update_submission(principal, submission, data)
@@ -140,8 +141,8 @@ def _detail(submission: Submission, *, reply_form=None, forward_form=None, refus
     recipient_ids = submission.recipient_party_ids
     parties = {party.id: party for party in db.session.scalars(select(Party).where(
         Party.id.in_([submission.owner_party_id, *recipient_ids])))}
-    acks = operations.acknowledgements(submission)
-    forwards = operations.forwards(submission)
+    acks = queries.acknowledgements(submission)
+    forwards = queries.forwards(submission)
     if not is_sender:
         # who acknowledged and who forwarded is the sender's business; a recipient sees its own party's
         acks = [ack for ack in acks if ack.party_id == principal.party_id]
@@ -153,21 +154,21 @@ def _detail(submission: Submission, *, reply_form=None, forward_form=None, refus
         reply_form = ReplyForm(formdata=None)
     if reply_form is not None:
         reply_form.set_choices([party for party in audience if party.id != principal.party_id])
-    if forward_form is None and operations.can_forward(principal, submission):
+    if forward_form is None and queries.can_forward(principal, submission):
         forward_form = ForwardForm(formdata=None)
     if forward_form is not None:
         audience_ids = set(parties)
         forward_form.set_choices([party for party in recipient_parties(submission.owner_party_id)
                                   if party.id not in audience_ids])
-    thread = operations.thread(principal, submission)
+    thread = queries.thread(principal, submission)
     context = {
         "submission": submission, "body_html": render(submission.body), "is_sender": is_sender,
         "recipients": sorted(parties[pid].code for pid in recipient_ids if pid in parties),
-        "networks": operations.submission_networks(submission), "acks": acks, "names": names,
+        "networks": queries.submission_networks(submission), "acks": acks, "names": names,
         "acked_parties": {ack.party_id for ack in acks}, "forwards": forwards,
-        "thread": [(item, render(item.body), operations.party_codes(
+        "thread": [(item, render(item.body), queries.party_codes(
             [item.owner_party_id, *item.recipient_party_ids]) if item.restricted else None) for item in thread],
-        "alerts": operations.related_alerts(principal, submission),
+        "alerts": queries.related_alerts(principal, submission),
         "can_acknowledge": (not is_sender and is_open and principal.party_id in recipient_ids
                             and not any(ack.party_id == principal.party_id for ack in acks)),
         "reply_form": reply_form if is_open else None, "forward_form": forward_form,
@@ -186,7 +187,7 @@ def _load(submission_id: int) -> Submission:
 @bp.get("/<int:submission_id>")
 @permission_required(PERMISSION)
 def detail(submission_id):
-    return _detail(operations.read_submission(current_principal(), submission_id))
+    return _detail(queries.read_submission(current_principal(), submission_id))
 
 
 def _refused(submission: Submission, error: operations.ExchangeRefused):
@@ -226,15 +227,15 @@ def acknowledge(submission_id):
 def reply(submission_id):
     submission = _load(submission_id)
     form = ReplyForm()
-    form.audience.choices = [(code, code) for code in operations.party_codes(
-        operations.audience_party_ids(submission))]
+    form.audience.choices = [(code, code) for code in queries.party_codes(
+        queries.audience_party_ids(submission))]
     if form.validate_on_submit():
         try:
             operations.reply(current_principal(), submission, body=form.body.data,
                              audience=list(form.audience.data or []))
         except operations.ExchangeRefused as error:
             return _refused(submission, error)
-        except operations.SubmissionInvalid as error:
+        except validation.SubmissionInvalid as error:
             _apply_errors(form, error.errors)
         else:
             flash(_("Reply sent."), "success")
@@ -253,7 +254,7 @@ def forward(submission_id):
             operations.forward(current_principal(), submission, list(form.parties.data or []))
         except operations.ExchangeRefused as error:
             return _refused(submission, error)
-        except operations.SubmissionInvalid as error:
+        except validation.SubmissionInvalid as error:
             _apply_errors(form, error.errors)
         else:
             flash(_("Submission forwarded."), "success")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from portal.exchange import operations
+from portal.audit.models import AuditEntry
+from portal.exchange import operations, validation
 from portal.exchange.models import Submission
 from portal.extensions import db
+from portal.notifications.models import Notification
+from portal.outbox.models import OutboxMessage
 from portal.parties.models import Party
 from portal.principal import Principal
 
@@ -35,11 +38,42 @@ def submission_input(**overrides) -> dict:
 def make_submission(author, *, send=True, commit=True, **overrides) -> Submission:
     """A submission written by ``author`` through ``create_submission`` (sent unless ``send=False``)."""
     principal = Principal.for_user(author)
-    data = operations.clean_submission(principal, submission_input(**overrides))
+    data = validation.clean_submission(principal, submission_input(**overrides))
     submission = operations.create_submission(principal, data, send=send)
     if commit:
         db.session.commit()
     return submission
+
+
+def audit_rows(action, **where):
+    """The audit entries of ``action`` (filtered by the ``AuditEntry`` columns ``where``), oldest first."""
+    stmt = select(AuditEntry).where(AuditEntry.action == action)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(AuditEntry, key) == value)
+    return db.session.scalars(stmt.order_by(AuditEntry.seq)).all()
+
+
+def notifications_of(user):
+    """The in-app notifications ``user`` has."""
+    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)).all()
+
+
+def mails_of(user):
+    """The e-mails queued in the outbox for ``user``."""
+    return [m for m in db.session.scalars(select(OutboxMessage)) if m.recipient == user.email]
+
+
+def row_count(model):
+    """How many rows ``model`` has."""
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def form_input(**overrides):
+    """The page's "new submission" form data for ``submission_input()`` (sent), with ``overrides``; a None
+    value leaves the field out."""
+    data = {**submission_input(), "action": "send"}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
 
 
 def make_submission_attachment(author, submission, data: bytes | None = None, filename: str = "specimen.png",
