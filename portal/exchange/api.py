@@ -70,7 +70,7 @@ def detail_body(submission: Submission, principal) -> dict:
         **summary(submission),
         "summary": submission.summary,
         "body": submission.body,
-        "body_html": str(render(submission.body)),
+        "body_html": str(render(submission.body, submission.id)),
         "source_reliability": submission.source_reliability,
         "information_accuracy": submission.information_accuracy,
         "handling_code": submission.handling_code,

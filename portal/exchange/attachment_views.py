@@ -33,7 +33,7 @@ from portal.exchange.models import Submission
 from portal.extensions import csrf, db
 from portal.openapi import contribute, error_response, json_content, operation, ref
 from portal.principal import current_principal
-from portal.routing import MAX_DATABASE_INT
+from portal.routing import MAX_DATABASE_INT, embeddable
 from portal.schemas import component_schemas
 
 bp = Blueprint("submission_attachments", __name__)
@@ -123,6 +123,7 @@ def _send(submission_id: int, attachment_id: int, variant: str):
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/view")
+@embeddable
 @permission_required(PERMISSION)
 def view(submission_id: int, attachment_id: int):
     """The file inline (images) for the viewer, watermarked when the submission's TLP asks."""
@@ -130,6 +131,7 @@ def view(submission_id: int, attachment_id: int):
 
 
 @bp.get("/exchange/<int:submission_id>/attachments/<int:attachment_id>/thumbnail")
+@embeddable
 @permission_required(PERMISSION)
 def thumbnail(submission_id: int, attachment_id: int):
     """The file's thumbnail (404 for a file without one)."""

@@ -162,11 +162,11 @@ def _detail(submission: Submission, *, reply_form=None, forward_form=None, refus
                                   if party.id not in audience_ids])
     thread = queries.thread(principal, submission)
     context = {
-        "submission": submission, "body_html": render(submission.body), "is_sender": is_sender,
+        "submission": submission, "body_html": render(submission.body, submission.id), "is_sender": is_sender,
         "recipients": sorted(parties[pid].code for pid in recipient_ids if pid in parties),
         "networks": queries.submission_networks(submission), "acks": acks, "names": names,
         "acked_parties": {ack.party_id for ack in acks}, "forwards": forwards,
-        "thread": [(item, render(item.body), queries.party_codes(
+        "thread": [(item, render(item.body, submission.id), queries.party_codes(
             [item.owner_party_id, *item.recipient_party_ids]) if item.restricted else None) for item in thread],
         "alerts": queries.related_alerts(principal, submission),
         "can_acknowledge": (not is_sender and is_open and principal.party_id in recipient_ids

@@ -49,6 +49,30 @@ def test_sanitiser_strips_dangerous_html():
     assert "script" not in cleaned and "b()" not in cleaned
     assert "javascript" not in cleaned and "onerror" not in cleaned and "onclick" not in cleaned
     assert "evil" not in cleaned and "iframe" not in cleaned and "style" not in cleaned
-    assert '<img src="/static/a.png">' in cleaned and 'href="https://ok.example"' in cleaned
+    # issue 11: no image but the record's own attachments, not even one inside the portal
+    assert 'src="/static/a.png"' not in cleaned and 'href="https://ok.example"' in cleaned
     assert str(render("[x](javascript:alert(1))")) == "<p>[x](javascript:alert(1))</p>\n"
     assert "<img" not in str(render("![x](//evil.example/p.png)")).replace("<img alt=\"x\">", "")
+
+
+def test_only_the_submissions_own_attachments_are_shown_as_images(make_user, login_as, client):
+    """``![](/alerts/bulk/export.json) ![](/alerts/?q=X)`` made every reader's browser run an export and a
+    search recorded as theirs; now only the submission's own attachment images keep their address."""
+    from tests.exchange.factories import make_submission_attachment
+
+    author = make_user(role="liaison_officer", party_code="GTM")
+    submission = make_submission(author, parties=["MEX"], body="placeholder")
+    item = make_submission_attachment(author, submission)
+    other = make_submission(author, parties=["MEX"], body="x")
+    own = f"/exchange/{submission.id}/attachments/{item.id}/thumbnail"
+    foreign = f"/exchange/{other.id}/attachments/{item.id}/view"
+    submission.body = (f"![a](/alerts/bulk/export.json) ![b](/alerts/?q=P<GTMQZ7730001) ![c]({foreign}) "
+                       f"![d]({own}) ![e](/exchange/{submission.id}/attachments/{item.id}/download)")
+    from portal.extensions import db
+
+    db.session.commit()
+    login_as(make_user(role="liaison_officer", party_code="MEX"))
+    html = client.get(f"/exchange/{submission.id}").data.decode()
+    body_html = html[html.index('id="submission-body"'):html.index('id="acks-heading"')]
+    sources = [value for tag, attrs in _tags(body_html) if tag == "img" for name, value in attrs if name == "src"]
+    assert set(sources) == {own}  # the body's image (the page lists the same thumbnail beside it)
