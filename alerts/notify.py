@@ -17,7 +17,6 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +31,7 @@ from portal.extensions import db
 from portal.notifications.operations import CONTENT_TLP, notify, title_for
 from portal.outbox.service import queue_email
 from portal.principal import Principal
+from portal.routing import portal_path, portal_url
 from portal.timeutil import utcnow
 
 EVENTS = ("published", "revised", "withdrawn", "expired")
@@ -102,14 +102,13 @@ def recipients(alert: Alert) -> list[tuple[User, str]]:
 # --- what they are told ------------------------------------------------------------------------------
 
 def alert_path(alert_id: int) -> str:
-    if has_request_context():
-        return url_for("alerts.detail", alert_id=alert_id)
-    return f"/alerts/{alert_id}"
+    """The alert's page, for in-app notifications."""
+    return portal_path("alerts.detail", alert_id=alert_id)
 
 
 def alert_url(alert_id: int) -> str:
     """An absolute link for e-mails (also from the command line, where there is no request)."""
-    return current_app.config["BASE_URL"] + f"/alerts/{alert_id}"
+    return portal_url("alerts.detail", alert_id=alert_id)
 
 
 def _content(alert: Alert) -> dict:
@@ -152,7 +151,7 @@ def _details(alert: Alert) -> list[str]:
 
 def _footer() -> list[str]:
     return ["", _("You receive this because of your alert subscriptions: %(link)s",
-                  link=current_app.config["BASE_URL"] + "/alerts/subscriptions/")]
+                  link=portal_url("alert_subscriptions.index"))]
 
 
 def email_body(alert: Alert, event: str) -> str:

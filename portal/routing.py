@@ -6,6 +6,7 @@ import it without importing the factory that imports them.
 
 from __future__ import annotations
 
+from flask import current_app
 from werkzeug.routing import IntegerConverter
 
 MAX_DATABASE_INT = 2**31 - 1  # the primary keys are PostgreSQL INTEGER columns
@@ -22,6 +23,18 @@ def embeddable(view):
     Fetch Metadata check lets sub-resource requests reach it, and refuses them on every other view."""
     view.is_embeddable = True
     return view
+
+
+def portal_path(endpoint: str, **values) -> str:
+    """The path of ``endpoint`` inside the portal, built from the URL map alone: the same inside a request,
+    in a command or in a queued job, and never from a request's ``Host`` header."""
+    return current_app.url_map.bind("portal.invalid").build(endpoint, values)
+
+
+def portal_url(endpoint: str, **values) -> str:
+    """The absolute link to ``endpoint`` for e-mails, notifications and exports: ``PORTAL_BASE_URL`` and the
+    path, never the request's host (``Host: evil.example`` must not reach a mailed link)."""
+    return current_app.config["BASE_URL"] + portal_path(endpoint, **values)
 
 
 class DatabaseIntConverter(IntegerConverter):

@@ -29,6 +29,7 @@ from portal.crypto import token_digest
 from portal.extensions import db
 from portal.outbox.service import queue_email
 from portal.parties.models import Party
+from portal.routing import portal_url
 from portal.timeutil import utcnow
 
 # The account a secretariat admin creates for another party: the party's own administrator.
@@ -144,7 +145,7 @@ def issue_password_reset(principal, user: User) -> str:
     )
     db.session.add(reset)
     db.session.flush()
-    link = f"{current_app.config['BASE_URL']}/auth/reset/{secret}"
+    link = portal_url("auth.reset", token=secret)
     hours = current_app.config["RESET_LINK_HOURS"]
     with force_locale(user.locale or "en"):
         subject = gettext("Set your password for the RCM Secure Portal")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,12 +24,13 @@ from portal.extensions import db
 from portal.notifications.operations import notify, title_for
 from portal.outbox.service import queue_email
 from portal.principal import Principal
+from portal.routing import portal_path, portal_url
 
 
 def _link(submission: Submission, external: bool = False) -> str:
-    if has_request_context():
-        return url_for("exchange.detail", submission_id=submission.id, _external=external)
-    return f"/exchange/{submission.id}"
+    """The submission's page: a path for in-app notifications, an absolute link (``PORTAL_BASE_URL``) for mail."""
+    build = portal_url if external else portal_path
+    return build("exchange.detail", submission_id=submission.id)
 
 
 def readers(submission: Submission, party_ids, exclude_user_id: int | None = None) -> list[User]:
