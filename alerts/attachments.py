@@ -18,7 +18,7 @@ from documents.files import ReceivedUpload, file_columns
 from documents.files import record_refusal as record_file_refusal
 from documents.models import StoredFileMixin, register_stored_file
 from documents.uploads import UploadRefused
-from portal.access import visible
+from portal.access import register_audited_record, visible
 from portal.audit.service import record
 from portal.crypto import EncryptedText
 from portal.extensions import db
@@ -127,3 +127,4 @@ def record_view(item: Attachment, alert: Alert, *, variant: str, watermarked: bo
 
 register_stored_file(Attachment)
 register_encrypted_column(Attachment, "caption")
+register_audited_record("attachment", Attachment)

@@ -226,9 +226,11 @@ class AlertDigestItem(db.Model):
     digest_run: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
+from portal.access import register_audited_record
 from portal.plan.registry import DOCUMENT_SECURITY, register_action_objectives
 
 # The early-warning database itself: ERX-INF-4 ("Develop an early warning system: maintain on the private
 # site of the virtual secretariat a database ... on false documents and travel documents obtained
 # fraudulently") and the 2009 document-security objective it carries forward.
 register_action_objectives("alert.", ("ERX-INF-4", DOCUMENT_SECURITY))
+register_audited_record("alert", Alert)

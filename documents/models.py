@@ -162,6 +162,7 @@ register_stored_file(DocumentVersion)
 register_encrypted_column(Document, "title", "description")
 register_encrypted_column(DocumentVersion, "note")
 
+from portal.access import register_audited_record
 from portal.plan.registry import DOCUMENT_SECURITY, register_action_objectives
 
 # The document library holds specimens of travel documents (ERX-COO-1, activity 2: "regularly exchange
@@ -169,3 +170,4 @@ from portal.plan.registry import DOCUMENT_SECURITY, register_action_objectives
 # activity 2.2.1).
 register_action_objectives("library.", ("ERX-COO-1", DOCUMENT_SECURITY))
 register_action_objectives("document.", ("ERX-COO-1", DOCUMENT_SECURITY))
+register_audited_record("library_document", Document)

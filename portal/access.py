@@ -18,7 +18,7 @@ from functools import cache, wraps
 from typing import NoReturn
 
 from flask import abort
-from sqlalchemy import ForeignKey, Integer, String, and_, exists, false, or_, select, true
+from sqlalchemy import ForeignKey, Integer, String, and_, cast, exists, false, or_, select, true
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from portal.audit.service import record as audit
@@ -383,6 +383,35 @@ def manageable_users(principal: Principal | None):
     if principal.can("manage_party_users"):
         return select(User).where(User.party_id == principal.party_id)
     return select(User).where(false())
+
+
+# object_type (as the audit names it) -> the model whose visibility rule decides who may learn of actions
+# on it; each feature registers its records beside its models.
+_AUDITED_RECORDS: dict[str, type] = {}
+
+
+def register_audited_record(object_type: str, model) -> None:
+    """Declare that audit entries with ``object_type`` name a ``model`` row by its id."""
+    _AUDITED_RECORDS[object_type] = model
+
+
+def audit_entries_about_what_they_see(principal: Principal | None):
+    """SQL condition on ``AuditEntry``: the entries whose existence ``principal`` may learn of (counts on the
+    plan pages): with ``view_all_audit`` every entry; otherwise its own party's actions and actions on
+    records it may see (a registered object type whose row passes the model's visibility rule). An
+    observer never learns that a party-only RED alert was created."""
+    from portal.audit.models import AuditEntry
+
+    if principal is None:
+        return false()
+    if principal.can("view_all_audit"):
+        return true()
+    about_visible = [
+        and_(AuditEntry.object_type == object_type,
+             AuditEntry.object_id.in_(select(cast(model.id, String)).where(visibility_clause(model, principal))))
+        for object_type, model in sorted(_AUDITED_RECORDS.items())
+    ]
+    return or_(AuditEntry.actor_party == principal.party_code, *about_visible)
 
 
 def visible_audit_entries(principal: Principal | None):

@@ -125,6 +125,7 @@ from portal.rotation import register_blind_index, register_encrypted_column
 register_encrypted_column(DirectoryEntry, "full_name", "email", "phones_data")
 register_blind_index(DirectoryEntry, _reindex_entry, name="directory.name")
 
+from portal.access import register_audited_record
 from portal.plan.registry import register_action_objectives
 
 # The network directories are the liaison-officer networks' own tool: MPM-3 (3.1, a mechanism to follow up
@@ -133,3 +134,4 @@ from portal.plan.registry import register_action_objectives
 # LON-CP) and ERX-COP-3 (follow-up in the framework of LON-SMT).
 register_action_objectives("directory.", ("MPM-3", "HR-2", "ERX-COP-1", "ERX-COP-3"))
 register_action_objectives("network.", ("MPM-3", "HR-2", "ERX-COP-1", "ERX-COP-3"))
+register_audited_record("directory_entry", DirectoryEntry)

@@ -23,7 +23,7 @@ from documents.files import ReceivedUpload, file_columns
 from documents.files import record_refusal as record_file_refusal
 from documents.models import StoredFileMixin, register_stored_file
 from documents.uploads import ATTACHMENT_KINDS, UploadRefused
-from portal.access import may_change, owns, visible
+from portal.access import may_change, owns, register_audited_record, visible
 from portal.audit.service import record
 from portal.crypto import EncryptedText
 from portal.exchange.models import Submission
@@ -166,3 +166,4 @@ def remove_attachment(principal: Principal, submission: Submission, item: Submis
 
 register_stored_file(SubmissionAttachment)
 register_encrypted_column(SubmissionAttachment, "caption")
+register_audited_record("submission_attachment", SubmissionAttachment)

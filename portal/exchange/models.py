@@ -207,6 +207,7 @@ from portal.rotation import register_encrypted_column
 register_encrypted_column(Submission, "title", "summary", "body", "handling_restrictions")
 register_encrypted_column(SubmissionReply, "body")
 
+from portal.access import register_audited_record
 from portal.plan.registry import register_action_objectives
 
 # Intelligence exchange between member countries: ERX-COO-1 (exchange intelligence on immigration control,
@@ -214,3 +215,4 @@ from portal.plan.registry import register_action_objectives
 # and ERX-COO-3 (monitor extra-regional flows and routes by exchanging intelligence on immigration control).
 register_action_objectives("exchange.", ("ERX-COO-1", "ERX-COO-3"))
 register_action_objectives("submission.", ("ERX-COO-1", "ERX-COO-3"))
+register_audited_record("submission", Submission)

@@ -30,8 +30,10 @@ from portal.rotation import register_encrypted_column
 
 register_encrypted_column(Notice, "title", "body")
 
+from portal.access import register_audited_record
 from portal.plan.registry import INFORMATION_SYSTEMS, register_action_objectives
 
 # Notices are the secretariat's and the parties' circulars about the running of the portal and its
 # meetings: the information system itself (MPM-8), not one substantive objective.
 register_action_objectives("notice.", (INFORMATION_SYSTEMS,))
+register_audited_record("notice", Notice)

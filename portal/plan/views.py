@@ -10,10 +10,11 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import get_locale
 from sqlalchemy import func, select
 
-from portal.access import permission_required
+from portal.access import audit_entries_about_what_they_see, permission_required
 from portal.audit.models import AuditEntry, AuditObjective
 from portal.extensions import db
 from portal.plan import data
+from portal.principal import current_principal
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
 
@@ -23,8 +24,9 @@ def _lang() -> str:
     return locale.language if locale is not None else "en"
 
 
-def audit_summary(codes) -> dict:
-    """Counts of audited actions linked to any of ``codes``, per action and outcome, with latest dates.
+def audit_summary(codes, principal) -> dict:
+    """Counts of audited actions linked to any of ``codes`` that ``principal`` may learn of, per action and
+    outcome, with latest dates (``portal.access.audit_entries_about_what_they_see``).
 
     An entry linked to two of the codes counts once. Only the action name, outcome, count and date
     leave the audit log: no actor, party, object or detail.
@@ -33,7 +35,7 @@ def audit_summary(codes) -> dict:
     linked = select(AuditObjective.entry_id).where(AuditObjective.code.in_(codes))
     rows = db.session.execute(
         select(AuditEntry.action, AuditEntry.outcome, func.count(AuditEntry.id), func.max(AuditEntry.created_at))
-        .where(AuditEntry.id.in_(linked))
+        .where(AuditEntry.id.in_(linked), audit_entries_about_what_they_see(principal))
         .group_by(AuditEntry.action, AuditEntry.outcome)
         .order_by(AuditEntry.action, AuditEntry.outcome)
     ).all()
@@ -70,10 +72,10 @@ def detail(code: str):
         return redirect(url_for("plan.index", _anchor=node.code))
     plan = {p.code: p for p in data.plans()}
     if isinstance(node, data.Topic):
-        summary = audit_summary(o.code for o in node.objectives)
+        summary = audit_summary((o.code for o in node.objectives), current_principal())
         return _render("plan/topic.html", topic=node, plan=plan[node.plan_code], summary=summary)
     if not isinstance(node, data.Objective):
         return redirect(url_for("plan.detail", code=data.objective_for(code), _anchor=code))
     topic = data.get_topic(node.topic_code)
     return _render("plan/objective.html", objective=node, topic=topic, plan=plan[node.plan_code],
-                   summary=audit_summary([node.code]))
+                   summary=audit_summary([node.code], current_principal()))

@@ -10,6 +10,7 @@ from portal.audit.service import record
 from portal.extensions import db
 from portal.plan import views
 from portal.plan.data import objective_codes
+from portal.principal import Principal
 
 ROLES = ("secretariat_admin", "country_admin", "liaison_officer", "border_officer", "observer")
 PARTY_OF_ROLE = {"secretariat_admin": "TS", "observer": "IOM"}
@@ -120,7 +121,8 @@ def test_unknown_code_is_404(signed_in, code):
 
 
 def test_objective_page_shows_audit_counts(app_ctx, client, make_user, login_as):
-    officer = make_user(role="liaison_officer", party_code="GTM", name="Officer Confidential")
+    # The secretariat counts every entry (what others count: test_counts_include_only_what_the_viewer_may_know)
+    officer = make_user(role="secretariat_admin", party_code="TS", name="Officer Confidential")
     record("alert.publish", object_type="alert", object_id=1, object_party="GTM", objectives=["ERX-INF-4"])
     record("alert.publish", object_type="alert", object_id=2, object_party="GTM", objectives=["ERX-INF-4"])
     record("alert.search", outcome="denied", objectives=["ERX-INF-4", "ERX-INF-1"])
@@ -133,7 +135,7 @@ def test_objective_page_shows_audit_counts(app_ctx, client, make_user, login_as)
     assert '<tr data-action="alert.publish" data-outcome="ok">' in page
     assert '<tr data-action="alert.search" data-outcome="denied">' in page
     assert "exchange.send" not in page
-    summary = views.audit_summary(["ERX-INF-4"])
+    summary = views.audit_summary(["ERX-INF-4"], Principal.for_user(officer))
     assert [(r["action"], r["outcome"], r["count"]) for r in summary["rows"]] == [
         ("alert.publish", "ok", 2), ("alert.search", "denied", 1)]
     assert summary["total"] == 3
@@ -143,7 +145,48 @@ def test_objective_page_shows_audit_counts(app_ctx, client, make_user, login_as)
     assert "Officer Confidential" not in page.split('id="audit-summary-heading"')[1]
 
     # A topic counts an entry linked to two of its objectives once.
-    topic = views.audit_summary(["ERX-INF-1", "ERX-INF-4"])
+    topic = views.audit_summary(["ERX-INF-1", "ERX-INF-4"], Principal.for_user(officer))
     assert topic["total"] == 3
     page = client.get("/plan/ERX-INF").get_data(as_text=True)
     assert "3 audited actions" in page
+
+
+def _counted(client, code: str) -> dict[str, int]:
+    from html.parser import HTMLParser
+
+    counts: dict[str, int] = {}
+
+    class Rows(HTMLParser):
+        action = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr" and dict(attrs).get("data-action"):
+                self.action = dict(attrs)["data-action"]
+
+        def handle_data(self, data):
+            if self.action and data.strip().isdigit():
+                counts[self.action] = counts.get(self.action, 0) + int(data.strip())
+                self.action = None
+
+    Rows().feed(client.get(f"/plan/{code}").get_data(as_text=True))
+    return counts
+
+
+def test_counts_include_only_what_the_viewer_may_know(app_ctx, make_user, login_as, app):
+    """An observer used to see on /plan/ERX-INF-4 that a party-only RED alert had been created."""
+    from tests.alerts.factories import report
+
+    author = make_user(role="liaison_officer", party_code="GTM")
+    report(author, tlp="RED", distribution={"level": "party"})
+    report(author, tlp="GREEN", distribution={"level": "members"}, status="published")
+    db.session.commit()
+
+    def counts(role, party_code):
+        the_client = app.test_client()
+        login_as(make_user(role=role, party_code=party_code), the_client)
+        return _counted(the_client, "ERX-INF-4").get("alert.create", 0)
+
+    assert counts("observer", "ARG") == 1  # the GREEN members-wide alert only, never the RED one
+    assert counts("liaison_officer", "MEX") == 1
+    assert counts("liaison_officer", "GTM") == 2  # its own party's actions
+    assert counts("secretariat_admin", "TS") == 2  # the secretariat sees all
