@@ -90,7 +90,8 @@ def _attachment_or_404(alert_id: int, attachment_id: int):
 def attachment_list(alert_id: int):
     """The alert's files, as thumbnails."""
     alert = get_visible_or_404(Alert, alert_id)
-    return render_template("alerts/attachments.html", alert=alert)
+    return render_template("alerts/attachments.html", alert=alert,
+                           items=attachments.read_attachment_list(current_principal(), alert))
 
 
 def _render_attachment_form(alert, form, status=200):

@@ -19,7 +19,7 @@ from documents.files import record_refusal as record_file_refusal
 from documents.models import StoredFileMixin, register_stored_file
 from documents.uploads import UploadRefused
 from portal.access import register_audited_record, visible
-from portal.audit.service import record
+from portal.audit.service import record, record_listing
 from portal.crypto import EncryptedText
 from portal.extensions import db
 from portal.principal import Principal
@@ -101,6 +101,14 @@ def attachments_of(alert: Alert, principal: Principal) -> list[Attachment]:
     """The alert's attachments the principal sees, genuine references last."""
     statement = visible(Attachment, principal).where(Attachment.alert_id == alert.id)
     return list(db.session.scalars(statement.order_by(Attachment.is_genuine_reference, Attachment.id)))
+
+
+def read_attachment_list(principal: Principal, alert: Alert) -> list[Attachment]:
+    """The alert's files page: ``attachments_of``, the listing audited like a detail page."""
+    items = attachments_of(alert, principal)
+    record_listing("attachment.list", object_type="attachment", ids=[item.id for item in items],
+                   principal=principal, alert_id=alert.id)
+    return items
 
 
 def get_visible_attachment(attachment_id: int, principal: Principal, alert_id: int | None = None) -> Attachment | None:

@@ -11,8 +11,14 @@ from collections.abc import Iterable
 from flask import abort
 from sqlalchemy import select
 
-from portal.access import DistributionError, get_visible_or_404, set_distribution, validate_distribution
-from portal.audit.service import record
+from portal.access import (
+    DistributionError,
+    get_visible_or_404,
+    set_distribution,
+    validate_distribution,
+    visible,
+)
+from portal.audit.service import record, record_listing
 from portal.distribution import check_recipients
 from portal.extensions import db
 from portal.principal import Principal
@@ -136,6 +142,23 @@ def get_version(document: Document, number: int) -> DocumentVersion | None:
     """Version ``number`` of the document, or None."""
     return db.session.scalar(select(DocumentVersion).where(DocumentVersion.document_id == document.id,
                                                            DocumentVersion.number == number))
+
+
+def read_library(principal: Principal, folder_id: int | None, tag: str) -> tuple[list[Document], dict[int, int]]:
+    """The library documents ``principal`` sees (in ``folder_id``, with ``tag``), newest first, and how many
+    it sees per folder; the listing is audited like a detail page (which documents it showed)."""
+    statement = visible(Document, principal)
+    if folder_id:
+        statement = statement.where(Document.folder_id == folder_id)
+    documents = list(db.session.scalars(statement.order_by(Document.updated_at.desc(), Document.id.desc())))
+    if tag:  # tags are a small JSON list: filtered here, the same way on SQLite and PostgreSQL
+        documents = [doc for doc in documents if tag.lower() in {t.lower() for t in doc.tags}]
+    counts: dict[int, int] = {}
+    for doc in db.session.scalars(visible(Document, principal)):
+        counts[doc.folder_id] = counts.get(doc.folder_id, 0) + 1
+    record_listing("library.list", object_type="library_document", ids=[doc.id for doc in documents],
+                   principal=principal, folder=folder_id, tag=bool(tag))
+    return documents, counts
 
 
 def read_document(principal: Principal, document_id) -> Document:

@@ -15,10 +15,9 @@ from portal.access import (
     get_changeable_or_404,
     owns,
     permission_required,
-    visible,
 )
 from portal.distribution import networks, recipient_parties
-from portal.extensions import csrf, db
+from portal.extensions import csrf
 from portal.principal import current_principal
 
 from . import operations, transfer
@@ -57,17 +56,9 @@ def _apply_library_error(form, field: str, message: str) -> None:
 @permission_required("view_library")
 def library():
     """The documents the principal sees, by folder and tag."""
-    statement = visible(Document)
     folder_id = request.args.get("folder", type=int)
-    if folder_id:
-        statement = statement.where(Document.folder_id == folder_id)
-    documents = list(db.session.scalars(statement.order_by(Document.updated_at.desc(), Document.id.desc())))
     tag = (request.args.get("tag") or "").strip()
-    if tag:  # tags are a small JSON list: filtered here, the same way on SQLite and PostgreSQL
-        documents = [doc for doc in documents if tag.lower() in {t.lower() for t in doc.tags}]
-    counts: dict[int, int] = {}
-    for doc in db.session.scalars(visible(Document)):
-        counts[doc.folder_id] = counts.get(doc.folder_id, 0) + 1
+    documents, counts = operations.read_library(current_principal(), folder_id, tag)
     return render_template("documents/library.html", folders=operations.folders(), documents=documents,
                            counts=counts, folder_id=folder_id, tag=tag, lang=_lang())
 

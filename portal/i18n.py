@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
+from portal.audit.service import record
 from portal.routing import public
 from portal.security import is_safe_next
 
@@ -22,14 +23,22 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def choose_language(code: str) -> None:
+    """Switch to ``code`` for this session and, signed in, remember it for the user (audited, like every
+    change of an account's settings)."""
+    if code not in current_app.config["LANGUAGES"]:
+        return
+    session["locale"] = code
+    if current_user.is_authenticated and current_user.locale != code:
+        current_user.locale = code  # remembered per user
+        record("user.language", object_type="user", object_id=current_user.id,
+               object_party=current_user.party.code, details={"language": code})
+
+
 @bp.post("/language")
 @public
 def switch_language():
     """Switch the interface language (a CSRF-protected form in the navigation bar)."""
-    code = request.form.get("language", "")
-    if code in current_app.config["LANGUAGES"]:
-        session["locale"] = code
-        if current_user.is_authenticated:
-            current_user.locale = code  # remembered per user
+    choose_language(request.form.get("language", ""))
     target = request.form.get("next", "")
     return redirect(target if is_safe_next(target) else url_for("dashboard.index"))

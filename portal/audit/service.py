@@ -110,6 +110,18 @@ def record(
     session.info.setdefault(_PENDING_KEY, []).append(_Pending(fields, codes))
 
 
+# A list page records which rows it showed, up to this many ids (a page is at most the page size anyway).
+LISTED_IDS = 100
+
+
+def record_listing(action: str, *, object_type: str, ids, principal=None, **details) -> None:
+    """Audit a list page that showed protected rows, like a detail page: which ``object_type`` rows (their
+    ids, at most ``LISTED_IDS``), how many, and the list's own ``details`` (a box, a page, a folder)."""
+    ids = [str(item) for item in ids]
+    record(action, object_type=object_type, principal=principal,
+           details={**details, "count": len(ids), "ids": ids[:LISTED_IDS]})
+
+
 def discard_pending_entries(session=None) -> int:
     """Drop the entries pending on ``session`` (default: the app's) without writing them; how many went.
 

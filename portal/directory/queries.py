@@ -18,7 +18,7 @@ from flask import abort
 from sqlalchemy import and_, exists, func, or_, select
 
 from portal.access import get_visible_or_404, may_change, owns, refuse_as_missing, visible
-from portal.audit.service import record
+from portal.audit.service import record, record_listing
 from portal.directory.indexes import name_index, name_tokens, normalise_name, token_index
 from portal.directory.models import (
     MEMBERSHIP_ROLES,
@@ -294,4 +294,13 @@ def read_network_members(principal: Principal | None, network: Network) -> list[
         item["role"] = membership.role
         result.append(item)
     record("directory.api.members", object_type="network", object_id=network.id, details={"count": len(result)})
+    return result
+
+
+def read_directory_page(principal: Principal, criteria: SearchCriteria, page: int, per_page: int) -> ListPage:
+    """One page of the directory search, its reading audited like a detail page: which entries it listed
+    and which filters were used (never the searched name or institution)."""
+    result = ListPage(search_entries(principal, criteria), page, per_page)
+    record_listing("directory.list", object_type=ENTRY, ids=[entry.id for entry in result.items],
+                   principal=principal, page=result.page, filters=criteria.used())
     return result

@@ -75,8 +75,8 @@ def index():
     networks = queries.all_networks()
     form = SearchForm(request.args)
     form.set_choices(queries.active_parties(), networks)
-    entries = queries.search_entries(current_principal(), _criteria())
-    page = queries.ListPage(entries, _page_number(), current_app.config["PAGE_SIZE"])
+    page = queries.read_directory_page(current_principal(), _criteria(), _page_number(),
+                                       current_app.config["PAGE_SIZE"])
     return render_template("directory/index.html", form=form, page=page, networks=networks,
                            counts=queries.network_counts(), phones=_phone_rule(page.items),
                            rows=[(None, entry) for entry in page.items],

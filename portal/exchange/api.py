@@ -18,7 +18,7 @@ from portal.exchange import api_schemas, operations, queries, validation
 from portal.exchange.api_schemas import AcknowledgementRequest, SubmissionInput, SubmissionListQuery
 from portal.exchange.markdown import render
 from portal.exchange.models import Submission
-from portal.extensions import csrf, db
+from portal.extensions import csrf
 from portal.openapi import contribute, json_content, operation, path_id, ref, request_body
 from portal.principal import current_principal
 from portal.schemas import component_schemas, query_parameters
@@ -126,8 +126,7 @@ def index():
     """The party's inbox (``box=inbox``, the default) or sent box (``box=sent``, drafts included)."""
     principal = current_principal()
     query = SubmissionListQuery.from_args(request.args)
-    result = db.paginate(queries.box_query(principal, query.box), page=query.page, per_page=query.per_page,
-                         error_out=False)
+    result = queries.read_box(principal, query.box, query.page, query.per_page, via="api")
     unread = queries.unread_ids(principal, [item.id for item in result.items])
     return jsonify({
         "box": query.box, "page": result.page, "pages": result.pages, "total": result.total,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, not_, or_, select
 
 from portal.access import RESTRICTED_TLP, get_visible_or_404, owns, visibility_clause, visible
-from portal.audit.service import record
+from portal.audit.service import record, record_listing
 from portal.distribution import expand_recipients
 from portal.exchange.models import (
     FORWARDABLE_HANDLING,
@@ -83,6 +83,15 @@ def view(principal: Principal, submission: Submission, *, via: str = "web") -> N
     """Audit a read of the submission and mark its thread read for ``principal``'s user."""
     audit_submission("exchange.view", submission, via=via)
     mark_read(principal, submission)
+
+
+def read_box(principal: Principal, box: str, page: int, per_page: int, *, via: str = "web"):
+    """One page of the party's inbox or sent box, its reading audited like a detail page's (which
+    submissions it listed)."""
+    result = db.paginate(box_query(principal, box), page=page, per_page=per_page, error_out=False)
+    record_listing("exchange.list", object_type="submission", ids=[item.id for item in result.items],
+                   principal=principal, box=box, page=result.page, via=via)
+    return result
 
 
 def read_submission(principal: Principal, submission_id, *, via: str = "web") -> Submission:

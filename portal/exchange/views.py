@@ -51,8 +51,7 @@ def _exchange_helpers():
 
 def _box(box: str):
     principal = current_principal()
-    page = db.paginate(queries.box_query(principal, box), page=request.args.get("page", 1, type=int),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = queries.read_box(principal, box, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"])
     unread = queries.unread_ids(principal, [item.id for item in page.items])
     counts = {"inbox": queries.unread_count(principal, "inbox"), "sent": queries.unread_count(principal, "sent")}
     return render_template("exchange/index.html", page=page, box=box, unread_submissions=unread, counts=counts,

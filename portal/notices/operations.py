@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from auth.models import User
 from portal.access import can_reshare, get_visible_or_404, set_distribution, validate_distribution, visible
-from portal.audit.service import record
+from portal.audit.service import record, record_listing
 from portal.distribution import check_recipients
 from portal.extensions import db
 from portal.notices.models import Notice
@@ -20,6 +20,15 @@ from portal.principal import Principal
 
 class ReshareRefused(ValueError):
     """A restricted (RED, AMBER+STRICT) notice may not be re-shared wider than it is."""
+
+
+def read_notices(principal: Principal, page: int, per_page: int):
+    """One page of the notices ``principal`` sees, newest first; the listing is audited like a detail page."""
+    result = db.paginate(visible(Notice, principal).order_by(Notice.created_at.desc(), Notice.id.desc()),
+                         page=page, per_page=per_page, error_out=False)
+    record_listing("notice.list", object_type="notice", ids=[item.id for item in result.items],
+                   principal=principal, page=result.page)
+    return result
 
 
 def read_notice(principal: Principal, notice_id) -> Notice:

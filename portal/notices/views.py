@@ -11,7 +11,6 @@ from portal.access import (
     get_changeable_or_404,
     owns,
     permission_required,
-    visible,
 )
 from portal.distribution import networks, recipient_parties
 from portal.extensions import db
@@ -45,12 +44,8 @@ def _apply_distribution_error(form, error: DistributionError) -> None:
 @bp.get("/")
 @permission_required("view_notices")
 def index():
-    page = db.paginate(
-        visible(Notice).order_by(Notice.created_at.desc(), Notice.id.desc()),
-        page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = operations.read_notices(current_principal(), request.args.get("page", 1, type=int),
+                                   current_app.config["PAGE_SIZE"])
     return render_template("notices/index.html", page=page)
 
 

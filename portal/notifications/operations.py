@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
+from portal.audit.service import record
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.security import is_safe_next
@@ -62,4 +63,5 @@ def mark_all_read(user) -> int:
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
+    record("notification.read_all", object_type="user", object_id=user.id, details={"count": result.rowcount})
     return result.rowcount
