@@ -21,6 +21,10 @@ CONTENT_SECURITY_POLICY = "; ".join(  # noqa: FLY002 - one directive a line read
 )
 
 
+def _is_static(endpoint: str | None) -> bool:
+    return bool(endpoint) and endpoint.endswith("static")
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
@@ -33,7 +37,10 @@ def init_app(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if request.is_secure or app.config["BASE_URL"].startswith("https://"):
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if request.endpoint and not request.endpoint.endswith("static") and "Cache-Control" not in headers:
+        if response.status_code >= 400:
+            # Error pages too, matched or not (a 404 or 405 outside any endpoint shows the user's name).
+            headers["Cache-Control"] = "no-store"
+        elif not _is_static(request.endpoint) and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         return response
 
