@@ -347,6 +347,9 @@ def _json_values(texts: Iterable[str]) -> Iterator[tuple[int, object]]:
                 if end == len(buffer) and not ended and not isinstance(value, dict | list | str):
                     raise ValueError("a number or a word may continue in the next chunk")
                 break
+            except RecursionError:
+                raise ImportFileError(_("The JSON item at line %(line)d is nested too deeply.", line=here()),
+                                      here()) from None
             except json.JSONDecodeError as error:
                 # A cut inside a literal or an escape fails within a few characters of the end.
                 if error.pos < len(buffer) - 8 and not error.msg.startswith("Unterminated string"):

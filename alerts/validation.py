@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from alerts import vocabulary
 from alerts.indexes import VALID_NUMBER, NumberRange, normalise_document_number
-from alerts.mrz import canonical_state, is_valid_icao_code
+from alerts.mrz import canonical_state, is_valid_icao_code, parse_mrz
+from alerts.narratives import narrative_finding
 from portal.access import DISTRIBUTION_LEVELS, TLP_LEVELS, DistributionError, validate_distribution
 from portal.distribution import recipient_ids_by_code
 from portal.extensions import db
@@ -26,9 +27,6 @@ from portal.timeutil import utcnow
 NARRATIVE_FIELDS = ("description", "modus_operandi", "detection_tips")
 MAX_NARRATIVE = 10_000
 REVIEW_YEARS = 10
-# A number shorter than this is not looked for in the narratives (it would match dates and quantities).
-_MIN_LEAK_LENGTH = 6
-_SPACES = re.compile(r"\s+")
 
 
 class AlertValidationError(ValueError):
@@ -225,17 +223,36 @@ def _distribution(check: _Checker, owner_party_id: int,
 
 
 def narrative_leaks(narrative: str | None, secrets: list[str], names: list[str]) -> bool:
-    """Whether a narrative quotes a document number or the holder's name (narratives are stored in clear)."""
-    if not narrative:
-        return False
-    long_secrets = [secret for secret in secrets if len(secret) >= _MIN_LEAK_LENGTH]
-    if long_secrets:
-        squeezed = normalise_document_number(narrative)
-        if any(secret in squeezed for secret in long_secrets):
-            return True
-    spaced = _SPACES.sub(" ", narrative.casefold())
-    return any(name and _SPACES.sub(" ", name.casefold().replace(",", " ")).strip() in spaced.replace(",", " ")
-               for name in names)
+    """Whether a narrative holds holder data, a document number or an MRZ line (``alerts.narratives``)."""
+    return narrative_finding(narrative, secrets, names) is not None
+
+
+def _narrative_labels() -> dict[str, str]:
+    return {"description": _("description"), "modus_operandi": _("modus operandi"),
+            "detection_tips": _("detection tips")}
+
+
+def _narrative_refusal(field: str, finding: str) -> str:
+    """The message for a narrative field holding ``finding`` data (what kind, never the value itself)."""
+    label = _narrative_labels()[field]
+    if finding == "number":
+        return _("Do not write the document number in the %(field)s, not even with separators or look-alike "
+                 "characters: this text is stored in clear for full-text search.", field=label)
+    if finding == "name":
+        return _("Do not write the holder's name in the %(field)s, not even one of the names: this text is "
+                 "stored in clear for full-text search.", field=label)
+    return _("Do not copy a machine-readable zone (MRZ) line into the %(field)s: this text is stored in clear "
+             "for full-text search.", field=label)
+
+
+def _holder_data(values: dict, secrets: list[str]) -> tuple[list[str], list[str]]:
+    """The numbers and names a narrative may not hold: the alert's, and those its MRZ field carries."""
+    numbers, names = list(secrets), [values["holder_name"]]
+    if values.get("mrz"):
+        fields = parse_mrz(values["mrz"]).fields
+        numbers.append(fields.get("document_number"))
+        names += [fields.get("surname"), fields.get("given_names")]
+    return [number for number in numbers if number], [name for name in names if name]
 
 
 def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published"),
@@ -298,11 +315,11 @@ def clean(data: dict, *, owner_party_id: int, statuses=("draft", "published"),
     values["holder_birth_date"] = birth.isoformat() if birth else None
     values["mrz"] = check.text("mrz", 200)
 
-    secrets = [value for value in (number, start, end) if value]
+    numbers, names = _holder_data(values, [value for value in (number, start, end) if value])
     for name in NARRATIVE_FIELDS:
-        if narrative_leaks(values[name], secrets, [values["holder_name"]]):
-            check.fail(name, _("Do not write the document number or the holder's name here: this text is stored "
-                               "in clear for full-text search."))
+        finding = narrative_finding(values[name], numbers, names)
+        if finding and name not in check.errors:
+            check.fail(name, _narrative_refusal(name, finding))
 
     values["status"] = check.choice("status", {status: status for status in statuses}) or statuses[0]
     values["tlp"] = data.get("tlp")

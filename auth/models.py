@@ -44,6 +44,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     deactivated_at: Mapped[datetime | None]
+    # The digest of the nonce the password step put in that browser's session: the second factor is
+    # accepted only with it, once (cleared at login and at a lock), so a replayed cookie opens nothing.
+    pending_login_digest: Mapped[str | None] = mapped_column(String(64))
+    # When the owner of this deactivated account was last told by mail that someone tried to sign in.
+    sign_in_notice_at: Mapped[datetime | None]
 
     party: Mapped[Party] = relationship(lazy="joined")
 

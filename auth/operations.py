@@ -8,6 +8,7 @@ e-mail, and never carry a password, code or secret.
 from __future__ import annotations
 
 import hmac
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +16,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from auth import totp
+from auth import notify, totp
 from auth.models import PasswordResetToken, RecoveryCode, User, UserSession
 from auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from auth.sessions import current_session_row, revoke_sessions, session_expired, start_session
@@ -60,8 +61,9 @@ def record_rate_limited(endpoint: str) -> None:
 def check_password(email: str, password: str) -> PasswordCheck:
     """Verify e-mail and password, counting failures towards the lockout.
 
-    The time spent is the same whether or not the account exists (``verify_password`` hashes a dummy
-    password), and the caller shows the same message for an unknown account and a wrong password.
+    Every path hashes a password once (a dummy one for an unknown or locked account), and the caller
+    shows one message for every status but ``ok``: the page never tells an unknown, a locked and a
+    deactivated account apart. The owner learns more by mail (``auth.notify``).
     """
     user = User.find_by_email(email)
     if user is None:
@@ -72,12 +74,16 @@ def check_password(email: str, password: str) -> PasswordCheck:
         verify_password(None, password)  # same cost; a locked account is not even checked
         _audit_user("auth.login.failed", user, outcome="denied", details={"reason": "locked", "stage": "password"})
         return PasswordCheck("locked", user)
-    if not verify_password(user.password_hash, password):
+    correct = verify_password(user.password_hash, password)
+    if not user.active:
+        # Not counted towards a lock: the account cannot sign in anyway, and a lock would mail its owner.
+        _audit_user("auth.login.failed", user, outcome="denied", details={"reason": "inactive", "stage": "password"})
+        if correct:
+            notify.mail_deactivated_notice(user)
+        return PasswordCheck("inactive", user)
+    if not correct:
         locked = register_failure(user, stage="password")
         return PasswordCheck("locked" if locked else "invalid", user)
-    if not user.active:
-        _audit_user("auth.login.failed", user, outcome="denied", details={"reason": "inactive", "stage": "password"})
-        return PasswordCheck("inactive", user)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)  # argon2 parameters were raised since
     return PasswordCheck("ok", user)
@@ -101,16 +107,33 @@ def register_failure(user: User, *, stage: str) -> bool:
     if user.failed_logins >= cfg["LOCKOUT_THRESHOLD"]:
         user.locked_until = utcnow() + timedelta(minutes=cfg["LOCKOUT_MINUTES"])
         user.failed_logins = 0  # a fresh count once the lock expires
+        user.pending_login_digest = None  # a login waiting for its second factor ends here
         _audit_user("auth.lockout", user, outcome="denied",
                     details={"stage": stage, "minutes": cfg["LOCKOUT_MINUTES"]})
+        notify.mail_lock_notice(user, cfg["LOCKOUT_MINUTES"])
         return True
     db.session.flush()
     return False
 
 
-def pending_user(user_id, started_at: float | None) -> User | None:
-    """The user of a login waiting for its second factor, if still valid (5 minutes, active, unlocked)."""
-    if not isinstance(user_id, int) or not isinstance(started_at, int | float):
+def begin_pending_login(user: User) -> str:
+    """After the password step: a fresh nonce for this browser's session, its digest kept on the account.
+
+    Only the session holding the newest nonce can pass the second factor, once (``complete_login``
+    claims it); a new password step, a lock and the login itself end the previous one.
+    """
+    nonce = secrets.token_urlsafe(32)
+    user.pending_login_digest = token_digest(nonce)
+    return nonce
+
+
+def pending_user(user_id, started_at: float | None, nonce=None) -> User | None:
+    """The user of a login waiting for its second factor, if still valid.
+
+    Valid means: 5 minutes at most, the account active and unlocked, and ``nonce`` the one the
+    password step gave this session and not yet used.
+    """
+    if not isinstance(user_id, int) or not isinstance(started_at, int | float) or not isinstance(nonce, str):
         return None
     age = time.time() - started_at
     if age < 0 or age > PENDING_LOGIN_MINUTES * 60:
@@ -118,7 +141,25 @@ def pending_user(user_id, started_at: float | None) -> User | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active or user.is_locked():
         return None
+    if not user.pending_login_digest or not hmac.compare_digest(user.pending_login_digest, token_digest(nonce)):
+        return None
     return user
+
+
+def _claim_pending_login(user: User) -> bool:
+    """Spend the pending login's nonce, atomically: of two requests replaying one cookie, one wins."""
+    digest = user.pending_login_digest
+    if not digest:
+        return False
+    db.session.flush()
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.pending_login_digest == digest)
+        .values(pending_login_digest=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(user, attribute_names=["pending_login_digest"])
+    return claimed == 1
 
 
 # --- second factor -------------------------------------------------------------------------------
@@ -231,12 +272,19 @@ def regenerate_recovery_codes(user: User, code: str) -> list[str] | None:
     return codes
 
 
-def complete_login(user: User, method: str) -> None:
-    """Both factors passed: clear the failure count and start a fresh server-side session."""
+def complete_login(user: User, method: str) -> bool:
+    """Both factors passed: spend the pending login, clear the failure count, start a fresh session.
+
+    Returns False (and signs nobody in) when the pending login was already spent by another request.
+    """
+    if not _claim_pending_login(user):
+        _audit_user("auth.login.failed", user, outcome="denied", details={"reason": "pending_spent", "stage": "second_factor"})
+        return False
     user.failed_logins = 0
     user.locked_until = None
     start_session(user)
     _audit_user("auth.login", user, details={"method": method}, as_actor=True)
+    return True
 
 
 def logout(user) -> None:

@@ -1,8 +1,10 @@
 """Login (password, then a mandatory second factor), logout, account, password and API token pages.
 
-The password step never logs anyone in: it leaves the pending user's id and the time in the session,
-valid for five minutes, and sends the browser to the second factor (enrolment on first login). Only
-``operations.complete_login`` starts a session, with a fresh id.
+The password step never logs anyone in: it leaves the pending user's id, the time and a single-use
+nonce (its digest kept on the account) in the session, valid for five minutes, and sends the browser to
+the second factor (enrolment on first login). Only ``operations.complete_login`` starts a session, with
+a fresh id, and it spends the nonce: a copy of the cookie replayed later opens nothing. The password
+step answers the same for an unknown, a locked and a deactivated account.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from portal.timeutil import utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-_PENDING = "auth_pending"  # {"uid": user id, "at": unix time, "next": safe path or None}
+_PENDING = "auth_pending"  # {"uid": user id, "at": unix time, "nonce": single-use, "next": safe path or None}
 _ENROL_SECRET = "auth_enrol_secret"  # the not-yet-confirmed TOTP secret, encrypted
 
 
@@ -79,25 +81,20 @@ def login():
         if result.status == "ok":
             user = result.user
             session.pop(_ENROL_SECRET, None)
-            session[_PENDING] = {"uid": user.id, "at": time.time(), "next": next_path}
+            session[_PENDING] = {"uid": user.id, "at": time.time(), "next": next_path,
+                                 "nonce": operations.begin_pending_login(user)}
             if user.two_factor_enrolled:
                 return redirect(url_for("auth.two_factor"))
             return redirect(url_for("auth.enrol"))
-        if result.status == "locked":
-            form.form_errors.append(
-                _("This account is temporarily locked after too many failed attempts. Try again later.")
-            )
-        elif result.status == "inactive":
-            form.form_errors.append(_("This account has been deactivated. Contact your administrator."))
-        else:
-            form.form_errors.append(_("The e-mail address or password is not correct."))
+        # One answer for a wrong password and an unknown, locked or deactivated account.
+        form.form_errors.append(_("The e-mail address or password is not correct."))
     return render_template("auth/login.html", form=form, next_path=next_path)
 
 
 def _pending_or_restart():
     """The user waiting for a second factor, or None (the caller sends them back to the login page)."""
     pending = session.get(_PENDING) or {}
-    user = operations.pending_user(pending.get("uid"), pending.get("at"))
+    user = operations.pending_user(pending.get("uid"), pending.get("at"), pending.get("nonce"))
     if user is None:
         session.pop(_PENDING, None)
         session.pop(_ENROL_SECRET, None)
@@ -123,7 +120,8 @@ def two_factor():
     if form.validate_on_submit():
         method = operations.verify_second_factor(user, form.code.data)
         if method is not None:
-            operations.complete_login(user, method)
+            if not operations.complete_login(user, method):
+                return _restart_login()
             if method == "recovery_code":
                 flash(_("You signed in with a recovery code. %(n)d unused codes remain; generate new ones "
                         "from your account page if you are running low.",
@@ -156,7 +154,8 @@ def enrol():
     if form.validate_on_submit():
         codes = operations.confirm_enrolment(user, secret, form.code.data)
         if codes is not None:
-            operations.complete_login(user, "totp_enrolment")
+            if not operations.complete_login(user, "totp_enrolment"):
+                return _restart_login()
             # Rendered in this response only (no-store): the codes are never shown again.
             return render_template("auth/recovery_codes.html", codes=codes,
                                    continue_url=_after_login_target(next_path), first_login=True)

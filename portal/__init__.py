@@ -74,6 +74,9 @@ def create_app(config: Mapping | None = None) -> Flask:
         static_folder="static",
         instance_path=str(settings.instance_path()),
     )
+    from portal.json_request import PortalRequest
+
+    app.request_class = PortalRequest
     app.config.update(settings.STATIC_SETTINGS)
     app.config.update(settings.load_settings())
     if config:

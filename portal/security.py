@@ -48,12 +48,16 @@ def fetch_refusal(view, method: str, site: str | None, mode: str | None, dest: s
     return None
 
 
+def _is_static(endpoint: str | None) -> bool:
+    return bool(endpoint) and endpoint.endswith("static")
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _check_fetch_metadata():
         headers = request.headers
         endpoint = request.endpoint
-        view = None if endpoint is None or endpoint.endswith("static") else app.view_functions.get(endpoint)
+        view = None if endpoint is None or _is_static(endpoint) else app.view_functions.get(endpoint)
         if fetch_refusal(view, request.method, headers.get("Sec-Fetch-Site"), headers.get("Sec-Fetch-Mode"),
                          headers.get("Sec-Fetch-Dest")):
             abort(403)
@@ -69,7 +73,10 @@ def init_app(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if request.is_secure or app.config["BASE_URL"].startswith("https://"):
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if request.endpoint and not request.endpoint.endswith("static") and "Cache-Control" not in headers:
+        if response.status_code >= 400:
+            # Error pages too, matched or not (a 404 or 405 outside any endpoint shows the user's name).
+            headers["Cache-Control"] = "no-store"
+        elif not _is_static(request.endpoint) and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         return response
 

@@ -113,3 +113,23 @@ def test_https_base_url_makes_the_session_cookie_secure_by_default(monkeypatch):
     assert load_settings()["SESSION_COOKIE_SECURE"] is True
     monkeypatch.setenv("PORTAL_BASE_URL", "http://127.0.0.1:5000")
     assert load_settings()["SESSION_COOKIE_SECURE"] is False
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/no/such/page", 404),
+    ("GET", "/alerts/999999999/no-such-view", 404),
+    ("DELETE", "/", 405),
+    ("PUT", "/notices/", 405),
+])
+def test_error_pages_outside_any_endpoint_are_not_stored(signed_in, method, path, status):
+    response = signed_in.open(path, method=method)
+    assert response.status_code == status
+    assert b"Test User" in response.data  # the page shows who is signed in: no cache may keep it
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_missing_static_file_is_not_stored_either(signed_in):
+    response = signed_in.get("/static/no-such-file.css")
+    assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "no-store"

@@ -370,3 +370,10 @@ def test_cli_dry_run_and_import(app_ctx, app, officer, tmp_path):
     assert "Imported 2 alerts" in result.output
     assert _stored()[0] == before[0] + 2
     assert "import" in alerts_cli.commands and "export" in alerts_cli.commands
+
+
+def test_json_nested_too_deeply_is_a_file_error_not_a_crash(app_ctx, officer):
+    before = _stored()
+    report = dry_run(principal(officer), [("[" * 100_000).encode()], "json")
+    assert report.file_error is not None and "nested too deeply" in str(report.file_error)
+    assert not report.ok and _stored() == before

@@ -1,0 +1,71 @@
+"""A JSON body nested too deeply is a 400 with the API's error body on every JSON route, never a 500.
+
+The routes come from the application's url_map (every POST and PUT under /api/); those whose OpenAPI
+operation declares a JSON request body must answer 400 naming the body, the others (file uploads) must
+not fail either.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from auth.permissions import TOKEN_SCOPES
+from auth.tokens import create_token
+from portal import create_app
+from portal.extensions import db
+from tests.alerts.factories import report
+from tests.exchange.factories import make_submission
+
+DEEP = "[" * 100_000
+
+
+def _json_write_routes() -> list[tuple[str, str, str]]:
+    app = create_app({"TESTING": True})
+    return sorted(
+        (method, rule.rule, rule.endpoint)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH"})
+    )
+
+
+ROUTES = _json_write_routes()
+
+
+@pytest.fixture
+def records(make_user):
+    """A liaison officer of GTM with a token of every scope, an alert of its own and a submission to it."""
+    officer = make_user(role="liaison_officer", party_code="GTM")
+    alert = report(officer)
+    submission = make_submission(make_user(role="liaison_officer", party_code="MEX"), parties=["GTM"])
+    db.session.commit()
+    _token, secret = create_token(officer, name="nesting", scopes=list(TOKEN_SCOPES))
+    db.session.commit()
+    return {"token": secret, "alert_id": alert.id, "submission_id": submission.id}
+
+
+def _declares_json_body(client, method: str, rule: str) -> bool:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    path = rule.replace("<int:", "{").replace(">", "}")
+    operation = spec["paths"][path][method.lower()]
+    return "application/json" in operation.get("requestBody", {}).get("content", {})
+
+
+def test_every_api_write_route_is_listed():
+    assert ("POST", "/api/v1/alerts", "alerts_api.create") in ROUTES
+    assert ("POST", "/api/v1/submissions", "exchange_api.create") in ROUTES
+
+
+@pytest.mark.parametrize(("method", "rule", "endpoint"), ROUTES, ids=[f"{m} {r}" for m, r, _e in ROUTES])
+def test_deeply_nested_json_is_a_400(client, records, method, rule, endpoint):
+    url = rule
+    for name in ("alert_id", "submission_id"):
+        url = url.replace(f"<int:{name}>", str(records[name]))
+    response = client.open(url, method=method, data=DEEP, content_type="application/json",
+                           headers={"Authorization": f"Bearer {records['token']}"})
+    assert response.status_code < 500, response.data[:200]
+    if _declares_json_body(client, method, rule):
+        assert response.status_code == 400
+        assert response.get_json() == {"error": "invalid input", "status": 400,
+                                       "fields": {"body": "The JSON body is nested too deeply."}}
+        assert response.headers["Cache-Control"] == "no-store"
