@@ -519,7 +519,7 @@ def acknowledgements(principal: Principal, alert) -> list[AlertAcknowledgement]:
     ))
 
 
-def expire_due_alerts(now: datetime | None = None, principal=None) -> list[Alert]:
+def expire_due_alerts(principal=None, now: datetime | None = None) -> list[Alert]:
     """Expire every published alert whose review date has come: keep its revision, audit it and tell its
     subscribers, as a withdrawal does. A scheduled job (``flask --app portal alerts expire``, daily);
     ``principal`` is the actor its audit entries name (the command line passes ``CLI_ACTOR``).

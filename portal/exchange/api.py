@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from auth.tokens import token_required
-from portal.access import get_visible_or_404, owns
+from portal.access import get_visible_or_404
 from portal.api_errors import api_error, invalid_response, not_json_object
 from portal.exchange import api_schemas, operations, queries, validation
 from portal.exchange.api_schemas import AcknowledgementRequest, SubmissionInput, SubmissionListQuery
@@ -61,10 +61,7 @@ def _attachments(submission: Submission, principal) -> list[dict]:
 
 
 def detail_body(submission: Submission, principal) -> dict:
-    is_sender = owns(submission, principal)
-    acks = queries.acknowledgements(submission)
-    if not is_sender:
-        acks = [ack for ack in acks if ack.party_id == principal.party_id]
+    acks = queries.acknowledgements(submission, principal)
     replies = queries.thread(principal, submission)
     return {
         **summary(submission),

@@ -102,11 +102,13 @@ def read_submission(principal: Principal, submission_id, *, via: str = "web") ->
     return submission
 
 
-def acknowledgements(submission: Submission) -> list[SubmissionAcknowledgement]:
-    """Every party's acknowledgement of ``submission``, oldest first."""
-    return list(db.session.scalars(select(SubmissionAcknowledgement)
-                                   .where(SubmissionAcknowledgement.submission_id == submission.id)
-                                   .order_by(SubmissionAcknowledgement.acknowledged_at)))
+def acknowledgements(submission: Submission, principal: Principal | None = None) -> list[SubmissionAcknowledgement]:
+    """The acknowledgements of ``submission``, oldest first: every party's, or, given a ``principal`` of a
+    party that did not send it, only that party's own (who acknowledged is the sender's business)."""
+    statement = select(SubmissionAcknowledgement).where(SubmissionAcknowledgement.submission_id == submission.id)
+    if principal is not None and not owns(submission, principal):
+        statement = statement.where(SubmissionAcknowledgement.party_id == principal.party_id)
+    return list(db.session.scalars(statement.order_by(SubmissionAcknowledgement.acknowledged_at)))
 
 
 def thread(principal: Principal, submission: Submission) -> list[SubmissionReply]:
@@ -125,10 +127,13 @@ def related_alerts(principal: Principal, submission: Submission):
         .where(SubmissionAlert.submission_id == submission.id).order_by(Alert.id)))
 
 
-def forwards(submission: Submission) -> list[SubmissionForward]:
-    """Every forward of ``submission``, oldest first."""
-    return list(db.session.scalars(select(SubmissionForward).where(SubmissionForward.submission_id == submission.id)
-                                   .order_by(SubmissionForward.forwarded_at, SubmissionForward.id)))
+def forwards(principal: Principal, submission: Submission) -> list[SubmissionForward]:
+    """The forwards of ``submission`` that ``principal`` may see, oldest first: all of them for the sending
+    party, a recipient's own party's forwards otherwise."""
+    statement = select(SubmissionForward).where(SubmissionForward.submission_id == submission.id)
+    if not owns(submission, principal):
+        statement = statement.where(SubmissionForward.from_party_id == principal.party_id)
+    return list(db.session.scalars(statement.order_by(SubmissionForward.forwarded_at, SubmissionForward.id)))
 
 
 def submission_networks(submission: Submission) -> list[Network]:

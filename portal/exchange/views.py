@@ -140,12 +140,8 @@ def _detail(submission: Submission, *, reply_form=None, forward_form=None, refus
     recipient_ids = submission.recipient_party_ids
     parties = {party.id: party for party in db.session.scalars(select(Party).where(
         Party.id.in_([submission.owner_party_id, *recipient_ids])))}
-    acks = queries.acknowledgements(submission)
-    forwards = queries.forwards(submission)
-    if not is_sender:
-        # who acknowledged and who forwarded is the sender's business; a recipient sees its own party's
-        acks = [ack for ack in acks if ack.party_id == principal.party_id]
-        forwards = [item for item in forwards if item.from_party_id == principal.party_id]
+    acks = queries.acknowledgements(submission, principal)
+    forwards = queries.forwards(principal, submission)
     names = _user_names({ack.user_id for ack in acks} | {item.forwarded_by_id for item in forwards})
     audience = [parties[pid] for pid in sorted(parties, key=lambda pid: parties[pid].code)]
     is_open = submission.is_open

@@ -408,13 +408,13 @@ def test_expire_due_alerts(make_user):
     due = report(officer, review_date=(utcnow() + timedelta(days=5)).date().isoformat())
     later = report(officer)
     draft = report(officer, status="draft", review_date=(utcnow() + timedelta(days=5)).date().isoformat())
-    expired = expire_due_alerts(utcnow() + timedelta(days=6))
+    expired = expire_due_alerts(now=utcnow() + timedelta(days=6))
     assert [alert.id for alert in expired] == [due.id]
     assert due.status == "expired" and due.expired_at is not None
     assert later.status == "published" and draft.status == "draft"
     entry = audit_entries("alert.expire", object_id=str(due.id))[0]
     assert entry.actor_user_id is None and entry.object_party == "GTM"
-    assert expire_due_alerts(utcnow() + timedelta(days=6)) == []
+    assert expire_due_alerts(now=utcnow() + timedelta(days=6)) == []
 
 
 # --- acknowledgements ---------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ def test_expiry_notifies_like_a_withdrawal(author, make_user):
     subscribe(reader)
     subscribe(later, delivery="digest")
     alert = report(author, review_date=(utcnow() + timedelta(days=1)).date().isoformat())
-    assert expire_due_alerts(utcnow() + timedelta(days=1)) == [alert]
+    assert expire_due_alerts(now=utcnow() + timedelta(days=1)) == [alert]
     assert [note.kind for note in notes(reader)] == ["alert.published", "alert.expired"]
     assert mails(reader)[-1].subject == f"Alert {alert.reference} expired: Passport of GTM, Counterfeit"
     assert NUMBER not in mails(reader)[-1].body
