@@ -205,7 +205,8 @@ def test_traversal_and_malformed_ids_are_refused(store, bad_id):
 def test_files_outside_the_layout_are_ignored(store):
     blob_id = store.put([b"x"])
     (store.root / "notes.txt").write_text("x")
-    (store.root / blob_id[:2] / "ffffffffffffffffffffffffffffffff").write_bytes(b"wrong shard")
+    misplaced = ("00" if blob_id[:2] != "00" else "11") * 16  # a well-formed id in a shard that is not its own
+    (store.root / blob_id[:2] / misplaced).write_bytes(b"wrong shard")
     assert list(store.iter_ids()) == [blob_id]
 
 
