@@ -29,10 +29,11 @@ class UploadLimits:
     max_image_pixels: int = 40_000_000
     max_image_dimension: int = 20_000
     max_image_frames: int = 16
-    # Bytes of decoded pixels (width x height x bands x bytes per band, every frame) an image may need.
-    # The checks hold about three copies at their peak (decoded, cleaned, thumbnail), so 48 MB keeps a
-    # worker's growth under the 200 MB budget of an upload (measured: bench/upload_memory.py).
-    max_decode_bytes: int = 48 * MB
+    # Bytes of decoded pixels (as Pillow holds them, every frame) an image may need. At their peak the
+    # checks hold the upload, the decoded frame, its clean copy and the re-encoded file: an
+    # incompressible image at this budget grows a worker by about 165 MB, under the 200 MB an upload may
+    # cost (measured: bench/upload_memory.py, docs/performance.md).
+    max_decode_bytes: int = 40 * MB
     max_unzipped_bytes: int = 200 * MB
     max_zip_ratio: int = 100
     max_zip_entries: int = 5_000

@@ -340,6 +340,7 @@ def clean_image(data: bytes, code: str, limits: UploadLimits) -> bytes:
                 frames = getattr(probe, "n_frames", 1)
                 if frames > limits.max_image_frames:
                     raise _image_too_large(limits)
+                _check_decode_budget(probe, frames if code == "tiff" else 1, limits)
                 probe.verify()
             with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "TIFF"]) as image:
                 if code != "tiff":
@@ -402,6 +403,46 @@ def _check_dimensions(size: tuple[int, int], limits: UploadLimits) -> None:
         raise _image_too_large(limits)
 
 
+# Bytes a pixel takes once Pillow has decoded it: one for bilevel, grey and palette images, two for
+# 16-bit grey, four for every other mode (RGB is held in four bytes, like RGBA). Palette images count
+# four because the checks convert them to RGB(A).
+_PIXEL_BYTES = {"1": 1, "L": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def _decoded_bytes(image) -> int:
+    width, height = image.size
+    return width * height * _PIXEL_BYTES.get(image.mode, 4)
+
+
+def _check_decode_budget(probe, frames: int, limits: UploadLimits) -> None:
+    """Refuse, from the headers alone, an image whose decoded pixels (every frame) exceed the budget.
+
+    The pixel limit alone lets a small file of many pixels through (6300 x 6300 RGBA is 159 MB decoded
+    from a 154 KB PNG); the budget bounds what the checks and the thumbnail hold in memory.
+    """
+    total = 0
+    for index in range(frames):
+        if frames > 1:
+            probe.seek(index)
+            _check_dimensions(probe.size, limits)
+        total += _decoded_bytes(probe)
+    if frames > 1:
+        probe.seek(0)
+    if total > limits.max_decode_bytes:
+        budget_pixels = limits.max_decode_bytes // 4
+        raise UploadRefused(
+            "image_too_large",
+            _l(
+                "The image is too large to be checked safely: decoded, it would take %(size)s MB of memory, "
+                "more than the limit of %(limit)s MB. Reduce it (to about %(megapixels)s megapixels in "
+                "colour) and upload it again.",
+                size=f"{total / MB:.0f}",
+                limit=f"{limits.max_decode_bytes / MB:.0f}",
+                megapixels=f"{budget_pixels / 1_000_000:.0f}",
+            ),
+        )
+
+
 def _safe_dpi(dpi) -> tuple[float, float] | None:
     try:
         x, y = (float(v) for v in dpi)
@@ -413,10 +454,16 @@ def _safe_dpi(dpi) -> tuple[float, float] | None:
 
 
 def _clean_frame(image, ImageOps):
-    """A new image holding only the pixels of the current frame (no info dict, no EXIF, no ICC)."""
-    from PIL import Image, ImageCms
+    """A new image holding only the pixels of the current frame (no info dict, no EXIF, no ICC).
 
-    frame = ImageOps.exif_transpose(image) or image
+    At most one copy of the pixels is made besides the decoded frame: a transform (orientation, palette,
+    colour profile) makes that copy, or else a plain ``copy()`` does (a plain ``Image``, which carries
+    none of the file plugin's tags).
+    """
+    from PIL import ImageCms
+
+    orientation = image.getexif().get(0x0112)
+    frame = ImageOps.exif_transpose(image) if orientation not in (None, 1) else image
     icc = frame.info.get("icc_profile")
     if frame.mode in ("P", "PA"):
         has_alpha = frame.mode == "PA" or "transparency" in frame.info
@@ -431,11 +478,10 @@ def _clean_frame(image, ImageOps):
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
             frame = frame.convert("RGB") if frame.mode == "CMYK" else frame
-    try:
-        return Image.frombytes(frame.mode, frame.size, frame.tobytes())
-    except (ValueError, OSError):
-        converted = frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
-        return Image.frombytes(converted.mode, converted.size, converted.tobytes())
+    if frame is image:
+        frame = image.copy()
+    frame.info = {}
+    return frame
 
 
 # --------------------------------------------------------------------------- PDF
