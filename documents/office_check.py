@@ -198,10 +198,10 @@ def _check_relationships(relationships) -> None:
         external = relationship.get("TargetMode", "").strip().lower() == "external" or bool(
             _ABSOLUTE_TARGET.match(relationship.get("Target", "").strip())
         )
-        if kind in _EMBEDDING_RELATIONSHIPS:
-            raise _macros()
         if kind in _FETCHING_RELATIONSHIPS or (external and kind != _HYPERLINK):
             raise _external()
+        if kind in _EMBEDDING_RELATIONSHIPS:
+            raise _macros()
 
 
 def _check_fields(part) -> None:

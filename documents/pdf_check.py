@@ -139,6 +139,8 @@ class _Inspection:
         self.limits = limits
         self.seen: set[tuple[int, int]] = set()
         self.decoded = 0
+        self.containers: set[int] = set()  # object streams the cross-reference table points into
+        self.detached = False  # walking objects read from a stream's bytes, whose references are lost
 
     def run(self) -> None:
         self._refuse_unbounded_object_streams()
@@ -151,8 +153,10 @@ class _Inspection:
 
     def _refuse_unbounded_object_streams(self) -> None:
         # Before any compressed object is resolved (which makes qpdf decode its object stream).
-        containers = {entry.obj_stream_number for entry in self.pdf.get_xref_table().values() if entry.type == 2}
-        for number in containers:
+        self.containers = {
+            entry.obj_stream_number for entry in self.pdf.get_xref_table().values() if entry.type == 2
+        }
+        for number in self.containers:
             stream = self.pdf.get_object((number, 0))
             if isinstance(stream, pikepdf.Stream) and _filters(stream) & _UNBOUNDED_FILTERS:
                 raise pdf_refusal("pdf_uninspectable")
@@ -196,6 +200,8 @@ class _Inspection:
             page = destination[0]
             if isinstance(page, pikepdf.Dictionary) and page.is_indirect and page.get("/Type") == pikepdf.Name.Page:
                 return
+            if self.detached and isinstance(page, int):  # "3 0 R" read without its file: "3", "0", "R"
+                return
         raise pdf_refusal("pdf_action")
 
     def _check_stream_content(self, stream: pikepdf.Stream) -> None:
@@ -204,7 +210,8 @@ class _Inspection:
             if filters & _UNBOUNDED_FILTERS:
                 raise pdf_refusal("pdf_uninspectable")
             self._count(len(stream.read_bytes()))  # raises if it cannot be decoded: refused
-            self._parse_objects(stream)
+            if stream.objgen[0] not in self.containers:  # qpdf resolved those of the others already
+                self._parse_objects(stream)
             return
         if filters & (_IMAGE_FILTERS | _UNBOUNDED_FILTERS) or _is_binary_data(stream):
             return
@@ -218,8 +225,12 @@ class _Inspection:
         # qpdf's content-stream parser (QPDFObjectHandle::parseContentStream): it reads any stream's
         # decoded bytes as a sequence of PDF objects, operands that end the stream included.
         pikepdf.Object._parse_stream(stream, found)
-        for obj in found.objects:
-            self._walk(obj)
+        self.detached = True
+        try:
+            for obj in found.objects:
+                self._walk(obj)
+        finally:
+            self.detached = False
 
     def _count(self, size: int) -> None:
         self.decoded += size
