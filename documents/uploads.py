@@ -9,19 +9,14 @@ half-way), so callers feed ``chunks`` straight into ``service.encrypt_to_store``
 
 Memory and streaming, per type:
 
-- CSV and PDF are checked while they stream (constant memory: a CSV line, a PDF scanning window).
-- JPEG, PNG and TIFF are decoded in memory to be re-encoded without their metadata; that is bounded by
-  the size limit (compressed) and by ``max_image_pixels`` (decoded) - the pixel count is checked from
-  the header before any pixel is decoded.
-- XLSX and DOCX are zip files, whose directory is at the end: they are buffered in memory (bounded by the
-  size limit) because writing them to a temporary file would put plaintext on disk.
-
-PDF checks are a byte-level scan, not a full parse. Names are read with their ``#xx`` escapes decoded,
-in the raw file and inside every Flate-compressed stream (which covers object streams, where modern
-PDFs hide dictionaries). What this cannot see: streams encoded only with other filters (LZW, ASCII85,
-ASCIIHex, RunLength) - so an object stream using one of those is refused rather than trusted -, content
-of encrypted PDFs (refused), and JavaScript inside XFA forms (every PDF naming /XFA is refused). A name
-such as ``/JS`` that appears inside a text string is refused too: false positives are preferred.
+- CSV is checked while it streams (constant memory: one line at a time).
+- PDF, XLSX and DOCX are held in memory (bounded by the size limit) and judged whole by real parsers,
+  ``pdf_check`` (qpdf, through pikepdf) and ``office_check`` (zipfile and defusedxml), which say what they
+  refuse and why; a PDF is released only once the whole file has passed. A temporary file would put
+  plaintext on disk.
+- JPEG, PNG and TIFF are decoded in memory to be re-encoded without their metadata; before any pixel is
+  decoded, the headers are checked against ``max_image_pixels`` and ``max_decode_bytes`` (the memory the
+  decoded pixels take), which keeps the growth of a worker under 200 MB (``bench/upload_memory.py``).
 """
 
 from __future__ import annotations
