@@ -9,19 +9,14 @@ half-way), so callers feed ``chunks`` straight into ``service.encrypt_to_store``
 
 Memory and streaming, per type:
 
-- CSV and PDF are checked while they stream (constant memory: a CSV line, a PDF scanning window).
-- JPEG, PNG and TIFF are decoded in memory to be re-encoded without their metadata; that is bounded by
-  the size limit (compressed) and by ``max_image_pixels`` (decoded) - the pixel count is checked from
-  the header before any pixel is decoded.
-- XLSX and DOCX are zip files, whose directory is at the end: they are buffered in memory (bounded by the
-  size limit) because writing them to a temporary file would put plaintext on disk.
-
-PDF checks are a byte-level scan, not a full parse. Names are read with their ``#xx`` escapes decoded,
-in the raw file and inside every Flate-compressed stream (which covers object streams, where modern
-PDFs hide dictionaries). What this cannot see: streams encoded only with other filters (LZW, ASCII85,
-ASCIIHex, RunLength) - so an object stream using one of those is refused rather than trusted -, content
-of encrypted PDFs (refused), and JavaScript inside XFA forms (every PDF naming /XFA is refused). A name
-such as ``/JS`` that appears inside a text string is refused too: false positives are preferred.
+- CSV is checked while it streams (constant memory: one line at a time).
+- PDF, XLSX and DOCX are held in memory (bounded by the size limit) and judged whole by real parsers,
+  ``pdf_check`` (qpdf, through pikepdf) and ``office_check`` (zipfile and defusedxml), which say what they
+  refuse and why; a PDF is released only once the whole file has passed. A temporary file would put
+  plaintext on disk.
+- JPEG, PNG and TIFF are decoded in memory to be re-encoded without their metadata; before any pixel is
+  decoded, the headers are checked against ``max_image_pixels`` and ``max_decode_bytes`` (the memory the
+  decoded pixels take), which keeps the growth of a worker under 200 MB (``bench/upload_memory.py``).
 """
 
 from __future__ import annotations
@@ -32,56 +27,31 @@ import io
 import re
 import unicodedata
 import warnings
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from struct import error as struct_error
-from xml.etree import ElementTree
 
 from flask_babel import lazy_gettext as _l
 
-MB = 1024 * 1024
+from .office_check import check_office
+from .pdf_check import check_pdf
+from .upload_rules import MB, UploadLimits, UploadRefused, limits_from_config
 
-
-class UploadRefused(ValueError):
-    """An upload the portal will not store. ``code`` is stable (API, audit), ``message`` translatable."""
-
-    def __init__(self, code: str, message):
-        super().__init__(code)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
-
-
-@dataclass(frozen=True)
-class UploadLimits:
-    max_bytes: int = 50 * MB
-    max_image_pixels: int = 40_000_000
-    max_image_dimension: int = 20_000
-    max_image_frames: int = 16
-    max_unzipped_bytes: int = 200 * MB
-    max_zip_ratio: int = 100
-    max_zip_entries: int = 5_000
-    max_pdf_inflated_bytes: int = 512 * MB
-    max_csv_line_chars: int = MB
-    max_name_length: int = 150
-
-
-def limits_from_config(config) -> UploadLimits:
-    """Limits from the Flask config (``UPLOAD_MAX_BYTES`` or ``MAX_CONTENT_LENGTH``, ``UPLOAD_*``)."""
-    defaults = UploadLimits()
-    values = {}
-    for name in UploadLimits.__dataclass_fields__:
-        key = "UPLOAD_" + name.upper()
-        if config.get(key) is not None:
-            values[name] = int(config[key])
-    if "max_bytes" not in values and config.get("MAX_CONTENT_LENGTH"):
-        values["max_bytes"] = int(config["MAX_CONTENT_LENGTH"])
-    return UploadLimits(**{**defaults.__dict__, **values})
-
+__all__ = [
+    "ATTACHMENT_KINDS",
+    "IMAGE_KINDS",
+    "KINDS",
+    "LIBRARY_KINDS",
+    "MB",
+    "CheckedUpload",
+    "FileKind",
+    "UploadLimits",
+    "UploadRefused",
+    "inspect_upload",
+    "iter_file_chunks",
+    "limits_from_config",
+    "sanitize_display_name",
+]
 
 @dataclass(frozen=True)
 class FileKind:
@@ -283,7 +253,7 @@ def inspect_upload(
         raise
     if code == "zip":
         data = head + b"".join(source)
-        code = _check_office(data, limits)
+        code = check_office(data, limits)
         kind = KINDS[code]
         body: Iterator[bytes] = _slices(data)
     else:
@@ -298,7 +268,7 @@ def inspect_upload(
     if code in IMAGE_KINDS:
         body = _slices(clean_image(head + b"".join(source), code, limits))
     elif code == "pdf":
-        body = _pdf_chunks(head, source, limits)
+        body = _checked_pdf(head, source, limits)
     elif code == "csv":
         body = _csv_chunks(head, source, limits)
     if _extension(display_name) == "":
@@ -365,6 +335,7 @@ def clean_image(data: bytes, code: str, limits: UploadLimits) -> bytes:
                 frames = getattr(probe, "n_frames", 1)
                 if frames > limits.max_image_frames:
                     raise _image_too_large(limits)
+                _check_decode_budget(probe, frames if code == "tiff" else 1, limits)
                 probe.verify()
             with Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "TIFF"]) as image:
                 if code != "tiff":
@@ -427,6 +398,46 @@ def _check_dimensions(size: tuple[int, int], limits: UploadLimits) -> None:
         raise _image_too_large(limits)
 
 
+# Bytes a pixel takes once Pillow has decoded it: one for bilevel, grey and palette images, two for
+# 16-bit grey, four for every other mode (RGB is held in four bytes, like RGBA). Palette images count
+# four because the checks convert them to RGB(A).
+_PIXEL_BYTES = {"1": 1, "L": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def _decoded_bytes(image) -> int:
+    width, height = image.size
+    return width * height * _PIXEL_BYTES.get(image.mode, 4)
+
+
+def _check_decode_budget(probe, frames: int, limits: UploadLimits) -> None:
+    """Refuse, from the headers alone, an image whose decoded pixels (every frame) exceed the budget.
+
+    The pixel limit alone lets a small file of many pixels through (6300 x 6300 RGBA is 159 MB decoded
+    from a 154 KB PNG); the budget bounds what the checks and the thumbnail hold in memory.
+    """
+    total = 0
+    for index in range(frames):
+        if frames > 1:
+            probe.seek(index)
+            _check_dimensions(probe.size, limits)
+        total += _decoded_bytes(probe)
+    if frames > 1:
+        probe.seek(0)
+    if total > limits.max_decode_bytes:
+        budget_pixels = limits.max_decode_bytes // 4
+        raise UploadRefused(
+            "image_too_large",
+            _l(
+                "The image is too large to be checked safely: decoded, it would take %(size)s MB of memory, "
+                "more than the limit of %(limit)s MB. Reduce it (to about %(megapixels)s megapixels in "
+                "colour) and upload it again.",
+                size=f"{total / MB:.0f}",
+                limit=f"{limits.max_decode_bytes / MB:.0f}",
+                megapixels=f"{budget_pixels / 1_000_000:.0f}",
+            ),
+        )
+
+
 def _safe_dpi(dpi) -> tuple[float, float] | None:
     try:
         x, y = (float(v) for v in dpi)
@@ -438,10 +449,16 @@ def _safe_dpi(dpi) -> tuple[float, float] | None:
 
 
 def _clean_frame(image, ImageOps):
-    """A new image holding only the pixels of the current frame (no info dict, no EXIF, no ICC)."""
-    from PIL import Image, ImageCms
+    """A new image holding only the pixels of the current frame (no info dict, no EXIF, no ICC).
 
-    frame = ImageOps.exif_transpose(image) or image
+    At most one copy of the pixels is made besides the decoded frame: a transform (orientation, palette,
+    colour profile) makes that copy, or else a plain ``copy()`` does (a plain ``Image``, which carries
+    none of the file plugin's tags).
+    """
+    from PIL import ImageCms
+
+    orientation = image.getexif().get(0x0112)
+    frame = ImageOps.exif_transpose(image) if orientation not in (None, 1) else image
     icc = frame.info.get("icc_profile")
     if frame.mode in ("P", "PA"):
         has_alpha = frame.mode == "PA" or "transparency" in frame.info
@@ -456,337 +473,24 @@ def _clean_frame(image, ImageOps):
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
             frame = frame.convert("RGB") if frame.mode == "CMYK" else frame
-    try:
-        return Image.frombytes(frame.mode, frame.size, frame.tobytes())
-    except (ValueError, OSError):
-        converted = frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
-        return Image.frombytes(converted.mode, converted.size, converted.tobytes())
-
-
-# --------------------------------------------------------------------------- office (zip)
-
-_OFFICE_MAIN = {
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-        "xl/workbook.xml",
-    ),
-    "docx": (
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
-        "word/document.xml",
-    ),
-}
-_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-_MACRO_NAME = re.compile(
-    r"(^|/)(vbaProject\.bin|vbaData\.xml|activeX\d*\.bin|oleObject\d*\.bin)$", re.IGNORECASE
-)
-
-
-def _office_invalid():
-    return UploadRefused("office_invalid", _l("The file is damaged or not a valid XLSX or DOCX document."))
-
-
-def _zip_bomb():
-    return UploadRefused(
-        "zip_bomb", _l("The document expands to an unreasonable size when opened and was refused.")
-    )
-
-
-def _parse_xml(data: bytes):
-    # OOXML parts never carry a DTD; refusing one rules out entity-expansion attacks on the parser.
-    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise _office_invalid()
-    try:
-        return ElementTree.fromstring(data)
-    except ElementTree.ParseError:
-        raise _office_invalid() from None
-
-
-def _check_office(data: bytes, limits: UploadLimits) -> str:
-    """'xlsx' or 'docx' for a well-formed, macro-free OOXML package, else ``UploadRefused``."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _office_invalid() from None
-    with archive:
-        entries = archive.infolist()
-        if len(entries) > limits.max_zip_entries:
-            raise _zip_bomb()
-        total = 0
-        names = set()
-        for info in entries:
-            total += info.file_size
-            if info.file_size > MB and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
-                raise _zip_bomb()
-            if info.flag_bits & 0x1:  # encrypted entry: cannot be inspected
-                raise _office_invalid()
-            if _MACRO_NAME.search(info.filename):
-                raise UploadRefused(
-                    "office_macros",
-                    _l(
-                        "Documents with macros or embedded programs cannot be uploaded. Save it as .xlsx or .docx without macros."
-                    ),
-                )
-            names.add(info.filename)
-        if total > limits.max_unzipped_bytes:
-            raise _zip_bomb()
-        if "[Content_Types].xml" not in names:
-            raise _office_invalid()
-        try:
-            types = _parse_xml(_read_entry(archive, "[Content_Types].xml", MB))
-            overrides = {
-                element.get("PartName", "").lstrip("/"): element.get("ContentType", "")
-                for element in types.iter(f"{_CT_NS}Override")
-            }
-            all_types = (
-                " ".join(overrides.values())
-                + " "
-                + " ".join(element.get("ContentType", "") for element in types.iter(f"{_CT_NS}Default"))
-            )
-            if "macroEnabled" in all_types or "vbaProject" in all_types:
-                raise UploadRefused(
-                    "office_macros",
-                    _l(
-                        "Documents with macros or embedded programs cannot be uploaded. Save it as .xlsx or .docx without macros."
-                    ),
-                )
-            for code, (content_type, part) in _OFFICE_MAIN.items():
-                if overrides.get(part) == content_type and part in names:
-                    _parse_xml(_read_entry(archive, part, limits.max_unzipped_bytes))
-                    # Every entry must decompress to its declared size with a matching CRC.
-                    for info in entries:
-                        _read_entry(archive, info.filename, limits.max_unzipped_bytes, keep=False)
-                    return code
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError):
-            raise _office_invalid() from None
-    raise _office_invalid()
-
-
-def _read_entry(archive: zipfile.ZipFile, name: str, cap: int, keep: bool = True) -> bytes:
-    parts, total = [], 0
-    with archive.open(name) as entry:
-        while piece := entry.read(64 * 1024):
-            total += len(piece)
-            if total > cap:
-                raise _zip_bomb()
-            if keep:
-                parts.append(piece)
-    return b"".join(parts)
+    if frame is image:
+        frame = image.copy()
+    frame.info = {}
+    return frame
 
 
 # --------------------------------------------------------------------------- PDF
 
-_PDF_VERSION = re.compile(rb"%PDF-[12]\.\d")
-_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
-_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n)")
-_ENDSTREAM = re.compile(rb"endstream")
-_IMAGE_FILTERS = frozenset({b"DCTDecode", b"DCT", b"JPXDecode", b"JBIG2Decode", b"CCITTFaxDecode", b"CCF"})
-_OTHER_FILTERS = frozenset(
-    {
-        b"FlateDecode",
-        b"Fl",
-        b"LZWDecode",
-        b"LZW",
-        b"ASCII85Decode",
-        b"A85",
-        b"ASCIIHexDecode",
-        b"AHx",
-        b"RunLengthDecode",
-        b"RL",
-        b"Crypt",
-    }
-)
-_PDF_TAIL = 4096
-_BLOCKED_NAMES = {
-    b"JavaScript": "pdf_javascript",
-    b"JS": "pdf_javascript",
-    b"XFA": "pdf_javascript",
-    b"RichMedia": "pdf_javascript",
-    b"Launch": "pdf_launch",
-    b"EmbeddedFile": "pdf_embedded_file",
-    b"EmbeddedFiles": "pdf_embedded_file",
-    b"GoToE": "pdf_embedded_file",
-    b"Encrypt": "pdf_encrypted",
-}
 
+def _checked_pdf(head: bytes, source: Iterator[bytes], limits: UploadLimits) -> Iterator[bytes]:
+    """The PDF's bytes, released only once the whole file has been judged by ``pdf_check``.
 
-def _pdf_refusal(code: str) -> UploadRefused:
-    messages = {
-        "pdf_javascript": _l(
-            "PDF files containing scripts (JavaScript) or dynamic forms cannot be uploaded."
-        ),
-        "pdf_launch": _l("PDF files that launch other programs cannot be uploaded."),
-        "pdf_embedded_file": _l("PDF files with embedded files cannot be uploaded."),
-        "pdf_encrypted": _l(
-            "Password-protected PDF files cannot be checked; remove the password and try again."
-        ),
-        "pdf_uninspectable": _l("This PDF is built in a way that cannot be checked safely and was refused."),
-        "pdf_invalid": _l("The file is damaged or not a valid PDF document."),
-    }
-    return UploadRefused(code, messages[code])
-
-
-def _decode_name(raw: bytes) -> bytes:
-    return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
-
-
-def _blocked(names) -> None:
-    for name in names:
-        code = _BLOCKED_NAMES.get(_decode_name(name))
-        if code:
-            raise _pdf_refusal(code)
-
-
-class _NameScanner:
-    """Finds blocked names in a byte stream fed in pieces (names split across pieces are still seen)."""
-
-    def __init__(self):
-        self._tail = b""
-
-    def feed(self, data: bytes, final: bool = False) -> None:
-        buffer = self._tail + data
-        names = []
-        for match in _NAME.finditer(buffer):
-            if match.end() == len(buffer) and not final:
-                break  # may continue in the next piece; the tail keeps it
-            names.append(match.group(1))
-        _blocked(names)
-        self._tail = buffer[-256:]
-
-
-class _PdfScanner:
-    """Streaming scan of a PDF.
-
-    Every byte is either scanned for blocked names as it is ("raw"), or belongs to a stream that
-    inflated successfully and whose inflated content is scanned instead. Streams whose only filters are
-    image codecs (DCT, JPX, JBIG2, CCITT) are skipped up to ``endstream``: their bytes are pixels, where
-    a random ``/JS`` would only cause false refusals.
+    The file is held in memory (bounded by the size limit): a PDF is read from its end (the
+    cross-reference table), and writing it to a temporary file would put plaintext on disk.
     """
-
-    def __init__(self, limits: UploadLimits):
-        self.limits = limits
-        self.tail = b""
-        self.total = 0  # absolute offset of the end of what was fed
-        self.cursor = 0  # absolute offset up to which the bytes were dealt with
-        self.mode = "raw"
-        self.stream_start = 0
-        self.inflater = None
-        self.inflated_names = None
-        self.object_stream = False
-        self.inflated = 0
-
-    def feed(self, chunk: bytes, final: bool = False) -> None:
-        buffer = self.tail + chunk
-        base = self.total - len(self.tail)
-        self.total += len(chunk)
-        position = max(self.cursor - base, 0)
-        while position < len(buffer):
-            if self.mode == "inflate":
-                consumed = self._inflate(buffer[position:])
-                if consumed is None:
-                    position = len(buffer)
-                elif consumed < 0:  # not zlib after all: scan the stream's bytes as they are
-                    self.mode = "raw"
-                    position = max(self.stream_start - base, 0)
-                else:
-                    self.mode = "raw"
-                    position += consumed
-                continue
-            if self.mode == "skip":
-                match = _ENDSTREAM.search(buffer, position)
-                if match is None:
-                    position = len(buffer) if final else max(position, len(buffer) - 16)
-                    break
-                self.mode = "raw"
-                position = match.end()
-                continue
-            match = _STREAM.search(buffer, position)
-            end = match.start() if match else len(buffer)
-            names = []
-            for name in _NAME.finditer(buffer, position, end):
-                if match is None and name.end() == len(buffer) and not final:
-                    end = max(name.start(), len(buffer) - 1024)
-                    break
-                names.append(name.group(1))
-            _blocked(names)
-            if match is None:
-                position = len(buffer) if final else max(min(end, len(buffer) - 16), position)
-                break
-            self._start_stream(buffer[max(0, match.start() - 2048) : match.start()])
-            position = match.end()
-            self.stream_start = base + position
-        self.cursor = base + position
-        self.tail = buffer[-_PDF_TAIL:]
-        if final:
-            if self.mode == "inflate":
-                self._end_stream(failed=True)
-            if b"%%EOF" not in self.tail[-2048:]:
-                raise _pdf_refusal("pdf_invalid")
-
-    def _start_stream(self, before: bytes) -> None:
-        at = before.rfind(b" obj")
-        dictionary = before[at + 4 :] if at >= 0 else before
-        names = {_decode_name(m.group(1)) for m in _NAME.finditer(dictionary)}
-        _blocked(names)
-        self.object_stream = b"ObjStm" in names
-        filters = names & (_IMAGE_FILTERS | _OTHER_FILTERS)
-        if self.object_stream and not filters <= {b"FlateDecode", b"Fl"}:
-            raise _pdf_refusal("pdf_uninspectable")
-        if filters and filters <= _IMAGE_FILTERS:
-            self.mode = "skip"
-            return
-        # Any other stream is tried as zlib data: a dictionary far before its stream, or an indirect
-        # /Filter, must not let compressed content escape the scan.
-        self.mode = "inflate"
-        self.inflater = zlib.decompressobj()
-        self.inflated_names = _NameScanner()
-
-    def _inflate(self, data: bytes) -> int | None:
-        """Bytes consumed when the zlib stream ended, None if it needs more, -1 if it is not zlib."""
-        try:
-            out = self.inflater.decompress(data, 256 * 1024)
-            while True:
-                self._scan_inflated(out)
-                if self.inflater.eof or not self.inflater.unconsumed_tail:
-                    break
-                out = self.inflater.decompress(self.inflater.unconsumed_tail, 256 * 1024)
-        except zlib.error:
-            self._end_stream(failed=True)
-            return -1
-        if self.inflater.eof:
-            consumed = len(data) - len(self.inflater.unused_data)
-            self._end_stream(failed=False)
-            return consumed
-        return None
-
-    def _scan_inflated(self, out: bytes) -> None:
-        self.inflated += len(out)
-        if self.inflated > self.limits.max_pdf_inflated_bytes:
-            raise _pdf_refusal("pdf_uninspectable")
-        if out:
-            self.inflated_names.feed(out)
-
-    def _end_stream(self, failed: bool) -> None:
-        if failed and self.object_stream:
-            raise _pdf_refusal("pdf_uninspectable")
-        self.inflated_names.feed(b"", final=True)
-        self.inflater = None
-        self.inflated_names = None
-        self.object_stream = False
-
-
-def _pdf_chunks(head: bytes, source: Iterator[bytes], limits: UploadLimits) -> Iterator[bytes]:
-    if not _PDF_VERSION.match(head):
-        raise _pdf_refusal("pdf_invalid")
-    scanner = _PdfScanner(limits)
-    pending = head
-    for chunk in source:
-        scanner.feed(pending)
-        yield pending
-        pending = chunk
-    # The last piece is only released once the whole file has passed the scan.
-    scanner.feed(pending, final=True)
-    yield pending
+    data = head + b"".join(source)
+    check_pdf(data, limits)
+    yield from _slices(data)
 
 
 # --------------------------------------------------------------------------- CSV

@@ -60,9 +60,10 @@ def apply_watermark(data: bytes, kind: str, text: str) -> bytes:
 def make_thumbnail(data: bytes, kind: str, max_side: int = 320) -> bytes:
     """A small JPEG of the (already cleaned) image, for lists and the alert page."""
     with Image.open(io.BytesIO(data), formats=[_FORMATS[kind]]) as image:
-        image.load()
+        # Reduce first, convert the small result: one decoded copy of the image at most (the upload
+        # memory budget of documents/uploads.py counts on it).
+        image.thumbnail((max_side, max_side))
         thumb = image.convert("RGB")
-    thumb.thumbnail((max_side, max_side))
     out = io.BytesIO()
     thumb.save(out, "JPEG", quality=80)
     return out.getvalue()

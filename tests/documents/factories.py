@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -50,7 +51,11 @@ def jpeg_with_gps(size=(64, 48)) -> bytes:
 
 
 def pdf_bytes(text: str = "Specimen report", extra_objects: str = "", padding: int = 0) -> bytes:
-    """A small valid PDF whose page content holds ``text`` in clear (PDFs are stored as uploaded)."""
+    """A small valid PDF whose page content holds ``text`` in clear (PDFs are stored as uploaded).
+
+    It has a correct cross-reference table: the checks refuse a PDF that qpdf could only open by
+    repairing it.
+    """
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET"
     body = (
         "%PDF-1.4\n"
@@ -60,9 +65,15 @@ def pdf_bytes(text: str = "Specimen report", extra_objects: str = "", padding: i
         f"4 0 obj << /Length {len(stream)} >>\nstream\n{stream}\nendstream\nendobj\n"
         f"{extra_objects}"
         + ("%" + " " * padding + "\n" if padding else "")
-        + "trailer << /Root 1 0 R >>\n%%EOF\n"
     )
-    return body.encode("latin-1")
+    offsets = {int(match.group(1)): match.start(1) for match in re.finditer(r"(?m)^(\d+) 0 obj", body)}
+    size = max(offsets) + 1
+    xref = f"xref\n0 {size}\n0000000000 65535 f \n" + "".join(
+        f"{offsets[number]:010d} 00000 n \n" if number in offsets else "0000000000 65535 f \n"
+        for number in range(1, size)
+    )
+    trailer = f"trailer << /Size {size} /Root 1 0 R >>\nstartxref\n{len(body)}\n%%EOF\n"
+    return (body + xref + trailer).encode("latin-1")
 
 
 PDF_WITH_JAVASCRIPT = pdf_bytes(extra_objects="5 0 obj << /S /JavaScript /JS (app.alert(1)) >> endobj\n")
