@@ -18,12 +18,13 @@ from datetime import timedelta
 from flask import abort, current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from auth.models import ROLES, ApiToken, PasswordResetToken, RecoveryCode, User, email_index
 from auth.permissions import ROLES_BY_PARTY_KIND, permissions_for_role
 from auth.sessions import revoke_sessions
 from portal.access import manageable_users
+from portal.admin.notify import tell_party_of_outside_change
 from portal.audit.service import record
 from portal.crypto import token_digest
 from portal.extensions import db
@@ -123,6 +124,7 @@ def create_user(principal, *, email: str, full_name: str, role: str, party: Part
     db.session.add(user)
     db.session.flush()
     _audit_user("user.create", user, user_id=user.id, role=role)
+    tell_party_of_outside_change(principal, user, "created")
     link = issue_password_reset(principal, user)
     return user, link
 
@@ -210,6 +212,7 @@ def reactivate_user(principal, user: User) -> None:
     user.locked_until = None
     db.session.flush()
     _audit_user("user.reactivate", user, user_id=user.id)
+    tell_party_of_outside_change(principal, user, "reactivated")
 
 
 def change_role(principal, user: User, new_role: str) -> None:
@@ -226,3 +229,18 @@ def change_role(principal, user: User, new_role: str) -> None:
     user.role = new_role  # takes effect at the user's next request: permissions are read per request
     db.session.flush()
     _audit_user("user.role_change", user, user_id=user.id, old_role=old_role, new_role=new_role)
+    tell_party_of_outside_change(principal, user, "role_changed")
+
+
+def accounts_created_from_outside(principal) -> list[User]:
+    """The accounts of ``principal``'s party that someone outside it created (another party, or the command
+    line), as the audit log records them: what a country administrator must be able to check."""
+    from portal.audit.models import AuditEntry
+
+    created = select(AuditEntry.object_id).where(
+        AuditEntry.action == "user.create", AuditEntry.outcome == "ok", AuditEntry.object_type == "user",
+        AuditEntry.object_party == principal.party_code,
+        or_(AuditEntry.actor_party.is_(None), AuditEntry.actor_party != principal.party_code))
+    ids = {int(value) for value in db.session.scalars(created) if value and value.isdigit()}
+    users = db.session.scalars(manageable_users(principal).where(User.id.in_(ids))).all() if ids else []
+    return sorted(users, key=lambda user: (user.full_name.casefold(), user.id))  # names are encrypted

@@ -70,7 +70,9 @@ def users():
         accounts, status = [], 400
     # names are encrypted columns: the database cannot sort them
     accounts.sort(key=lambda u: (u.party.code, u.full_name.casefold(), u.id))
-    return render_template("admin/users.html", form=form, accounts=accounts, all_parties=all_parties), status
+    from_outside = [] if all_parties else operations.accounts_created_from_outside(principal)
+    return render_template("admin/users.html", form=form, accounts=accounts, all_parties=all_parties,
+                           from_outside=from_outside), status
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
