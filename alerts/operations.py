@@ -30,6 +30,7 @@ from portal.access import (
     may_change,
     owns,
     sees_recipients,
+    sees_under_marking,
     set_distribution,
     visible,
 )
@@ -116,9 +117,9 @@ def read_revision(principal: Principal, alert_id, seq: int) -> tuple[Alert, list
     """The alert ``principal`` opens at snapshot ``seq``, with its whole history (``revisions``); 404 when
     the alert is invisible or has no such snapshot. The reading is audited with the snapshot's number."""
     alert = get_visible_or_404(Alert, alert_id, principal)
-    history = revisions(alert)
+    history = revisions_seen_by(principal, alert)
     if seq not in {row["seq"] for row in history}:
-        abort(404)
+        abort(404)  # no such snapshot, or one marked for others: alike
     _audit_view(alert, principal, revision_seq=seq)
     return alert, history
 
@@ -308,6 +309,29 @@ def revisions(alert: Alert) -> list[dict]:
     )
     return [{"seq": row.seq, "revision": row.revision, "event": row.event, "author_id": row.author_id,
              "created_at": row.created_at, "data": json.loads(row.snapshot)} for row in rows]
+
+
+def revisions_seen_by(principal: Principal, alert: Alert) -> list[dict]:
+    """The snapshots of ``alert`` (``revisions``) that ``principal`` may read: each under its own marking as
+    well as the alert's current one (``portal.access.sees_under_marking``). An alert once AMBER to one party
+    and now GREEN to all keeps its AMBER past to itself. (The snapshot an alert is created with counts as
+    marked, whatever its status: it is the content the alert was shared with.)"""
+    history = revisions(alert)
+    codes = {code for row in history for code in (row["data"].get("distribution") or {}).get("parties") or ()}
+    networks = {(row["data"].get("distribution") or {}).get("network") for row in history} - {None}
+    party_ids = dict(db.session.execute(select(Party.code, Party.id).where(Party.code.in_(codes))).all())
+    network_ids = dict(db.session.execute(select(Network.code, Network.id).where(Network.code.in_(networks)))
+                       .all())
+
+    def seen(content: dict) -> bool:
+        distribution = content.get("distribution") or {}
+        return sees_under_marking(
+            principal, owner_party_id=alert.owner_party_id, level=distribution.get("level", "party"),
+            tlp=content.get("tlp", "RED"), party_ids=[party_ids[code] for code in distribution.get("parties") or ()
+                                                     if code in party_ids],
+            network_id=network_ids.get(distribution.get("network")))
+
+    return [row for row in history if seen(row["data"])]
 
 
 def audit_alert(action: str, principal, *, alert_id: int, reference: str, party_code: str, objectives,

@@ -223,7 +223,7 @@ def _names(user_ids) -> dict[int, User]:
 def _detail(alert: Alert, *, withdraw_form=None, action_errors=(), status=200):
     principal = current_principal()
     own = owns(alert, principal)
-    history = operations.revisions(alert)
+    history = operations.revisions_seen_by(principal, alert)
     authors = _names(row["author_id"] for row in history)
     seen = []
     if own and principal.can("report_alert"):

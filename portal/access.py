@@ -245,6 +245,31 @@ def _distribution_clause(model, principal: Principal):
     return or_(model.owner_party_id == principal.party_id, members_wide, listed, in_network)
 
 
+def sees_under_marking(principal: Principal | None, *, owner_party_id: int, level: str, tlp: str,
+                       party_ids=(), network_id: int | None = None) -> bool:
+    """Whether ``principal`` could see a shareable record of ``owner_party_id`` marked with this distribution
+    and TLP: the rule of ``_distribution_clause``, for a marking a record no longer has (a revision's, a
+    version's). A revision is seen only by those who could see it under its own marking as well as under
+    the record's current one, so widening or downgrading a record never reveals what it said before.
+    ``tests/test_access.py`` holds this and the SQL clause to the same answers."""
+    if principal is None:
+        return False
+    if principal.is_observer:
+        observed = level == "members" and tlp in OBSERVER_TLP
+        if principal.role != "observer" and principal.party_kind in ("observer", "organisation"):
+            return owner_party_id == principal.party_id or observed
+        return observed
+    if owner_party_id == principal.party_id or level == "members":
+        return True
+    if level == "parties":
+        return principal.party_id in set(party_ids or ())
+    if level == "network" and network_id is not None:
+        from portal.parties.models import NetworkParty
+
+        return db.session.get(NetworkParty, (network_id, principal.party_id)) is not None
+    return False
+
+
 def visible(model, principal: Principal | None = None):
     """``select(model)`` filtered to what the principal (default: the current one) may see: the one
     scoping query of every protected model (see ``visibility_clause`` for the rules)."""
