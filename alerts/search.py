@@ -10,8 +10,9 @@ search answers, in this order:
 3. ``match="range"``: series of stolen blanks whose bounds enclose the number (candidate series found by
    blind index, then only their bounds decrypted and compared).
 
-Every search is audited as ``alert.search`` with the blind index of what was asked, never the number in
-clear, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
+Every search is audited as ``alert.search`` with what was asked sealed (``portal.audit.sealing``: encrypted
+afresh each time, so two searches of one number never look alike in the log), never the number in clear
+or a comparable hash of it, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
 and series matches among published alerts, by indexed lookups only.
 """
 
@@ -38,8 +39,8 @@ from alerts.indexes import (
 from alerts.models import Alert
 from alerts.mrz import canonical_state, is_valid_icao_code, looks_like_mrz, parse_mrz
 from portal.access import visibility_clause, visible
+from portal.audit.sealing import SEALED, SearchTerm, seal_search_terms
 from portal.audit.service import record
-from portal.crypto import blind_index
 from portal.extensions import db
 from portal.parties.models import Party
 from portal.principal import Principal
@@ -300,7 +301,7 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         loaded = {alert.id: alert for alert in db.session.scalars(
             select(Alert).where(Alert.id.in_([alert_id for alert_id, _ in window])))} if window else {}
         hits = [AlertHit(loaded[alert_id], match) for alert_id, match in window]
-        query_index = number_any_index(number) if number else None
+        terms = [SearchTerm("number", number, state)] if number else []
     else:
         statement = apply_filters(visible_alerts(principal), filters)
         counted = statement.with_only_columns(Alert.id).order_by(None).limit(COUNT_LIMIT + 1).subquery()
@@ -311,12 +312,11 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         rows = db.session.scalars(_ordered(statement, sort).limit(min(per_page, total - offset)).offset(offset)) \
             if offset < total else []
         hits = [AlertHit(alert) for alert in rows]
-        query_index = blind_index(" ".join(fulltext.words(filters["text"])), scope="alert-search-text") \
-            if "text" in filters else None
+        terms = [SearchTerm("text", " ".join(fulltext.words(filters["text"])))] if "text" in filters else []
 
     record("alert.search", object_type="alert", principal=principal, details={
         "kind": kind,
-        "query_index": query_index,
+        **({SEALED: seal_search_terms(terms)} if terms else {}),
         "issuing_state": state,
         "filters": {key: (value.isoformat() if isinstance(value, date) else value)
                     for key, value in filters.items() if key not in ("text", "issuing_state")},
@@ -333,7 +333,7 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
 def check_document(principal: Principal | None, number: str, issuing_state: str | None = None) -> CheckResult:
     """Hit / no hit: the published, visible alerts on exactly this document number (or on a series of
     stolen blanks holding it, when the issuing state is given). Indexed lookups only; audited as
-    ``alert.check`` with the blind index of the number.
+    ``alert.check`` with the number and state sealed (``portal.audit.sealing``).
 
     Raises ``SearchError`` on a malformed number or state, ``Forbidden`` without ``check_alerts``.
     """
@@ -351,7 +351,8 @@ def check_document(principal: Principal | None, number: str, issuing_state: str 
         raise SearchError(errors)
     hits = _check_hits(principal, normalised, state)
     record("alert.check", object_type="alert", principal=principal, details={
-        "query_index": number_any_index(normalised), "issuing_state": state, "results": len(hits),
+        SEALED: seal_search_terms([SearchTerm("number", normalised, state)]), "issuing_state": state,
+        "results": len(hits),
     })
     return CheckResult(hits)
 

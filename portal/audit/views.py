@@ -17,6 +17,7 @@ from portal.access import permission_required, visible_audit_entries
 from portal.audit.export import export_csv
 from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from portal.audit.models import AuditEntry, AuditObjective
+from portal.audit.sealing import shown_details
 from portal.extensions import db
 from portal.principal import current_principal
 from portal.timeutil import utcnow
@@ -30,6 +31,8 @@ PER_PAGE = 50
 def _labels():
     return {
         "outcome_label": lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+        # sealed search terms are never shown, not even as ciphertext (``portal.audit.sealing``)
+        "shown_details": lambda details: shown_details(details, _l("sealed")),
     }
 
 
