@@ -151,7 +151,10 @@ def _date(errors, name, value) -> date | None:
 
 
 def clean_filters(filters: dict | None) -> dict:
-    """Validated filters (unknown values refused, so a typo never silently widens or empties a search)."""
+    """Validated filters: every value checked against its vocabulary (ICAO codes, the portal's parties,
+    categories, fraud types, statuses, dates), so a typo never silently widens or empties a search and no free
+    text reaches the audit (the words of ``text`` are sealed there). The one check of the page, the API and
+    the exports; ``SearchError`` names each bad filter (a 422)."""
     filters = {key: value for key, value in (filters or {}).items() if value not in (None, "", [])}
     errors: dict[str, str] = {}
     unknown = sorted(set(filters) - set(FILTER_KEYS))
@@ -171,7 +174,11 @@ def clean_filters(filters: dict | None) -> dict:
                 errors[name] = _("Choose one of: %(choices)s.", choices=", ".join(vocab))
             cleaned[name] = filters[name]
     if "reporting_party" in filters:
-        cleaned["reporting_party"] = str(filters["reporting_party"]).strip().upper()
+        # A party code of the portal, nothing else: the filters are audited, so free text never reaches the log.
+        code = str(filters["reporting_party"]).strip().upper()
+        if len(code) > 8 or db.session.scalar(select(Party.id).where(Party.code == code)) is None:
+            errors["reporting_party"] = _("Not the code of a party of the portal.")
+        cleaned["reporting_party"] = code
     cleaned["detected_from"] = _date(errors, "detected_from", filters.get("detected_from"))
     cleaned["detected_to"] = _date(errors, "detected_to", filters.get("detected_to"))
     if "text" in filters:
@@ -257,6 +264,14 @@ def number_hits(principal, number: str, state: str | None, filters: dict, sort: 
 
 # --- the search ---------------------------------------------------------------------------------------
 
+def searched_terms(number: str | None, state: str | None, filters: dict) -> list[SearchTerm]:
+    """What a search asked, to be sealed in its audit entry: the number (and its state), the words."""
+    terms = [SearchTerm("number", number, canonical_state(state) if state else None)] if number else []
+    if "text" in filters:
+        terms.append(SearchTerm("text", " ".join(fulltext.words(filters["text"]))))
+    return terms
+
+
 def search_alerts(principal: Principal | None, query: str | None = None, filters: dict | None = None, *,
                   page: int = 1, per_page: int = 20, sort: str = "-detection_date") -> SearchResult:
     """Search the alerts ``principal`` may see. Raises ``SearchError`` on bad filters, ``Forbidden``
@@ -301,7 +316,6 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         loaded = {alert.id: alert for alert in db.session.scalars(
             select(Alert).where(Alert.id.in_([alert_id for alert_id, _ in window])))} if window else {}
         hits = [AlertHit(loaded[alert_id], match) for alert_id, match in window]
-        terms = [SearchTerm("number", number, state)] if number else []
     else:
         statement = apply_filters(visible_alerts(principal), filters)
         counted = statement.with_only_columns(Alert.id).order_by(None).limit(COUNT_LIMIT + 1).subquery()
@@ -312,8 +326,8 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         rows = db.session.scalars(_ordered(statement, sort).limit(min(per_page, total - offset)).offset(offset)) \
             if offset < total else []
         hits = [AlertHit(alert) for alert in rows]
-        terms = [SearchTerm("text", " ".join(fulltext.words(filters["text"])))] if "text" in filters else []
 
+    terms = searched_terms(number, state, filters)
     record("alert.search", object_type="alert", principal=principal, details={
         "kind": kind,
         **({SEALED: seal_search_terms(terms)} if terms else {}),

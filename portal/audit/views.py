@@ -72,8 +72,8 @@ def _filter_details(form: AuditFilterForm) -> dict:
 @permission_required("view_party_audit")
 def index():
     form = AuditFilterForm(request.args)
-    if not form.validate():
-        return render_template("audit/index.html", form=form, page=None), 400
+    if not form.validate():  # a refused filter is named next to it; nothing is read or recorded
+        return render_template("audit/index.html", form=form, page=None), 422
     page = db.paginate(_filtered(form), page=form.page.data or 1, per_page=PER_PAGE, error_out=False)
     return render_template("audit/index.html", form=form, page=page)
 
@@ -84,7 +84,7 @@ def export():
     form = AuditFilterForm(request.args)
     if not form.validate():
         errors = "; ".join(f"{name}: {', '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
-        return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=400, mimetype="text/plain")
+        return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=422, mimetype="text/plain")
     text = export_csv(_filtered(form), _filter_details(form))
     filename = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
