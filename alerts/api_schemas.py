@@ -23,6 +23,7 @@ from alerts.validation import MAX_NARRATIVE
 from documents.api_schemas import StoredFile, UploadRefused
 from documents.uploads import ATTACHMENT_KINDS
 from portal.access import DISTRIBUTION_LEVELS, TLP_LEVELS
+from portal.parties.seed import PARTY_CODES
 from portal.plan.data import objective_codes
 from portal.schemas import (
     ApiModel,
@@ -74,7 +75,7 @@ class SearchQuery(QueryModel):
     issuing_state: text(MAX_QUERY, enum=[*ICAO_CODES, ""], description=_ICAO) = ""
     document_category: choice(vocabulary.DOCUMENT_CATEGORIES, blank_ok=True, description="Category code.") = ""
     fraud_type: choice(vocabulary.FRAUD_TYPES, blank_ok=True, description="Fraud type code.") = ""
-    reporting_party: text(MAX_QUERY, description="Code of the reporting party.") = ""
+    reporting_party: text(MAX_QUERY, enum=[*PARTY_CODES, ""], description="Code of the reporting party.") = ""
     detected_from: date_text("Detected on or after (YYYY-MM-DD).") = ""
     detected_to: date_text("Detected on or before (YYYY-MM-DD).") = ""
     status: choice([*vocabulary.STATUSES, "revised"], blank_ok=True,

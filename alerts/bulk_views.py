@@ -299,6 +299,11 @@ def _search_arguments() -> tuple[SearchForm, str, dict, str | None]:
     return form, (form.q.data or ""), form.filters(), (request.args.get("tlp") or None)
 
 
+def _named_errors(form: SearchForm, errors: dict[str, str]) -> list[str]:
+    """Each filter's error after the filter's label, so the page says which filter was refused."""
+    return [f"{form[name].label.text}: {message}" if name in form else str(message) for name, message in errors.items()]
+
+
 @bp.get("/export")
 @permission_required("search_alerts")
 def export_page():
@@ -307,8 +312,8 @@ def export_page():
     try:
         plan = plan_export(current_principal(), query, filters, tlp)
     except SearchError as error:
-        return render_template("alerts/export.html", plan=None, errors=list(error.errors.values()),
-                               args={}), 400
+        return render_template("alerts/export.html", plan=None, errors=_named_errors(form, error.errors),
+                               args={}), 422
     except ExportRefused as refused:
         return render_template("alerts/export.html", plan=None, errors=[refused.description], args={}), 403
     args = {key: value for key, value in request.args.items() if value and key != "page"}
@@ -320,7 +325,7 @@ def _download(fmt: str):
     try:
         plan = plan_export(current_principal(), query, filters, tlp)
     except SearchError as error:
-        return {"error": "invalid input", "fields": {k: str(v) for k, v in error.errors.items()}}, 400
+        return {"error": "invalid input", "fields": {k: str(v) for k, v in error.errors.items()}}, 422
     chunks = export_chunks(plan, fmt)  # audited now, committed by the request before the body streams
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     name = f"alerts-{utcnow():%Y%m%d-%H%M%S}.{fmt}"

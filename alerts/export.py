@@ -35,8 +35,16 @@ from alerts.indexes import normalise_document_number
 from alerts.models import Alert
 from alerts.mrz import looks_like_mrz, parse_mrz
 from alerts.operations import CONTENT_FIELDS
-from alerts.search import SearchError, apply_filters, clean_filters, looks_like_number, number_hits
+from alerts.search import (
+    SearchError,
+    apply_filters,
+    clean_filters,
+    looks_like_number,
+    number_hits,
+    searched_terms,
+)
 from portal.access import RESTRICTED_TLP, TLP_LEVELS, can_export, sees_recipients, visible
+from portal.audit.sealing import SEALED, SearchTerm, seal_search_terms
 from portal.audit.service import record
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -65,10 +73,11 @@ class ExportPlan:
     excluded_restricted: int
     filters: dict = field(default_factory=dict)
     kind: str = "all"
+    terms: list[SearchTerm] = field(default_factory=list)  # what was searched: sealed in the audit entry
 
     def audit_details(self, fmt: str) -> dict:
         return {"format": fmt, "count": self.count, "excluded_restricted": self.excluded_restricted,
-                "kind": self.kind,
+                "kind": self.kind, **({SEALED: seal_search_terms(self.terms)} if self.terms else {}),
                 "filters": {key: (value.isoformat() if isinstance(value, date) else value)
                             for key, value in self.filters.items() if key not in ("text", "issuing_state")},
                 "issuing_state": self.filters.get("issuing_state")}
@@ -99,7 +108,7 @@ def plan_export(principal: Principal | None, query: str | None = None, filters: 
     filters = clean_filters(filters)
     query = (query or "").strip()
     statement = visible(Alert, principal)
-    kind = "all"
+    kind, terms = "all", []
     if query and (looks_like_mrz(query) or looks_like_number(query)):
         kind = "mrz" if looks_like_mrz(query) else "number"
         state = filters.get("issuing_state")
@@ -112,6 +121,7 @@ def plan_export(principal: Principal | None, query: str | None = None, filters: 
         ids = [alert_id for alert_id, _match in number_hits(principal, number, state, filters, "reference")] \
             if number else []
         statement = statement.where(Alert.id.in_(ids))
+        terms = searched_terms(number, state, {})
     elif query:
         kind = "text"
         filters = {**filters, "text": " ".join(filter(None, (filters.get("text"), query)))}
@@ -121,7 +131,8 @@ def plan_export(principal: Principal | None, query: str | None = None, filters: 
     count_of = lambda s: db.session.scalar(s.with_only_columns(func.count(Alert.id)).order_by(None))
     excluded = count_of(statement.where(Alert.tlp.in_(RESTRICTED_TLP)))
     statement = statement.where(Alert.tlp.not_in(RESTRICTED_TLP))
-    return ExportPlan(principal, statement, count_of(statement), excluded, filters, kind)
+    terms = [*terms, *searched_terms(None, None, filters)]
+    return ExportPlan(principal, statement, count_of(statement), excluded, filters, kind, terms)
 
 
 def _iso(value):

@@ -234,3 +234,11 @@ from portal.plan.registry import DOCUMENT_SECURITY, register_action_objectives
 # fraudulently") and the 2009 document-security objective it carries forward.
 register_action_objectives("alert.", ("ERX-INF-4", DOCUMENT_SECURITY))
 register_audited_record("alert", Alert)
+
+from alerts.mrz import canonical_state, normalise_document_number
+from portal.audit.sealing import register_term_normaliser
+
+# What ``audit find-search`` compares with the sealed terms of searches and checks: the number and the
+# state as the search normalised them before sealing.
+register_term_normaliser("number", normalise_document_number)
+register_term_normaliser("state", lambda code: canonical_state(code.strip().upper()))

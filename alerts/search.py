@@ -10,8 +10,9 @@ search answers, in this order:
 3. ``match="range"``: series of stolen blanks whose bounds enclose the number (candidate series found by
    blind index, then only their bounds decrypted and compared).
 
-Every search is audited as ``alert.search`` with the blind index of what was asked, never the number in
-clear, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
+Every search is audited as ``alert.search`` with what was asked sealed (``portal.audit.sealing``: encrypted
+afresh each time, so two searches of one number never look alike in the log), never the number in clear
+or a comparable hash of it, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
 and series matches among published alerts, by indexed lookups only.
 """
 
@@ -38,8 +39,8 @@ from alerts.indexes import (
 from alerts.models import Alert
 from alerts.mrz import canonical_state, is_valid_icao_code, looks_like_mrz, parse_mrz
 from portal.access import visibility_clause, visible
+from portal.audit.sealing import SEALED, SearchTerm, seal_search_terms
 from portal.audit.service import record
-from portal.crypto import blind_index
 from portal.extensions import db
 from portal.parties.models import Party
 from portal.principal import Principal
@@ -150,7 +151,10 @@ def _date(errors, name, value) -> date | None:
 
 
 def clean_filters(filters: dict | None) -> dict:
-    """Validated filters (unknown values refused, so a typo never silently widens or empties a search)."""
+    """Validated filters: every value checked against its vocabulary (ICAO codes, the portal's parties,
+    categories, fraud types, statuses, dates), so a typo never silently widens or empties a search and no free
+    text reaches the audit (the words of ``text`` are sealed there). The one check of the page, the API and
+    the exports; ``SearchError`` names each bad filter (a 422)."""
     filters = {key: value for key, value in (filters or {}).items() if value not in (None, "", [])}
     errors: dict[str, str] = {}
     unknown = sorted(set(filters) - set(FILTER_KEYS))
@@ -170,7 +174,11 @@ def clean_filters(filters: dict | None) -> dict:
                 errors[name] = _("Choose one of: %(choices)s.", choices=", ".join(vocab))
             cleaned[name] = filters[name]
     if "reporting_party" in filters:
-        cleaned["reporting_party"] = str(filters["reporting_party"]).strip().upper()
+        # A party code of the portal, nothing else: the filters are audited, so free text never reaches the log.
+        code = str(filters["reporting_party"]).strip().upper()
+        if len(code) > 8 or db.session.scalar(select(Party.id).where(Party.code == code)) is None:
+            errors["reporting_party"] = _("Not the code of a party of the portal.")
+        cleaned["reporting_party"] = code
     cleaned["detected_from"] = _date(errors, "detected_from", filters.get("detected_from"))
     cleaned["detected_to"] = _date(errors, "detected_to", filters.get("detected_to"))
     if "text" in filters:
@@ -256,6 +264,14 @@ def number_hits(principal, number: str, state: str | None, filters: dict, sort: 
 
 # --- the search ---------------------------------------------------------------------------------------
 
+def searched_terms(number: str | None, state: str | None, filters: dict) -> list[SearchTerm]:
+    """What a search asked, to be sealed in its audit entry: the number (and its state), the words."""
+    terms = [SearchTerm("number", number, canonical_state(state) if state else None)] if number else []
+    if "text" in filters:
+        terms.append(SearchTerm("text", " ".join(fulltext.words(filters["text"]))))
+    return terms
+
+
 def search_alerts(principal: Principal | None, query: str | None = None, filters: dict | None = None, *,
                   page: int = 1, per_page: int = 20, sort: str = "-detection_date") -> SearchResult:
     """Search the alerts ``principal`` may see. Raises ``SearchError`` on bad filters, ``Forbidden``
@@ -300,7 +316,6 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         loaded = {alert.id: alert for alert in db.session.scalars(
             select(Alert).where(Alert.id.in_([alert_id for alert_id, _ in window])))} if window else {}
         hits = [AlertHit(loaded[alert_id], match) for alert_id, match in window]
-        query_index = number_any_index(number) if number else None
     else:
         statement = apply_filters(visible_alerts(principal), filters)
         counted = statement.with_only_columns(Alert.id).order_by(None).limit(COUNT_LIMIT + 1).subquery()
@@ -311,12 +326,11 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
         rows = db.session.scalars(_ordered(statement, sort).limit(min(per_page, total - offset)).offset(offset)) \
             if offset < total else []
         hits = [AlertHit(alert) for alert in rows]
-        query_index = blind_index(" ".join(fulltext.words(filters["text"])), scope="alert-search-text") \
-            if "text" in filters else None
 
+    terms = searched_terms(number, state, filters)
     record("alert.search", object_type="alert", principal=principal, details={
         "kind": kind,
-        "query_index": query_index,
+        **({SEALED: seal_search_terms(terms)} if terms else {}),
         "issuing_state": state,
         "filters": {key: (value.isoformat() if isinstance(value, date) else value)
                     for key, value in filters.items() if key not in ("text", "issuing_state")},
@@ -333,7 +347,7 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
 def check_document(principal: Principal | None, number: str, issuing_state: str | None = None) -> CheckResult:
     """Hit / no hit: the published, visible alerts on exactly this document number (or on a series of
     stolen blanks holding it, when the issuing state is given). Indexed lookups only; audited as
-    ``alert.check`` with the blind index of the number.
+    ``alert.check`` with the number and state sealed (``portal.audit.sealing``).
 
     Raises ``SearchError`` on a malformed number or state, ``Forbidden`` without ``check_alerts``.
     """
@@ -351,7 +365,8 @@ def check_document(principal: Principal | None, number: str, issuing_state: str 
         raise SearchError(errors)
     hits = _check_hits(principal, normalised, state)
     record("alert.check", object_type="alert", principal=principal, details={
-        "query_index": number_any_index(normalised), "issuing_state": state, "results": len(hits),
+        SEALED: seal_search_terms([SearchTerm("number", normalised, state)]), "issuing_state": state,
+        "results": len(hits),
     })
     return CheckResult(hits)
 

@@ -95,7 +95,7 @@ def index():
                 errors.append(message)
             elif message not in target.errors and not target.errors:
                 target.errors = [*target.errors, message]
-    status = 200 if result is not None else 400
+    status = 200 if result is not None else 422  # a bad filter: named next to it, nothing searched or audited
     pages = _Pages(result.page, result.pages) if result else None
     return render_template("alerts/index.html", form=form, result=result, pages=pages, errors=errors), status
 

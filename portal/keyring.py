@@ -1,6 +1,6 @@
 """The key ring: versioned master keys in a file outside the database.
 
-Each purpose (audit HMAC, TOTP secrets, field encryption, blind indexes, file keys) gets its own key,
+Each purpose (audit HMAC, sealed audit search terms, TOTP secrets, field encryption, blind indexes, file keys) gets its own key,
 derived with HKDF from a master key, so that a leak of one derived key exposes nothing else. Master
 keys carry ids (``k1``, ``k2``...) so that ciphertexts and audit entries name the key they need and
 rotation can add a key without breaking what the older one protects.
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-PURPOSES = frozenset({"audit-hmac", "totp-secret", "field", "blind-index", "file-key", "token-hmac"})
+PURPOSES = frozenset({"audit-hmac", "audit-seal", "totp-secret", "field", "blind-index", "file-key", "token-hmac"})
 
 
 class KeyRingError(RuntimeError):

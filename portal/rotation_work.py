@@ -8,6 +8,9 @@
   index key and recomputes every registered index with ``compute_fn(row)`` (the row's encrypted columns
   are decrypted on load). ``compute_fn`` returns ``{column attribute: new index}`` for the row's own
   columns; it may also replace dependent index rows itself through ``db.session`` (a token table).
+- A sealed search term of the audit (``portal.audit.sealing``) is never re-encrypted: the log is append-only.
+  It names its key, which stays in the ring (``key_usage`` counts it, so ``keys retire`` refuses the key);
+  ``keys verify`` opens every one.
 - A wrapped file key is re-wrapped by the ``rewrap`` function registered with it, under the active key;
   the blob is never touched. The file id may be a property (a thumbnail's ``<uid>:thumb``); rows are
   loaded with their encrypted columns deferred.
@@ -27,11 +30,13 @@ from sqlalchemy import Text, inspect, not_, select, type_coerce, update
 from sqlalchemy.orm import defer
 
 from portal import rotation
+from portal.audit import sealing
 from portal.crypto import DecryptionError, EncryptedText, decrypt_text, encrypt_text
 from portal.extensions import db
 from portal.keyring import KeyRing, KeyRingError
 
 DEFAULT_BATCH_SIZE = 500
+SEALED_LABEL = "audit_entries (sealed search terms)"
 
 
 def stored_key_id(stored: str) -> str:
@@ -118,6 +123,9 @@ def key_usage(ring: KeyRing | None = None) -> dict[str, dict[str, int]]:
             usage.setdefault(key_id, {})[entry.label] = count
     for key_id, count in db.session.execute(select(AuditEntry.key_id, func.count()).group_by(AuditEntry.key_id)):
         usage.setdefault(key_id, {})["audit_entries (HMAC chain)"] = count
+    for _entry, stored in sealing.sealed_entries():
+        used = usage.setdefault(sealing.sealed_key_id(stored), {})
+        used[SEALED_LABEL] = used.get(SEALED_LABEL, 0) + 1
     return usage
 
 
@@ -302,9 +310,24 @@ def verify_all(ring: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE, progress:
                                                    _describe(exc, stored)))
             progress(entry.label, checked)
         report.checked[entry.label] = checked
+    _verify_sealed(batch_size, progress, report)
     if blobs:
         _verify_blobs(ring, batch_size, progress, report)
     return report
+
+
+def _verify_sealed(batch_size: int, progress: Progress, report: Report) -> None:
+    """Open every sealed search term of the audit (append-only: never re-encrypted, each names its key)."""
+    checked = 0
+    for entry, stored in sealing.sealed_entries(batch_size):
+        checked += 1
+        try:
+            sealing.open_sealed(stored)
+        except (DecryptionError, KeyRingError, ValueError, UnicodeDecodeError) as exc:
+            report.problems.append(Problem("audit_entries", entry.id, f"details.{sealing.SEALED}",
+                                           _describe(exc, stored)))
+    progress(SEALED_LABEL, checked)
+    report.checked[SEALED_LABEL] = checked
 
 
 def _describe(exc: Exception, stored: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from portal.audit.sealing import shown_details
 from portal.audit.service import record
 from portal.extensions import db
 
@@ -31,7 +32,7 @@ def export_csv(statement, filter_details: dict) -> str:
         writer.writerow(_csv_cell(value) for value in (
             entry.seq, entry.created_at.isoformat(timespec="seconds") + "Z", entry.actor_party, entry.actor_role,
             entry.actor_user_id, entry.actor_token_id, entry.ip, entry.action, entry.object_type,
-            entry.object_id, entry.object_party, entry.outcome, " ".join(entry.objective_codes), entry.details,
+            entry.object_id, entry.object_party, entry.outcome, " ".join(entry.objective_codes), shown_details(entry.details),
         ))
     record("audit.export", details={"rows": len(entries), **filter_details})
     return buffer.getvalue()

@@ -1,14 +1,22 @@
-"""The audit viewer's filters (read from the query string)."""
+"""The audit viewer's filters (read from the query string).
+
+The CSV export records its filters in its own audit entry, so every value is checked against its vocabulary
+first (an action some entry has, a code of the plans of action, an outcome, dates, a user id): free text
+never reaches the log, and a refused filter is a 422 naming it.
+"""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import exists, select
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
-from portal.audit.models import OUTCOMES
+from portal.audit.models import OUTCOMES, AuditEntry
+from portal.extensions import db
+from portal.plan.data import all_codes
 
 OUTCOME_LABELS = {"ok": _l("OK"), "denied": _l("Denied"), "error": _l("Error")}
 
@@ -37,6 +45,15 @@ class AuditFilterForm(FlaskForm):
     date_from = DateField(_l("From (UTC)"), validators=[Optional()])
     date_to = DateField(_l("To (UTC, inclusive)"), validators=[Optional()])
     page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=100000)])
+
+    def validate_action(self, field):
+        if field.data and not db.session.scalar(select(exists().where(
+                AuditEntry.action.startswith(field.data, autoescape=True)))):
+            raise ValidationError(_l("No audited action starts with this."))
+
+    def validate_objective(self, field):
+        if field.data and field.data.upper() not in all_codes():
+            raise ValidationError(_l("Not a code of the plans of action."))
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

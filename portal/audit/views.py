@@ -17,6 +17,7 @@ from portal.access import permission_required, visible_audit_entries
 from portal.audit.export import export_csv
 from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from portal.audit.models import AuditEntry, AuditObjective
+from portal.audit.sealing import shown_details
 from portal.extensions import db
 from portal.principal import current_principal
 from portal.timeutil import utcnow
@@ -30,6 +31,8 @@ PER_PAGE = 50
 def _labels():
     return {
         "outcome_label": lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
+        # sealed search terms are never shown, not even as ciphertext (``portal.audit.sealing``)
+        "shown_details": lambda details: shown_details(details, _l("sealed")),
     }
 
 
@@ -69,8 +72,8 @@ def _filter_details(form: AuditFilterForm) -> dict:
 @permission_required("view_party_audit")
 def index():
     form = AuditFilterForm(request.args)
-    if not form.validate():
-        return render_template("audit/index.html", form=form, page=None), 400
+    if not form.validate():  # a refused filter is named next to it; nothing is read or recorded
+        return render_template("audit/index.html", form=form, page=None), 422
     page = db.paginate(_filtered(form), page=form.page.data or 1, per_page=PER_PAGE, error_out=False)
     return render_template("audit/index.html", form=form, page=page)
 
@@ -81,7 +84,7 @@ def export():
     form = AuditFilterForm(request.args)
     if not form.validate():
         errors = "; ".join(f"{name}: {', '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
-        return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=400, mimetype="text/plain")
+        return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=422, mimetype="text/plain")
     text = export_csv(_filtered(form), _filter_details(form))
     filename = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(

@@ -23,6 +23,8 @@ ORGANISATIONS = (
     ("RNCOM", "Regional Network of Civil Society Organizations for Migration",
      "Red Regional de Organizaciones Civiles para las Migraciones"),
 )
+# Every party's code (the vocabulary of a "reporting party" filter, as the API declares it).
+PARTY_CODES = (*MEMBER_COUNTRIES, *OBSERVER_COUNTRIES, SECRETARIAT[0], *(code for code, _en, _es in ORGANISATIONS))
 # code, English name, Spanish name, parties taking part ("members" = every member country)
 NETWORKS = (
     ("LON-CP", "Liaison Officer Network for Consular Protection",

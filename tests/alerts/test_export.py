@@ -136,7 +136,7 @@ def test_download_headers_and_page(alerts, client, login_as, gtm):
     assert page.status_code == 200 and 'id="export-excluded"' in page.get_data(as_text=True)
     assert client.post("/alerts/bulk/export.csv?tlp=RED").status_code == 403
     assert client.get("/alerts/bulk/export?tlp=AMBER%2BSTRICT").status_code == 403
-    assert client.post("/alerts/bulk/export.csv?document_category=spaceship").status_code == 400
+    assert client.post("/alerts/bulk/export.csv?document_category=spaceship").status_code == 422
 
 
 @pytest.mark.parametrize(("role", "party_code", "status"), [

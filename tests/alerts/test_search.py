@@ -10,6 +10,7 @@ from alerts.indexes import number_any_index
 from alerts.models import Alert
 from alerts.operations import update_alert, withdraw_alert
 from alerts.search import SearchError, check_document, search_alerts, visible_alerts
+from portal.audit.sealing import SearchTerm, open_sealed
 from portal.extensions import db
 from tests.alerts.factories import audit_entries, mark_audit_start, principal, report, td3
 
@@ -142,15 +143,23 @@ def test_mrz_query_searches_its_number_and_state(gtm, searcher):
     assert _matches(result) == [(in_gtm.id, "exact")]
 
 
-def test_number_search_is_audited_by_blind_index(gtm, searcher):
+def test_number_search_is_audited_sealed(gtm, searcher):
+    """The number is sealed afresh at every search: two searches of one number store different values, and
+    nothing in the entry equals a keyed hash of the number (a reader could compute that by searching)."""
     report(gtm, document_number="Q1234567")
     search_alerts(searcher, "Q1234567", {"fraud_type": "counterfeit"})
-    entry = audit_entries("alert.search")[-1]
-    details = json.loads(entry.details)
-    assert details["query_index"] == number_any_index("Q1234567")
+    search_alerts(searcher, "q 123-4567", {"fraud_type": "counterfeit"})
+    first, second = audit_entries("alert.search")[-2:]
+    details = json.loads(first.details)
     assert details["results"] == 1 and details["kind"] == "number"
     assert details["filters"] == {"fraud_type": "counterfeit"}
-    assert "Q1234567" not in entry.details and entry.actor_party == "MEX"
+    assert open_sealed(details["sealed"]) == [SearchTerm("number", "Q1234567", None)]
+    assert open_sealed(json.loads(second.details)["sealed"]) == [SearchTerm("number", "Q1234567", None)]
+    assert details["sealed"] != json.loads(second.details)["sealed"]
+    for entry in (first, second):
+        assert "Q1234567" not in entry.details and entry.actor_party == "MEX"
+        assert number_any_index("Q1234567") not in entry.details
+        assert "query_index" not in entry.details
 
 
 # --- filters, sorting, pages --------------------------------------------------------------------------
@@ -260,7 +269,8 @@ def test_full_text_over_the_narrative_fields(gtm, searcher):
     combined = search_alerts(searcher, None, {"text": "stamp", "document_category": "passport"})
     assert combined.alerts == [stamps] and combined.kind == "all"
     entry = audit_entries("alert.search")[-1]
-    assert "stamp" not in entry.details and json.loads(entry.details)["query_index"]
+    assert "stamp" not in entry.details
+    assert open_sealed(json.loads(entry.details)["sealed"]) == [SearchTerm("text", "stamp")]
 
 
 def test_full_text_follows_updates(gtm, searcher):
@@ -335,8 +345,8 @@ def test_check_document_hit_and_no_hit(make_user, gtm, searcher):
     assert not check_document(searcher, "T98765430", "GTM").hit
     assert not check_document(searcher, "T9876S43", "GTM").hit, "no near matches in a check"
     entry = audit_entries("alert.check")[-1]
-    assert json.loads(entry.details)["query_index"] == number_any_index("T9876S43")
-    assert "T9876543" not in entry.details
+    assert open_sealed(json.loads(entry.details)["sealed"]) == [SearchTerm("number", "T9876S43", "GTM")]
+    assert "T9876S43" not in entry.details and number_any_index("T9876S43") not in entry.details
 
 
 def test_check_document_finds_series_and_respects_scoping(make_user, gtm, searcher):

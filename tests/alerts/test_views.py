@@ -490,7 +490,7 @@ def test_bad_filters_are_form_errors(client, make_user, login_as):
     searcher = make_user(role="border_officer", party_code="MEX")
     login_as(searcher)
     response = client.get("/alerts/?detected_from=yesterday&issuing_state=QQQ&fraud_type=nonsense")
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.data.decode()
     assert _field_errors(html, "detected_from") == ["Enter a date as YYYY-MM-DD."]
     assert _field_errors(html, "issuing_state") == ["Not an ICAO code of a state or organisation."]
