@@ -244,6 +244,12 @@ def test_a_re_share_reaches_the_new_member_and_tells_it(people, troika, client, 
         assert client.get(f"/alerts/{alert.id}/revisions/{row['seq']}").status_code == 404
     assert client.get(f"/alerts/{alert.id}/revisions/{history[-1]['seq']}").status_code == 200
     assert revisions_seen_by(Principal.for_user(people["MEX"]), alert) == history
+    # the reporting party's diff names whom the re-share reached; another reader learns the level alone
+    last = f"/alerts/{alert.id}/revisions/{history[-1]['seq']}"
+    login_as(people["GTM"])
+    assert b"TROIKA (MEX, USA)" in client.get(last).data
+    login_as(people["MEX"])
+    assert b"(MEX, USA)" not in client.get(last).data
     (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "alert.reshare",
                                                            AuditEntry.object_id == str(alert.id))).all()
     assert entry.outcome == "ok" and json.loads(entry.details)["reached"] == 1
