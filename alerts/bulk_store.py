@@ -10,7 +10,8 @@ the very same rows with a fixed number of statements, whatever the batch size:
   encrypted by their ``EncryptedText`` bind, blind indexes by ``alert_columns``), published rows
   published in the same row (``published_at`` = creation time, as a report published at once); the
   full-text index follows by itself (PostgreSQL generated ``search_vector``, SQLite FTS5 insert trigger);
-- ``distribution_recipients``: one insert for the listed parties of every alert of the batch;
+- ``distribution_recipients``: one insert for the listed parties, and the network members a network
+  distribution reaches, of every alert of the batch (each network's members read once per batch);
 - ``alert_revisions``: one insert with each alert's ``create`` snapshot (and ``publish`` snapshot when
   published), built by ``snapshot_content`` exactly as ``create_alert`` records them;
 - the audit entries ``alert.create`` / ``alert.publish`` per alert (pending; ``portal.audit.service``
@@ -38,7 +39,7 @@ from alerts.operations import (
     snapshot_content,
 )
 from alerts.references import format_reference, reserve_sequences
-from portal.access import DistributionRecipient
+from portal.access import DistributionRecipient, audience_rows, network_members
 from portal.extensions import db
 from portal.parties.models import Network, Party
 from portal.principal import Principal
@@ -104,23 +105,29 @@ def store_batch(principal: Principal, prepared: list[tuple[dict, list[dict]]], l
             _ALERTS.c.reference_seq.between(first, first + len(rows) - 1))).all())
 
     recipients, revisions, stored = [], [], []
+    # each network's members now, read once per batch: a network distribution reaches them (access.audience_rows)
+    members = {network_id: network_members([network_id]) for network_id in sorted(
+        {row["network_id"] for row in rows if row["network_id"] and row["distribution_level"] == "network"})}
     for row, (values, findings) in zip(rows, prepared, strict=True):
         alert_id, level = ids[row["reference"]], values["distribution_level"]
         listed = sorted(set(values["party_ids"])) if level == "parties" else []
-        recipients += [{"record_type": _ALERTS.name, "record_id": alert_id, "party_id": party_id}
-                       for party_id in listed]
+        sent_to = audience_rows(_ALERTS.name, alert_id, principal.party_id, level, listed, row["network_id"],
+                                members=members.get(row["network_id"]))
+        recipients += sent_to
         parties = sorted(lookups.party_codes[party_id] for party_id in listed)
         network = lookups.network_codes.get(row["network_id"]) if row["network_id"] else None
+        audience = sorted(lookups.party_codes[item["party_id"]] for item in sent_to
+                          if level == "network" and item["party_id"] != principal.party_id)
         fields = {**row, "status": "draft", "withdrawal_reason": None}
         revisions.append(revision_row(alert_id, 1, 1, "create", principal,
-                                      snapshot_content(fields, level, parties, network), now))
+                                      snapshot_content(fields, level, parties, network, audience), now))
         audit_alert("alert.create", principal, alert_id=alert_id, reference=row["reference"],
                     party_code=lookups.owner.code, objectives=row["objectives"],
                     details=creation_details(values, row, findings))
         if row["status"] == "published":
             fields["status"] = "published"
             revisions.append(revision_row(alert_id, 2, 1, "publish", principal,
-                                          snapshot_content(fields, level, parties, network), now))
+                                          snapshot_content(fields, level, parties, network, audience), now))
             audit_alert("alert.publish", principal, alert_id=alert_id, reference=row["reference"],
                         party_code=lookups.owner.code, objectives=row["objectives"],
                         details=publication_details(values["tlp"], values["distribution_level"]))

@@ -111,7 +111,9 @@ def display(name: str, value) -> str:
         if value.get("level") == "parties" and value.get("parties"):
             return f"{level}: {', '.join(value['parties'])}"
         if value.get("level") == "network" and value.get("network"):
-            return f"{level}: {value['network']}"
+            # the parties it was sent to, for the reporting party (``as_read_by`` leaves them out for others)
+            audience = f" ({', '.join(value['audience'])})" if value.get("audience") else ""
+            return f"{level}: {value['network']}{audience}"
         return level
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)

@@ -47,11 +47,12 @@ def _visible_ids(alert_ids: list[int], principal: Principal) -> set[int]:
         visible(Alert, principal).where(Alert.id.in_(alert_ids)).with_only_columns(Alert.id)))
 
 
-def recipients_of(alerts: list) -> dict[int, list[tuple[User, str]]]:
+def recipients_of(alerts: list, parties=None) -> dict[int, list[tuple[User, str]]]:
     """For each alert (by id), ``(user, delivery)`` of each active user outside its reporting party with a
-    matching subscription who may see it; ``immediate`` wins over ``digest`` when several subscriptions
-    match. A fixed number of queries for any number of alerts: the candidate subscriptions at once, then
-    one access check per (party, role) of the candidates, over all the alerts at once."""
+    matching subscription who may see it (and, given ``parties``, belongs to one of those party ids);
+    ``immediate`` wins over ``digest`` when several subscriptions match. A fixed number of queries for any
+    number of alerts: the candidate subscriptions at once, then one access check per (party, role) of the
+    candidates, over all the alerts at once."""
     if not alerts:
         return {}
 
@@ -60,7 +61,7 @@ def recipients_of(alerts: list) -> dict[int, list[tuple[User, str]]]:
 
     rows = db.session.execute(
         select(User, AlertSubscription).join(AlertSubscription, AlertSubscription.user_id == User.id)
-        .where(User.active.is_(True),
+        .where(User.active.is_(True), *(() if parties is None else (User.party_id.in_(sorted(parties)),)),
                criterion(AlertSubscription.issuing_state, {alert.issuing_state for alert in alerts}),
                criterion(AlertSubscription.document_category, {alert.document_category for alert in alerts}),
                criterion(AlertSubscription.fraud_type, {alert.fraud_type for alert in alerts}))
@@ -171,13 +172,14 @@ def digest_body(entries: list[tuple[AlertDigestItem, Alert]]) -> str:
 
 # --- sending -----------------------------------------------------------------------------------------
 
-def on_status_change(alert: Alert, event: str) -> int:
+def on_status_change(alert: Alert, event: str, parties=None) -> int:
     """Notify the subscribers of ``alert`` of ``event`` (published, revised, withdrawn, expired); returns how many
-    users were notified. A revision notifies only while the alert is published (drafts are private)."""
-    return announce([alert], event)[alert.id]
+    users were notified. A revision notifies only while the alert is published (drafts are private).
+    ``parties``: only the subscribers of these party ids (those a re-share has just reached)."""
+    return announce([alert], event, parties)[alert.id]
 
 
-def announce(alerts: list, event: str) -> dict[int, int]:
+def announce(alerts: list, event: str, parties=None) -> dict[int, int]:
     """``on_status_change`` for many alerts at once (a bulk import's published alerts): the same
     notifications, e-mails, digest items and ``alert.notify`` entries, with a fixed number of queries
     (``recipients_of``) and one flush. Returns how many users were notified, by alert id.
@@ -190,7 +192,7 @@ def announce(alerts: list, event: str) -> dict[int, int]:
     counts = dict.fromkeys((alert.id for alert in alerts), 0)
     if event == "revised":
         alerts = [alert for alert in alerts if alert.status == "published"]
-    chosen_by_alert = recipients_of(alerts)
+    chosen_by_alert = recipients_of(alerts, parties)
     now = utcnow()
     told = []
     for alert in alerts:

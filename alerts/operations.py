@@ -25,12 +25,16 @@ from alerts.notify import announce, on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
 from portal.access import (
+    RESTRICTED_TLP,
     can_reshare,
+    can_reshare_to_network_members,
     get_visible_or_404,
     may_change,
     owns,
+    retake_network_audience,
     sees_recipients,
     sees_under_marking,
+    sent_to_party_ids,
     set_distribution,
     visible,
 )
@@ -55,6 +59,7 @@ __all__ = [
     "prepare_new_alert",
     "publication_details",
     "publish_alert",
+    "reshare_to_network",
     "revision_row",
     "revisions",
     "snapshot",
@@ -250,16 +255,22 @@ def _iso(value):
 SNAPSHOT_FIELDS = CONTENT_FIELDS + ("reference", "status", "revision", "tlp", "mrz_findings", "withdrawal_reason")
 
 
-def snapshot_content(fields, level: str, parties: list[str], network: str | None) -> dict:
+def snapshot_content(fields, level: str, parties: list[str], network: str | None,
+                     audience: list[str] | None = None) -> dict:
     """A revision's content from an alert's ``fields`` (a mapping over ``SNAPSHOT_FIELDS``) and its
-    distribution (``parties``: the listed recipients' codes, sorted; ``network``: its code)."""
+    distribution (``parties``: the listed recipients' codes, sorted; ``network``: its code; ``audience``: the
+    codes of the parties a network distribution was sent to, sorted, so that the revision is seen only by
+    them, ``portal.access.sees_under_marking``)."""
     content = {name: _iso(fields[name]) for name in CONTENT_FIELDS}
+    distribution = {"level": level, "parties": parties, "network": network}
+    if level == "network":
+        distribution["audience"] = list(audience or [])
     content.update({
         "reference": fields["reference"],
         "status": fields["status"],
         "revision": fields["revision"],
         "tlp": fields["tlp"],
-        "distribution": {"level": level, "parties": parties, "network": network},
+        "distribution": distribution,
         "mrz_findings": list(fields["mrz_findings"] or []),
         "withdrawal_reason": fields["withdrawal_reason"],
     })
@@ -272,8 +283,10 @@ def snapshot(alert: Alert) -> dict:
     parties = [] if alert.distribution_level != "parties" else sorted(
         db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids)))
     )
+    audience = [] if alert.distribution_level != "network" else sorted(db.session.scalars(
+        select(Party.code).where(Party.id.in_(sent_to_party_ids(alert)), Party.id != alert.owner_party_id)))
     return snapshot_content({name: getattr(alert, name) for name in SNAPSHOT_FIELDS}, alert.distribution_level,
-                            parties, network.code if network else None)
+                            parties, network.code if network else None, audience)
 
 
 def as_read_by(content: dict, alert: Alert, principal: Principal) -> dict:
@@ -315,21 +328,27 @@ def revisions_seen_by(principal: Principal, alert: Alert) -> list[dict]:
     """The snapshots of ``alert`` (``revisions``) that ``principal`` may read: each under its own marking as
     well as the alert's current one (``portal.access.sees_under_marking``). An alert once AMBER to one party
     and now GREEN to all keeps its AMBER past to itself. (The snapshot an alert is created with counts as
-    marked, whatever its status: it is the content the alert was shared with.)"""
+    marked, whatever its status: it is the content the alert was shared with.) A network distribution counts
+    with the audience it was sent to; a snapshot from before audiences were kept counts with the alert's
+    current audience of that network, or with none."""
     history = revisions(alert)
-    codes = {code for row in history for code in (row["data"].get("distribution") or {}).get("parties") or ()}
+    codes = {code for row in history for key in ("parties", "audience")
+             for code in (row["data"].get("distribution") or {}).get(key) or ()}
     networks = {(row["data"].get("distribution") or {}).get("network") for row in history} - {None}
     party_ids = dict(db.session.execute(select(Party.code, Party.id).where(Party.code.in_(codes))).all())
     network_ids = dict(db.session.execute(select(Network.code, Network.id).where(Network.code.in_(networks)))
                        .all())
+    kept_audience = sent_to_party_ids(alert) if alert.distribution_level == "network" else []
 
     def seen(content: dict) -> bool:
         distribution = content.get("distribution") or {}
-        return sees_under_marking(
-            principal, owner_party_id=alert.owner_party_id, level=distribution.get("level", "party"),
-            tlp=content.get("tlp", "RED"), party_ids=[party_ids[code] for code in distribution.get("parties") or ()
-                                                     if code in party_ids],
-            network_id=network_ids.get(distribution.get("network")))
+        level, network_id = distribution.get("level", "party"), network_ids.get(distribution.get("network"))
+        listed = [party_ids[code] for code in distribution.get("parties") or () if code in party_ids]
+        if level == "network":
+            listed = ([party_ids[code] for code in distribution["audience"] if code in party_ids]
+                      if "audience" in distribution else kept_audience if network_id == alert.network_id else [])
+        return sees_under_marking(principal, owner_party_id=alert.owner_party_id, level=level,
+                                  tlp=content.get("tlp", "RED"), party_ids=listed, network_id=network_id)
 
     return [row for row in history if seen(row["data"])]
 
@@ -361,7 +380,9 @@ def publication_details(tlp: str, level: str) -> dict:
 
 def _publish(alert: Alert, principal) -> None:
     """Publish ``alert`` now (it counts as updated then), keep its revision, audit it and tell the subscribers:
-    the one path for an alert published when reported and for a draft published later."""
+    the one path for an alert published when reported and for a draft published later. A network distribution
+    reaches the network's members at publication (``portal.access.retake_network_audience``)."""
+    retake_network_audience(alert)
     alert.status = "published"
     alert.published_at = alert.updated_at = utcnow()
     db.session.flush()
@@ -477,6 +498,38 @@ def publish_alert(principal: Principal, alert) -> Alert:
         raise AlertValidationError({"status": _("Only a draft can be published.")})
     _publish(alert, principal)
     return alert
+
+
+def reshare_to_network(principal: Principal, alert) -> list[int]:
+    """Re-share a published alert distributed to a network with the network's current members: the parties
+    that joined it since the alert was sent (or last re-shared) receive it, and their subscribers are told
+    as at a publication; returns their ids. Only the reporting party (``publish_alert``) may, and never for a
+    RED or AMBER+STRICT alert (refused and audited as denied). The alert keeps a ``reshare`` revision,
+    which the new parties see (not the earlier ones, sent without them)."""
+    alert = _own_alert(principal, alert, "publish_alert", "alert.reshare")
+    if not can_reshare_to_network_members(alert):
+        reason = "tlp" if alert.tlp in RESTRICTED_TLP else "level"
+        _audit_denied("alert.reshare", alert, principal, {"reason": reason, "tlp": alert.tlp})
+        raise AlertValidationError({"distribution": _(
+            "A RED or AMBER+STRICT alert is never re-shared wider than it was sent.") if reason == "tlp" else _(
+            "Only an alert distributed to a network can be re-shared with its current members.")})
+    if alert.status != "published":
+        raise AlertValidationError({"status": _("Only a published alert can be re-shared.")})
+    reached = retake_network_audience(alert)
+    if not reached:
+        raise AlertValidationError({"distribution": _(
+            "Every current member of the network already receives this alert.")})
+    db.session.flush()
+    _keep_revision(alert, "reshare", principal)
+    network = db.session.get(Network, alert.network_id)
+    _audit("alert.reshare", alert, principal, {"network": network.code, "tlp": alert.tlp, "reached": len(reached)})
+    on_status_change(alert, "published", parties=reached)
+    return reached
+
+
+def _audit_denied(action: str, alert: Alert, principal, details: dict) -> None:
+    record(action, outcome="denied", object_type="alert", object_id=alert.id, object_party=alert.owner_party.code,
+           principal=principal, details={"reference": alert.reference, **details})
 
 
 def withdraw_alert(principal: Principal, alert, reason: str) -> Alert:

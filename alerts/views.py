@@ -24,11 +24,13 @@ from alerts.validation import AlertValidationError
 from auth.models import User
 from portal.access import (
     RESTRICTED_TLP,
+    can_reshare_to_network_members,
     get_changeable_or_404,
     get_visible_or_404,
     owns,
     permission_required,
     sees_recipients,
+    unreached_network_members,
 )
 from portal.extensions import db
 from portal.parties.models import Network, Party
@@ -234,11 +236,14 @@ def _detail(alert: Alert, *, withdraw_form=None, action_errors=(), status=200):
     can_publish = own and principal.can("publish_alert")
     if withdraw_form is None and can_publish and alert.status == "published":
         withdraw_form = WithdrawForm(formdata=None)
-    recipients, network = [], None
+    recipients, network, unreached = [], None, []
     if sees_recipients(alert, principal):
         if alert.distribution_level == "parties":
             recipients = sorted(db.session.scalars(select(Party.code).where(Party.id.in_(alert.recipient_party_ids))))
         network = db.session.get(Network, alert.network_id) if alert.network_id else None
+        if alert.distribution_level == "network":
+            recipients = _codes(alert.network_audience_ids)
+            unreached = _codes(unreached_network_members(alert))
     from portal.plan.data import get_objective
 
     lang = "es" if str(get_locale() or "en") == "es" else "en"
@@ -249,7 +254,13 @@ def _detail(alert: Alert, *, withdraw_form=None, action_errors=(), status=200):
         can_acknowledge=(not own and alert.status == "published"), withdraw_form=withdraw_form,
         action_form=ActionForm(formdata=None), action_errors=list(action_errors), recipients=recipients,
         network=network, objectives=objectives, lang=lang, restricted=alert.tlp in RESTRICTED_TLP,
+        unreached=unreached, can_reshare_network=(can_publish and alert.status == "published" and bool(unreached)
+                                                  and can_reshare_to_network_members(alert)),
     ), status
+
+
+def _codes(party_ids) -> list[str]:
+    return sorted(db.session.scalars(select(Party.code).where(Party.id.in_(list(party_ids))))) if party_ids else []
 
 
 @bp.get("/<int:alert_id>")
@@ -314,6 +325,23 @@ def withdraw(alert_id: int):
             form.reason.errors = [*form.reason.errors, errors.pop("reason")]
         return _detail(alert, withdraw_form=form, action_errors=errors.values(), status=400)
     flash(_("Alert %(reference)s withdrawn.", reference=alert.reference), "success")
+    return redirect(url_for("alerts.detail", alert_id=alert.id))
+
+
+@bp.post("/<int:alert_id>/reshare-network")
+@permission_required("publish_alert")
+def reshare_network(alert_id: int):
+    """Re-share a network alert with the parties that joined the network since it was sent."""
+    alert = _own_alert_or_404(alert_id, "publish_alert", "alert.reshare")
+    refused = _checked_action_form(alert)
+    if refused:
+        return refused
+    try:
+        reached = operations.reshare_to_network(current_principal(), alert)
+    except AlertValidationError as exc:
+        return _detail(alert, action_errors=exc.errors.values(), status=400)
+    flash(_("Alert %(reference)s re-shared with %(parties)s.", reference=alert.reference,
+            parties=", ".join(_codes(reached))), "success")
     return redirect(url_for("alerts.detail", alert_id=alert.id))
 
 

@@ -257,10 +257,12 @@ def _ids(db) -> dict:
     from sqlalchemy import func, select
 
     from alerts.models import Alert
+    from portal.access import network_members
     from portal.parties.models import Network, Party
 
+    networks = list(db.session.scalars(select(Network.id).order_by(Network.id)))
     return {"parties": {p.code: p.id for p in db.session.scalars(select(Party))},
-            "networks": list(db.session.scalars(select(Network.id).order_by(Network.id))),
+            "networks": networks, "members": {network_id: network_members([network_id]) for network_id in networks},
             "offset": db.session.scalar(select(func.max(Alert.id))) or 0}
 
 
@@ -323,14 +325,16 @@ def _insert_batch(bounds: tuple[int, int]) -> int:
     from sqlalchemy import insert
 
     from alerts.models import Alert
-    from portal.access import DistributionRecipient
+    from portal.access import DistributionRecipient, audience_rows
     from portal.extensions import db
 
     rows, recipients = [], []
     for i in range(*bounds):
         row, parties = alert_row(i, _WORKER["ids"])
         rows.append(row)
-        recipients += [{"record_type": "alerts", "record_id": row["id"], "party_id": p} for p in parties]
+        # a network alert's frozen audience, as set_distribution writes it (its network's members at load time)
+        recipients += audience_rows("alerts", row["id"], row["owner_party_id"], row["distribution_level"], parties,
+                                    row["network_id"], members=_WORKER["ids"]["members"].get(row["network_id"]))
     with db.engine.begin() as conn:
         conn.execute(insert(Alert.__table__), rows)  # EncryptedText binds encrypt each secret, per row
         if recipients:

@@ -54,11 +54,18 @@ def permission_required(permission: str):
 
 
 class DistributionRecipient(db.Model):
-    """Listed recipient parties of a shareable record of any model (distribution level ``parties``).
+    """The parties a shareable record of any model was sent to: its listed recipients (level ``parties``)
+    and the frozen audience of a network distribution (level ``network``).
 
     One table for every shareable model keeps the scoping query identical for all of them; the record
     is named by its table and id rather than a foreign key, because shareable records are never deleted
     (they are withdrawn), so no row can be orphaned.
+
+    ``via_network_id`` names the network a party was reached through. A distribution to a network reaches
+    the parties that were members when the record was sent (``set_distribution`` writes one row per
+    member then, and one for the owner party, which marks the audience as taken), never a later member;
+    and a party reached through a network keeps it only while it stays in that network. A listed party
+    (``via_network_id`` empty) keeps it whatever networks it joins or leaves.
     """
 
     __tablename__ = "distribution_recipients"
@@ -66,6 +73,7 @@ class DistributionRecipient(db.Model):
     record_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    via_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), nullable=True)
 
 
 class ShareableMixin:
@@ -89,14 +97,53 @@ class ShareableMixin:
 
     @property
     def recipient_party_ids(self) -> list[int]:
-        return list(
-            db.session.scalars(
-                select(DistributionRecipient.party_id).where(
-                    DistributionRecipient.record_type == type(self).__tablename__,
-                    DistributionRecipient.record_id == self.id,
-                )
-            )
-        )
+        """The listed recipients that the record reaches now (level ``parties``; none for another level):
+        a party reached through a network only while it is still a member of that network."""
+        if self.distribution_level != "parties":
+            return []
+        return reached_party_ids(self)
+
+    @property
+    def listed_party_ids(self) -> list[int]:
+        """The recipients listed by name (level ``parties``), not reached through a network."""
+        if self.distribution_level != "parties":
+            return []
+        return sorted(party_id for party_id, via in _recipient_rows(self) if via is None)
+
+    @property
+    def network_audience_ids(self) -> list[int]:
+        """The parties other than the owner that a network distribution reaches now: those that were members
+        when it was sent (or last re-shared) and still are."""
+        if self.distribution_level != "network":
+            return []
+        return [party_id for party_id in reached_party_ids(self) if party_id != self.owner_party_id]
+
+
+def _recipient_rows(record) -> list[tuple[int, int | None]]:
+    """``(party_id, via_network_id)`` of every recipients row of ``record``."""
+    return [tuple(row) for row in db.session.execute(
+        select(DistributionRecipient.party_id, DistributionRecipient.via_network_id).where(
+            DistributionRecipient.record_type == type(record).__tablename__,
+            DistributionRecipient.record_id == record.id).order_by(DistributionRecipient.party_id)).all()]
+
+
+def sent_to_party_ids(record) -> list[int]:
+    """Every party ``record`` was sent to (its recipients rows), whether or not it still reaches them."""
+    return [party_id for party_id, _via in _recipient_rows(record)]
+
+
+def reached_party_ids(record) -> list[int]:
+    """The parties whose recipients row of ``record`` still reaches them: listed by name, or reached through
+    a network they are still a member of (the rule of ``_distribution_clause``), sorted."""
+    from portal.parties.models import NetworkParty
+
+    member = exists().where(NetworkParty.network_id == DistributionRecipient.via_network_id,
+                            NetworkParty.party_id == DistributionRecipient.party_id)
+    return list(db.session.scalars(
+        select(DistributionRecipient.party_id).where(
+            DistributionRecipient.record_type == type(record).__tablename__,
+            DistributionRecipient.record_id == record.id,
+            or_(DistributionRecipient.via_network_id.is_(None), member)).order_by(DistributionRecipient.party_id)))
 
 
 class DistributionError(ValueError):
@@ -119,21 +166,117 @@ def validate_distribution(level: str, tlp: str, party_ids=(), network_id=None) -
         raise DistributionError("network", "a 'network' distribution needs a network")
 
 
-def set_distribution(record, *, level: str, tlp: str, party_ids=(), network_id=None) -> None:
-    """Set a record's distribution and TLP (the record must have been flushed, so it has an id)."""
-    validate_distribution(level, tlp, party_ids, network_id)
+# The parties a record may be sent to (``portal.distribution`` offers them): observer countries and
+# organisations only ever see members-wide CLEAR/GREEN records, so a network never reaches them either.
+RECIPIENT_KINDS = ("member", "secretariat")
+
+
+def network_members(network_ids) -> dict[int, int]:
+    """party id -> network id: the active member and secretariat parties taking part in ``network_ids`` now
+    (a party in several of them is reached through the first, by id)."""
+    from portal.parties.models import NetworkParty, Party
+
+    network_ids = sorted(set(network_ids or ()))
+    if not network_ids:
+        return {}
+    rows = db.session.execute(
+        select(NetworkParty.party_id, NetworkParty.network_id).join(Party, Party.id == NetworkParty.party_id)
+        .where(NetworkParty.network_id.in_(network_ids), Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS))
+        .order_by(NetworkParty.network_id.desc())).all()
+    return {party_id: network_id for party_id, network_id in rows}
+
+
+def audience_rows(record_type: str, record_id: int, owner_party_id: int, level: str, party_ids=(),
+                  network_id=None, through_networks=(), members: dict[int, int] | None = None) -> list[dict]:
+    """The ``distribution_recipients`` rows of a distribution sent now: the listed parties; for a network
+    distribution its current members and the owner party (which marks the audience as taken, so an edit
+    that keeps the network keeps it); for ``through_networks`` (a ``parties`` distribution addressed to
+    networks too, a submission's) their current members not listed by name, each through its network.
+    ``members``: the network's ``network_members``, when the caller read them already (a bulk import)."""
+    reach: dict[int, int | None] = {}
+    if level == "network" and network_id:
+        reach = {**(network_members([network_id]) if members is None else members), owner_party_id: network_id}
+    elif level == "parties":
+        reach = {party_id: via for party_id, via in network_members(through_networks).items()
+                 if party_id != owner_party_id}
+        reach.update({party_id: None for party_id in party_ids})
+    return [{"record_type": record_type, "record_id": record_id, "party_id": party_id, "via_network_id": via}
+            for party_id, via in sorted(reach.items())]
+
+
+def _has_audience_of(record, network_id) -> bool:
+    return db.session.scalar(select(DistributionRecipient.party_id).where(
+        DistributionRecipient.record_type == type(record).__tablename__, DistributionRecipient.record_id == record.id,
+        DistributionRecipient.via_network_id == network_id).limit(1)) is not None
+
+
+def set_distribution(record, *, level: str, tlp: str, party_ids=(), network_id=None, through_networks=(),
+                     retake: bool = False) -> None:
+    """Set a record's distribution and TLP (the record must have been flushed, so it has an id).
+
+    A network distribution is resolved now to the network's members (``audience_rows``); setting it again
+    with the same network keeps the audience it was sent to (a later member is reached only by an explicit
+    ``retake``: a draft's publication, its owner's re-share). ``through_networks``: see ``audience_rows``.
+    """
+    validate_distribution(level, tlp, party_ids or through_networks, network_id)
+    keep = (level == "network" and not retake and record.distribution_level == "network"
+            and record.network_id == network_id and _has_audience_of(record, network_id))
     record.distribution_level = level
     record.tlp = tlp
     record.network_id = network_id if level == "network" else None
+    if keep:
+        return
     table = type(record).__tablename__
     db.session.execute(
         DistributionRecipient.__table__.delete().where(
             DistributionRecipient.record_type == table, DistributionRecipient.record_id == record.id
         )
     )
-    if level == "parties":
-        for party_id in sorted(set(party_ids)):
-            db.session.add(DistributionRecipient(record_type=table, record_id=record.id, party_id=party_id))
+    rows = audience_rows(table, record.id, record.owner_party_id, level, sorted(set(party_ids or ())), network_id,
+                         through_networks)
+    if rows:
+        db.session.execute(DistributionRecipient.__table__.insert(), rows)
+
+
+def add_recipients(record, party_ids) -> None:
+    """List ``party_ids`` by name as recipients of ``record`` (a forward), beside the recipients it has: a
+    party it reached through a network is listed by name from now on."""
+    table = type(record).__tablename__
+    party_ids = sorted(set(party_ids))
+    if not party_ids:
+        return
+    db.session.execute(DistributionRecipient.__table__.delete().where(
+        DistributionRecipient.record_type == table, DistributionRecipient.record_id == record.id,
+        DistributionRecipient.party_id.in_(party_ids)))
+    db.session.execute(DistributionRecipient.__table__.insert(), [
+        {"record_type": table, "record_id": record.id, "party_id": party_id, "via_network_id": None}
+        for party_id in party_ids])
+
+
+def retake_network_audience(record) -> list[int]:
+    """Resolve ``record``'s network distribution again to the network's members now (a draft's publication,
+    an owner's re-share); returns the parties it reaches now and did not before. Leaves any other
+    distribution as it is."""
+    if record.distribution_level != "network" or not record.network_id:
+        return []
+    before = set(reached_party_ids(record))
+    set_distribution(record, level="network", tlp=record.tlp, network_id=record.network_id, retake=True)
+    return sorted(set(reached_party_ids(record)) - before - {record.owner_party_id})
+
+
+def can_reshare_to_network_members(record) -> bool:
+    """Whether ``record``'s owner may re-share it to its network's current members: only a network
+    distribution, and never a RED or AMBER+STRICT one (a later member is a wider audience)."""
+    return record.distribution_level == "network" and record.network_id is not None \
+        and record.tlp not in RESTRICTED_TLP
+
+
+def unreached_network_members(record) -> list[int]:
+    """The network's current member parties that ``record``'s network distribution does not reach."""
+    if record.distribution_level != "network" or not record.network_id:
+        return []
+    reached = set(reached_party_ids(record)) | {record.owner_party_id}
+    return sorted(set(network_members([record.network_id])) - reached)
 
 
 class DirectoryRecordMixin:
@@ -223,35 +366,40 @@ def _distribution_clause(model, principal: Principal):
             # country admin could post a notice and never read it back); the observer *role* does not.
             return or_(model.owner_party_id == principal.party_id, observed)
         return observed
-    # OFFSET 0 keeps this a per-row probe of the recipients' primary key. Without it PostgreSQL may turn
-    # the EXISTS into a hashed sub-plan that reads every record ever listed for the party on every query
-    # (37,000 rows, ~20 ms, at 1,000,000 alerts: bench/alerts_bench.py), whereas the probe costs in
-    # proportion to the rows the rest of the query already narrowed to. SQLite plans it the same either way.
-    listed = and_(
-        model.distribution_level == "parties",
+    # A listed recipient, or a party a network distribution was sent to, that is still a member of the
+    # network it was reached through (``DistributionRecipient``): a later member of the network is never
+    # reached, a party that leaves it is no longer reached.
+    # OFFSET 0 keeps this a per-row probe of the recipients' primary key (and, for a row reached through a
+    # network, one probe of the memberships' primary key). Without it PostgreSQL may turn the EXISTS into a
+    # hashed sub-plan that reads every record ever listed for the party on every query (37,000 rows, ~20 ms,
+    # at 1,000,000 alerts: bench/alerts_bench.py), whereas the probe costs in proportion to the rows the rest
+    # of the query already narrowed to. SQLite plans it the same either way.
+    still_member = exists().where(NetworkParty.network_id == DistributionRecipient.via_network_id,
+                                  NetworkParty.party_id == principal.party_id)
+    reached = and_(
+        model.distribution_level.in_(("parties", "network")),
         select(DistributionRecipient.record_id).where(
             DistributionRecipient.record_type == model.__tablename__,
             DistributionRecipient.record_id == model.id,
             DistributionRecipient.party_id == principal.party_id,
+            or_(DistributionRecipient.via_network_id.is_(None), still_member),
         ).offset(0).exists(),
     )
-    in_network = and_(
-        model.distribution_level == "network",
-        exists().where(
-            NetworkParty.network_id == model.network_id,
-            NetworkParty.party_id == principal.party_id,
-        ),
-    )
-    return or_(model.owner_party_id == principal.party_id, members_wide, listed, in_network)
+    return or_(model.owner_party_id == principal.party_id, members_wide, reached)
 
 
 def sees_under_marking(principal: Principal | None, *, owner_party_id: int, level: str, tlp: str,
-                       party_ids=(), network_id: int | None = None) -> bool:
+                       party_ids=(), network_id: int | None = None, via_networks=None) -> bool:
     """Whether ``principal`` could see a shareable record of ``owner_party_id`` marked with this distribution
     and TLP: the rule of ``_distribution_clause``, for a marking a record no longer has (a revision's, a
     version's). A revision is seen only by those who could see it under its own marking as well as under
     the record's current one, so widening or downgrading a record never reveals what it said before.
-    ``tests/test_access.py`` holds this and the SQL clause to the same answers."""
+    ``tests/test_access.py`` holds this and the SQL clause to the same answers.
+
+    ``party_ids`` are the parties the marking was sent to: the listed ones (level ``parties``; those in
+    ``via_networks``, party id -> network id, were reached through that network) or the audience a network
+    distribution was resolved to (level ``network``, all through ``network_id``). A party reached through
+    a network sees it only while it is still a member of that network."""
     if principal is None:
         return False
     if principal.is_observer:
@@ -261,13 +409,14 @@ def sees_under_marking(principal: Principal | None, *, owner_party_id: int, leve
         return observed
     if owner_party_id == principal.party_id or level == "members":
         return True
-    if level == "parties":
-        return principal.party_id in set(party_ids or ())
-    if level == "network" and network_id is not None:
-        from portal.parties.models import NetworkParty
+    if level not in ("parties", "network") or principal.party_id not in set(party_ids or ()):
+        return False
+    via = network_id if level == "network" else (via_networks or {}).get(principal.party_id)
+    if via is None:
+        return level == "parties"
+    from portal.parties.models import NetworkParty
 
-        return db.session.get(NetworkParty, (network_id, principal.party_id)) is not None
-    return False
+    return db.session.get(NetworkParty, (via, principal.party_id)) is not None
 
 
 def visible(model, principal: Principal | None = None):
@@ -358,17 +507,20 @@ def can_export(record) -> bool:
     return record.tlp not in RESTRICTED_TLP
 
 
-def _audience(owner_party_id: int, level: str, party_ids, network_id) -> frozenset[int] | None:
-    """The party ids a distribution reaches (``None``: every member party and the secretariat)."""
+def _audience(record, level: str, party_ids, network_id) -> frozenset[int] | None:
+    """The party ids ``record`` would reach with this distribution (``None``: every member party and the
+    secretariat): its frozen audience where ``set_distribution`` would keep it (the same network), the
+    network's members now where it would resolve the network anew."""
     if level == "members":
         return None
-    reach = {owner_party_id}
+    reach = {record.owner_party_id}
     if level == "parties":
         reach |= set(party_ids or ())
     elif level == "network" and network_id:
-        from portal.parties.models import NetworkParty
-
-        reach |= set(db.session.scalars(select(NetworkParty.party_id).where(NetworkParty.network_id == network_id)))
+        if record.distribution_level == "network" and record.network_id == network_id:
+            reach |= set(reached_party_ids(record))
+        else:
+            reach |= set(network_members([network_id]))
     return frozenset(reach)
 
 
@@ -385,9 +537,8 @@ def can_reshare(record, new_level: str, party_ids=None, network_id=None) -> bool
         return False
     if party_ids is None and network_id is None:
         return True
-    current = _audience(record.owner_party_id, record.distribution_level, record.recipient_party_ids,
-                        record.network_id)
-    wanted = _audience(record.owner_party_id, new_level, party_ids, network_id)
+    current = _audience(record, record.distribution_level, record.recipient_party_ids, record.network_id)
+    wanted = _audience(record, new_level, party_ids, network_id)
     if current is None:
         return True
     return wanted is not None and wanted <= current

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.access import DistributionError
+from portal.access import RECIPIENT_KINDS, DistributionError, network_members
 from portal.extensions import db
-from portal.parties.models import Network, NetworkParty, Party
-
-RECIPIENT_KINDS = ("member", "secretariat")
+from portal.parties.models import Network, Party
 
 
 def recipient_parties(owner_party_id: int) -> list[Party]:
@@ -50,11 +48,8 @@ def check_recipients(owner_party_id: int, level: str, party_ids, network_id) -> 
 
 
 def expand_recipients(owner_party_id: int, party_ids, network_ids) -> list[int]:
-    """Listed parties plus the eligible parties of the networks, without the owning party."""
-    ids = set(party_ids)
-    if network_ids:
-        members = select(NetworkParty.party_id).join(Party, Party.id == NetworkParty.party_id).where(
-            NetworkParty.network_id.in_(list(network_ids)), Party.active.is_(True), Party.kind.in_(RECIPIENT_KINDS))
-        ids |= set(db.session.scalars(members))
+    """Listed parties plus the eligible parties of the networks now (``portal.access.network_members``, what
+    a distribution sent now reaches), without the owning party."""
+    ids = set(party_ids) | set(network_members(network_ids))
     ids.discard(owner_party_id)
     return sorted(ids)

@@ -364,3 +364,67 @@ def test_alert_attachments_are_seen_exactly_where_their_alert_is(code, role, mak
     assert _visible_ids(Attachment, viewer, [item.id for item in files]) == expected
     assert (code == "GTM") == (seen_alerts == {published.id, draft.id, restricted.id})
     assert _visible_ids(Attachment, None, [item.id for item in files]) == set()
+
+
+# --- network distributions over time: membership changes after the record was sent -----------------------
+
+# history -> (steps before the notice is sent, steps after it), and whether the viewer then sees it. A
+# network distribution reaches the parties taking part when it is sent; a later member only through the
+# owner's re-share (never RED or AMBER+STRICT); a party that leaves loses it at once (and, having been sent
+# it, sees it again if it comes back).
+NETWORK_HISTORIES = {
+    "never_member": ((), (), False),
+    "member_when_sent": (("join",), (), True),
+    "joined_after": ((), ("join",), False),
+    "left_after": (("join",), ("leave",), False),
+    "left_and_rejoined": (("join",), ("leave", "join"), True),
+    "joined_after_and_reshared": ((), ("join", "reshare"), "unless_restricted"),
+    "left_then_reshared": (("join",), ("leave", "reshare"), False),
+}
+
+
+@pytest.mark.parametrize("viewer_code", ["CRI", "TS"])
+@pytest.mark.parametrize("tlp", ["AMBER", "RED"])
+@pytest.mark.parametrize("history", list(NETWORK_HISTORIES))
+def test_network_visibility_over_membership_changes(history, tlp, viewer_code, make_user, login_as, client):
+    from portal.access import RESTRICTED_TLP, sees_under_marking, sent_to_party_ids
+    from portal.notices.operations import ReshareRefused, reshare_notice_to_network
+    from portal.parties.models import NetworkParty
+
+    network = make_network("TIMELINE", ["MEX"])
+    author = make_user(role="liaison_officer", party_code=OWNER)
+    viewer = make_user(role="liaison_officer" if viewer_code != "TS" else "secretariat_admin", party_code=viewer_code)
+    before, after, want = NETWORK_HISTORIES[history]
+
+    def step(name, notice=None):
+        key = (network.id, party_id(viewer_code))
+        if name == "join":
+            db.session.add(NetworkParty(network_id=network.id, party_id=key[1]))
+        elif name == "leave":
+            db.session.delete(db.session.get(NetworkParty, key))
+        else:
+            try:
+                reshare_notice_to_network(Principal.for_user(author), notice)
+            except ReshareRefused:
+                pass
+        db.session.commit()
+
+    for name in before:
+        step(name)
+    notice = make_notice(author, level="network", tlp=tlp, network=network, title="Timeline notice")
+    for name in after:
+        step(name, notice)
+    if want == "unless_restricted":
+        want = tlp not in RESTRICTED_TLP
+
+    principal = Principal.for_user(viewer)
+    in_sql = db.session.scalar(visible(Notice, principal).where(Notice.id == notice.id)) is not None
+    in_python = sees_under_marking(principal, owner_party_id=notice.owner_party_id, level="network", tlp=tlp,
+                                   party_ids=sent_to_party_ids(notice), network_id=network.id)
+    assert (in_sql, in_python) == (want, want)
+    login_as(viewer)
+    assert client.get(f"/notices/{notice.id}").status_code == (200 if want else 404)
+    assert (b"Timeline notice" in client.get("/notices/").data) is want
+    # the party that was a member throughout keeps it whatever happened to the viewer
+    assert db.session.scalar(visible(Notice, Principal.for_user(make_user(role="liaison_officer", party_code="MEX")))
+                             .where(Notice.id == notice.id)) is not None

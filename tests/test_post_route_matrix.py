@@ -83,6 +83,7 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "alerts.acknowledge": URL_BUILDERS["alerts.detail"],
     "alerts.publish": _draft_alert,
     "alerts.withdraw": URL_BUILDERS["alerts.detail"],
+    "alerts.reshare_network": URL_BUILDERS["alerts.detail"],
     "alert_subscriptions.delete": _subscription,
     "auth.revoke": _token,
     "directory.deactivate_entry": URL_BUILDERS["directory.entry"],
@@ -98,6 +99,7 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "exchange.send": URL_BUILDERS["exchange.edit"],
     "submission_attachments.remove": URL_BUILDERS["submission_attachments.view"],
     "notices.share": URL_BUILDERS["notices.detail"],
+    "notices.reshare_network": URL_BUILDERS["notices.detail"],
     "alerts_api.create": lambda ctx: {},
     "alert_attachments_api.upload_attachment": URL_BUILDERS["alerts.detail"],
     "exchange_api.acknowledge": URL_BUILDERS["exchange.detail"],
@@ -119,6 +121,7 @@ PERMITTED: dict[str, int] = {
     "alerts.edit": 400,
     "alerts.publish": 302,
     "alerts.withdraw": 400,  # a withdrawal needs its reason
+    "alerts.reshare_network": 400,  # only a network alert is re-shared with the network's current members
     "alerts.acknowledge": 400,  # the reporting party does not acknowledge its own alert (see OVERRIDES)
     "alert_attachments.new_attachment": 400,
     "alert_bulk.upload": 400,
@@ -166,6 +169,7 @@ PERMITTED: dict[str, int] = {
     "documents.new_version": 400,
     "notices.new": 400,
     "notices.share": 302,
+    "notices.reshare_network": 400,  # only a network notice is re-shared with the network's current members
     "notifications.read_all": 302,
 }
 
@@ -182,7 +186,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
     # its sender and recipients: not found, exactly like a nonexistent one.
     **{(endpoint, OBSERVER_COUNTRY_ADMIN): 404 for endpoint in (
         "admin.deactivate", "admin.reactivate", "admin.reset_password", "admin.reset_two_factor",
-        "admin.change_role", "alerts.edit", "alerts.publish", "alerts.withdraw", "alert_attachments.new_attachment",
+        "admin.change_role", "alerts.edit", "alerts.publish", "alerts.withdraw", "alerts.reshare_network",
+        "alert_attachments.new_attachment",
         "alert_attachments_api.upload_attachment", "directory.edit_entry", "directory.deactivate_entry",
         "directory.verify_entry", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
@@ -191,16 +196,19 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
     # A notice the observer country's administrator reads (members-wide CLEAR) is not its to re-share:
     # refused, since it already sees the notice.
     ("notices.share", OBSERVER_COUNTRY_ADMIN): 403,
+    ("notices.reshare_network", OBSERVER_COUNTRY_ADMIN): 403,
     # Another member country's officer: GTM's alert is not its party's to change, GTM's submission was not
     # sent to it, GTM's library document is not its to version (all not found); the members-wide notice it
     # reads is not its to re-share.
     **{(endpoint, OTHER_MEMBER): 404 for endpoint in (
-        "alerts.edit", "alerts.publish", "alerts.withdraw", "alert_attachments.new_attachment",
+        "alerts.edit", "alerts.publish", "alerts.withdraw", "alerts.reshare_network",
+        "alert_attachments.new_attachment",
         "alert_attachments_api.upload_attachment", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
         "submission_attachments.api_upload")},
     ("notices.share", OTHER_MEMBER): 403,
+    ("notices.reshare_network", OTHER_MEMBER): 403,
     ("alerts.acknowledge", OTHER_MEMBER): 302,
     # Other parties acknowledge GTM's alert (it is members-wide), and nothing more is asked of them.
     ("alerts.acknowledge", SECRETARIAT): 302,
@@ -212,6 +220,7 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
     ("exchange_api.acknowledge", SECRETARIAT): 200,
     ("exchange.close", SECRETARIAT): 403,
     ("notices.share", SECRETARIAT): 403,
+    ("notices.reshare_network", SECRETARIAT): 403,
     **{(endpoint, SECRETARIAT): 404 for endpoint in (
         "exchange.edit", "exchange.send", "submission_attachments.new", "submission_attachments.api_upload",
         "submission_attachments.remove", "documents.new_version")},

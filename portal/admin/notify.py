@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from auth.models import User
-from auth.permissions import permissions_for_role
 from portal.extensions import db
-from portal.notifications.operations import notify
+from portal.notifications.operations import notify, party_administrators
 from portal.outbox.service import queue_email
 from portal.principal import Principal
 from portal.routing import portal_path, portal_url
@@ -27,13 +25,6 @@ def _what(change: str, **values):
     if change == "reactivated":
         return _l("An account of your party was re-activated by %(party)s: %(name)s (%(role)s).", **values)
     return _l("An account of your party was given another role by %(party)s: %(name)s (%(role)s).", **values)
-
-
-def party_administrators(party_id: int, *, except_user_id: int | None = None) -> list[User]:
-    """The active users of ``party_id`` who administer its accounts (``manage_party_users``)."""
-    users = db.session.scalars(select(User).where(User.party_id == party_id, User.active.is_(True)))
-    return [user for user in users
-            if "manage_party_users" in permissions_for_role(user.role) and user.id != except_user_id]
 
 
 def tell_party_of_outside_change(principal: Principal | None, user: User, change: str) -> None:

@@ -14,6 +14,10 @@ Who takes part in a network (``NetworkParty``, which drives distribution level "
 - seeded member-country participations of the member-wide networks count as entry-driven: they stand
   until the first time that party's participation is recomputed (an entry of that party joins or leaves
   the network), and from then on follow the rule above.
+
+A change of participation is audited (``network.party.sync``) and told to the network's parties
+(``portal.directory.notify``). It matters: a distribution to a network reaches the parties taking part
+when it is sent, and a party that stops taking part no longer sees it at once (``portal.access``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy import delete, select
 from portal.audit.service import record
 from portal.directory.indexes import name_index, normalise_name, token_indexes
 from portal.directory.models import DirectoryEntry, DirectoryNameToken, NetworkMembership, NetworkPartyPin
+from portal.directory.notify import tell_network_of_change
 from portal.directory.queries import ENTRY, NETWORK, active_member_entries, is_fixed_participant, is_pinned
 from portal.directory.validation import DirectoryError, EntryData, clean_network_code, clean_role
 from portal.extensions import db
@@ -120,8 +125,9 @@ def sync_network_party(principal, network_id: int, party_id: int) -> bool:
     else:
         return wanted
     db.session.flush()
+    told = tell_network_of_change(network, party, wanted)
     record("network.party.sync", object_type=NETWORK, object_id=network_id, object_party=party.code,
-           details={"network": network.code, "taking_part": wanted}, principal=principal)
+           details={"network": network.code, "taking_part": wanted, "told": told}, principal=principal)
     return wanted
 
 

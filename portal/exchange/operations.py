@@ -13,8 +13,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.access import RESTRICTED_TLP, can_reshare, may_change, owns, set_distribution
-from portal.distribution import expand_recipients
+from portal.access import RESTRICTED_TLP, add_recipients, can_reshare, may_change, owns, set_distribution
 from portal.exchange.models import (
     FORWARDABLE_HANDLING,
     OPEN_STATUSES,
@@ -61,7 +60,8 @@ def create_submission(principal: Principal, data: SubmissionData, *, send: bool)
     )
     db.session.add(submission)
     db.session.flush()
-    set_distribution(submission, level="parties", tlp=data.tlp, party_ids=data.recipient_ids)
+    set_distribution(submission, level="parties", tlp=data.tlp, party_ids=data.party_ids,
+                     through_networks=data.network_ids)
     for network_id in data.network_ids:
         db.session.add(SubmissionNetwork(submission_id=submission.id, network_id=network_id))
     for alert_id in data.alert_ids:
@@ -100,7 +100,8 @@ def update_submission(principal: Principal, submission: Submission, data: Submis
     submission.handling_restrictions = data.handling_restrictions
     submission.due_date = data.due_date
     submission.objectives = list(data.objectives)
-    set_distribution(submission, level="parties", tlp=data.tlp, party_ids=data.recipient_ids)
+    set_distribution(submission, level="parties", tlp=data.tlp, party_ids=data.party_ids,
+                     through_networks=data.network_ids)
     db.session.execute(SubmissionNetwork.__table__.delete().where(SubmissionNetwork.submission_id == submission.id))
     db.session.execute(SubmissionAlert.__table__.delete().where(SubmissionAlert.submission_id == submission.id))
     for network_id in data.network_ids:
@@ -119,15 +120,18 @@ def update_submission(principal: Principal, submission: Submission, data: Submis
 
 
 def send_submission(principal: Principal, submission: Submission) -> Submission:
-    """Send a draft: its networks' current parties join the recipients, who are notified."""
+    """Send a draft: its networks' current parties join the recipients, who are notified. They are reached
+    through their network (``portal.access.set_distribution``): a party that leaves it no longer sees the
+    submission, and one that joins it later never does."""
     if not owns(submission, principal):
         _refuse("exchange.send", submission, "not_owner", _("Only the sending party may send its draft."))
     if submission.status != "draft":
         _refuse("exchange.send", submission, "status", _("This submission has already been sent."))
     network_ids = list(db.session.scalars(
         select(SubmissionNetwork.network_id).where(SubmissionNetwork.submission_id == submission.id)))
-    recipients = expand_recipients(submission.owner_party_id, submission.recipient_party_ids, network_ids)
-    set_distribution(submission, level="parties", tlp=submission.tlp, party_ids=recipients)
+    set_distribution(submission, level="parties", tlp=submission.tlp, party_ids=submission.listed_party_ids,
+                     through_networks=network_ids)
+    recipients = submission.recipient_party_ids
     submission.status = "sent"
     submission.sent_at = utcnow()
     db.session.flush()
@@ -217,7 +221,7 @@ def forward(principal: Principal, submission: Submission, party_codes_to) -> lis
     if not can_reshare(submission, "parties", party_ids=sorted(current | set(new_ids))):
         _refuse("exchange.forward", submission, "tlp",
                 _("A submission marked TLP:%(tlp)s cannot be forwarded.", tlp=submission.tlp))
-    set_distribution(submission, level="parties", tlp=submission.tlp, party_ids=sorted(current | set(new_ids)))
+    add_recipients(submission, new_ids)
     for party_id in new_ids:
         db.session.add(SubmissionForward(submission_id=submission.id, from_party_id=principal.party_id,
                                          to_party_id=party_id, forwarded_by_id=principal.user_id,

@@ -12,7 +12,6 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 
 from portal.access import RESTRICTED_TLP, get_visible_or_404, owns, visibility_clause, visible
 from portal.audit.service import record, record_listing
-from portal.distribution import expand_recipients
 from portal.exchange.models import (
     FORWARDABLE_HANDLING,
     OPEN_STATUSES,
@@ -145,13 +144,9 @@ def submission_networks(submission: Submission) -> list[Network]:
 def edit_values(submission: Submission) -> dict:
     """The draft's current input, as ``clean_submission`` reads it (codes for parties, networks, objectives).
 
-    A party both named and reached through a chosen network is shown through the network: the recipients
-    that saving these values produces are the same.
+    The parties are those named (``listed_party_ids``), not those reached through a chosen network.
     """
-    network_ids = list(db.session.scalars(
-        select(SubmissionNetwork.network_id).where(SubmissionNetwork.submission_id == submission.id)))
-    through_networks = set(expand_recipients(submission.owner_party_id, [], network_ids))
-    listed = [pid for pid in submission.recipient_party_ids if pid not in through_networks]
+    listed = submission.listed_party_ids
     return {
         "title": submission.title, "kind": submission.kind, "summary": submission.summary, "body": submission.body,
         "source_reliability": submission.source_reliability,

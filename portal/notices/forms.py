@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -17,3 +18,7 @@ class NoticeForm(DistributionFields):
 
 class ShareForm(DistributionFields):
     """Change who a notice is distributed to; its TLP marking stays."""
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state (re-share with a network's current members): only the CSRF token."""

@@ -9,7 +9,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from auth.models import User
-from portal.access import can_reshare, get_visible_or_404, set_distribution, validate_distribution, visible
+from portal.access import (
+    RESTRICTED_TLP,
+    can_reshare,
+    can_reshare_to_network_members,
+    get_visible_or_404,
+    retake_network_audience,
+    set_distribution,
+    validate_distribution,
+    visible,
+)
 from portal.audit.service import record, record_listing
 from portal.distribution import check_recipients
 from portal.extensions import db
@@ -19,7 +28,13 @@ from portal.principal import Principal
 
 
 class ReshareRefused(ValueError):
-    """A restricted (RED, AMBER+STRICT) notice may not be re-shared wider than it is."""
+    """A restricted (RED, AMBER+STRICT) notice may not be re-shared wider than it is (``reason``: ``tlp``;
+    for a re-share to a network's current members also ``level``, not a network notice, and ``none``,
+    every member receives it already)."""
+
+    def __init__(self, tlp: str, reason: str = "tlp"):
+        super().__init__(tlp)
+        self.reason = reason
 
 
 def read_notices(principal: Principal, page: int, per_page: int):
@@ -112,3 +127,28 @@ def reshare_notice(principal: Principal, notice: Notice, *, level: str, party_id
     readers = [user for user in audience(notice) if user.id not in before and user.id != principal.user_id]
     _notify_new_readers(notice, readers, "notice.shared")
     return notice
+
+
+def reshare_notice_to_network(principal: Principal, notice: Notice) -> list[int]:
+    """Send a network notice to the parties that joined the network since it was posted (or last re-shared):
+    they are notified as new readers; returns their ids. Never for a RED or AMBER+STRICT notice, and only
+    for a network distribution (``ReshareRefused``, audited as denied)."""
+    if not can_reshare_to_network_members(notice):
+        reason = "restricted_tlp" if notice.tlp in RESTRICTED_TLP else "not_network"
+        record("notice.share", outcome="denied", object_type="notice", object_id=notice.id,
+               object_party=notice.owner_party.code, principal=principal,
+               details={"level": notice.distribution_level, "tlp": notice.tlp, "reason": reason,
+                        "to": "network_members"})
+        raise ReshareRefused(notice.tlp, "tlp" if reason == "restricted_tlp" else "level")
+    before = {user.id for user in audience(notice)}
+    reached = retake_network_audience(notice)
+    if not reached:
+        raise ReshareRefused(notice.tlp, "none")
+    db.session.flush()
+    record("notice.share", object_type="notice", object_id=notice.id, object_party=notice.owner_party.code,
+           principal=principal, details={"from_level": "network", "level": "network", "tlp": notice.tlp,
+                                         "network_id": notice.network_id, "to": "network_members",
+                                         "reached": len(reached)})
+    readers = [user for user in audience(notice) if user.id not in before and user.id != principal.user_id]
+    _notify_new_readers(notice, readers, "notice.shared")
+    return reached

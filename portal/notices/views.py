@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.access import (
     RESTRICTED_TLP,
     DistributionError,
+    can_reshare_to_network_members,
     get_changeable_or_404,
     owns,
     permission_required,
+    unreached_network_members,
 )
 from portal.distribution import networks, recipient_parties
 from portal.extensions import db
 from portal.notices import dashboard as _dashboard_panel  # noqa: F401  (registers the panel)
 from portal.notices import operations
-from portal.notices.forms import NoticeForm, ShareForm
+from portal.notices.forms import ActionForm, NoticeForm, ShareForm
 from portal.notices.models import Notice
 from portal.parties.models import Network, Party
 from portal.principal import current_principal
@@ -74,13 +77,17 @@ def _detail_context(notice: Notice, share_form=None) -> dict:
         ids = notice.recipient_party_ids
         recipients = sorted(db.session.get(Party, pid).code for pid in ids)
     network = db.session.get(Network, notice.network_id) if notice.network_id else None
-    if share_form is None and owns(notice) and current_principal().can("post_notice"):
+    may_share = owns(notice) and current_principal().can("post_notice")
+    if share_form is None and may_share:
         share_form = _distribution_form(
             ShareForm, notice.owner_party_id, formdata=None, distribution=notice.distribution_level,
             parties=notice.recipient_party_ids, network=notice.network_id,
         )
+    unreached = sorted(db.session.get(Party, pid).code for pid in unreached_network_members(notice)) \
+        if may_share and can_reshare_to_network_members(notice) else []
     return {"notice": notice, "recipients": recipients, "network": network, "share_form": share_form,
-            "restricted": notice.tlp in RESTRICTED_TLP}
+            "restricted": notice.tlp in RESTRICTED_TLP, "unreached": unreached,
+            "network_form": ActionForm(formdata=None) if unreached else None}
 
 
 @bp.get("/<int:notice_id>")
@@ -109,3 +116,26 @@ def share(notice_id):
             flash(_("Distribution updated."), "success")
             return redirect(url_for("notices.detail", notice_id=notice.id))
     return render_template("notices/detail.html", **_detail_context(notice, form)), 400
+
+
+_NETWORK_REFUSALS = {
+    "tlp": _l("A RED or AMBER+STRICT notice is never re-shared wider than it was sent."),
+    "level": _l("Only a notice distributed to a network can be re-shared with its current members."),
+    "none": _l("Every current member of the network already receives this notice."),
+}
+
+
+@bp.post("/<int:notice_id>/reshare-network")
+@permission_required("post_notice")
+def reshare_network(notice_id):
+    """Send a network notice to the parties that joined the network since it was posted."""
+    notice = get_changeable_or_404(Notice, notice_id, action="notice.share", denied_status=403, object_type="notice")
+    if not ActionForm().validate_on_submit():
+        return render_template("notices/detail.html", **_detail_context(notice)), 400
+    try:
+        operations.reshare_notice_to_network(current_principal(), notice)
+    except operations.ReshareRefused as refused:
+        flash(str(_NETWORK_REFUSALS[refused.reason]), "danger")
+        return render_template("notices/detail.html", **_detail_context(notice)), 400
+    flash(_("Notice sent to the network's new members."), "success")
+    return redirect(url_for("notices.detail", notice_id=notice.id))

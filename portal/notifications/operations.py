@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
+from auth.models import User
+from auth.permissions import permissions_for_role
 from portal.audit.service import record
 from portal.extensions import db
 from portal.notifications.models import Notification
@@ -46,6 +48,14 @@ def notify(users: Iterable, kind: str, title, link: str | None, tlp: str | None,
     if flush:
         db.session.flush()
     return created
+
+
+def party_administrators(party_id: int, *, except_user_id: int | None = None) -> list[User]:
+    """The active users of ``party_id`` who administer its accounts (``manage_party_users``): whom a party
+    is told through of what others did to it."""
+    users = db.session.scalars(select(User).where(User.party_id == party_id, User.active.is_(True)))
+    return [user for user in users
+            if "manage_party_users" in permissions_for_role(user.role) and user.id != except_user_id]
 
 
 def notifications_for(user, *, unread_only: bool = False):

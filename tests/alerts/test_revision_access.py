@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from alerts.models import Alert
 from alerts.operations import revisions, revisions_seen_by, update_alert
-from portal.access import sees_under_marking, visibility_clause
+from portal.access import sees_under_marking, sent_to_party_ids, visibility_clause
 from portal.extensions import db
 from portal.parties.models import Network, NetworkParty, Party
 from portal.principal import Principal
@@ -83,7 +83,8 @@ def test_the_snapshot_rule_agrees_with_the_scoping_clause(make_user, viewer):
         in_sql = db.session.scalar(select(Alert.id).where(Alert.id == alert.id,
                                                           visibility_clause(Alert, reader))) is not None
         in_python = sees_under_marking(reader, owner_party_id=alert.owner_party_id, level=level, tlp=tlp,
-                                       party_ids=[mex.id] if level == "parties" else (),
+                                       party_ids={"parties": [mex.id], "network": sent_to_party_ids(alert)}.get(
+                                           level, ()),
                                        network_id=network.id if level == "network" else None)
         if in_sql != in_python:
             disagreements.append((level, tlp, in_sql, in_python, reader.party_id in members))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
 from portal.directory import operations, queries
+from portal.directory.models import DirectoryEntry
 from portal.directory.validation import validate_entry_data
 from portal.extensions import db
 from portal.parties.models import NetworkParty
@@ -88,21 +91,29 @@ def test_tripartite_parties_stay_when_their_entries_leave(make_user, party):
     assert taking_part("TRIPARTITE", party("TS").id)
 
 
-def test_network_distribution_follows_directory_participation(make_user, party):
-    """A record distributed to a network reaches a party once one of its entries joins that network."""
+def test_network_distribution_reaches_the_members_it_was_sent_to(make_user, party):
+    """A record distributed to a network reaches the parties taking part when it was sent: a party whose
+    entry joins the network later does not receive it, and one that took part loses it when it stops."""
     from portal.access import visible
     from portal.notices.models import Notice
     from tests.notices.factories import make_notice
 
     gender = network("GENDER")
     db.session.execute(NetworkParty.__table__.delete().where(NetworkParty.network_id == gender.id))
+    secretariat = Principal.for_user(make_user(role="secretariat_admin", party_code="TS"))
+    make_entry("HND", name="Hondu Uno", email="h@hnd.example", networks=(("GENDER", "member"),))
     author = make_user(role="liaison_officer", party_code="GTM")
     notice = make_notice(author, level="network", network=gender, tlp="AMBER")
-    reader = Principal.for_user(make_user(role="liaison_officer", party_code="NIC"))
 
-    def sees():
+    def sees(code):
+        reader = Principal.for_user(make_user(role="liaison_officer", party_code=code))
         return db.session.scalar(visible(Notice, reader).where(Notice.id == notice.id)) is not None
 
-    assert not sees()
+    assert sees("HND") and not sees("NIC")
     make_entry("NIC", name="Nica Uno", email="n@nic.example", networks=(("GENDER", "member"),))
-    assert sees()
+    assert taking_part("GENDER", party("NIC").id)
+    assert not sees("NIC")
+    hnd_entry = db.session.scalar(select(DirectoryEntry).where(DirectoryEntry.party_id == party("HND").id))
+    operations.remove_membership(secretariat, hnd_entry.memberships[0])
+    assert not taking_part("GENDER", party("HND").id)
+    assert not sees("HND")
