@@ -98,7 +98,8 @@ contribute(bp.name, tags=[{"name": "confirmations", "description": "Hit confirma
         description="On a published alert the token's owner may see, reported by another party. Due within the "
                     "reporting party's response time (60 minutes unless its country administrator set another); "
                     "its liaison officers and country administrators are told at once. The document number is "
-                    "stored encrypted and never audited.",
+                    "stored encrypted and never audited. Beyond the schema, the server refuses (422 naming "
+                    "`alert`) an alert of the token owner's own party or one no longer published.",
         parameters=[path_id("alert_id")], request_body=request_body(api_schemas.ConfirmationRequest),
         responses={"201": {"description": "Requested.", "content": json_content(ref("ConfirmationCreated")),
                            "headers": {"Location": {"description": "The request's URL.",
@@ -108,7 +109,9 @@ contribute(bp.name, tags=[{"name": "confirmations", "description": "Hit confirma
     "/api/v1/confirmations/{confirmation_id}/answer": {"post": operation(
         operation_id="answerHitConfirmation", summary="Answer a hit confirmation request", scope="alerts:write",
         tags=_TAGS, description="The reporting party only (the requesting party is refused with 403, anyone else "
-                                "gets 404). The officer who asked is told.",
+                                "gets 404). The officer who asked is told. Beyond the schema, the server refuses (422) a "
+                                "request already answered for good (`answer`) and `more_information` "
+                                "without a `note`.",
         parameters=[path_id("confirmation_id")], request_body=request_body(api_schemas.ConfirmationAnswer),
         responses={"200": {"description": "Answered.", "content": json_content(ref("Confirmation"))}},
         errors=(400, 403, 404, 422),
