@@ -43,8 +43,8 @@ def _search_error(error: SearchError):
 @token_required("alerts:check")
 def check():
     """Hit / no hit: the published alerts the token's owner may see on this document number."""
-    number, state = serializers.parse_check_query(request.args)
-    result = check_document(current_principal(), number, state)
+    number, state, near = serializers.parse_check_query(request.args)
+    result = check_document(current_principal(), number, state, near=near)
     return jsonify(serializers.check_response(result))
 
 
@@ -106,8 +106,9 @@ contribute(bp.name, tags=[{"name": "alerts", "description": "The early-warning d
     "/api/v1/alerts/check": {"get": operation(
         operation_id="checkDocument", summary="Hit / no hit for one document", scope="alerts:check", tags=_ALERTS,
         description="The published alerts the token's owner may see on exactly this document number (and, when "
-                    "the issuing state is given, on series of stolen blanks holding it). Audited by a keyed "
-                    "hash of the number, never the number itself.",
+                    "the issuing state is given, on series of stolen blanks holding it); with `near=true`, "
+                    "also the alerts on look-alike numbers, apart and never counted as a hit. Audited by a "
+                    "keyed hash of the number, never the number itself.",
         parameters=query_parameters(api_schemas.CheckQuery),
         responses={"200": {"description": "The answer.", "content": json_content(ref("CheckResult"))}},
         errors=(422,),

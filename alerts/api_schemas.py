@@ -17,6 +17,10 @@ from pydantic import ConfigDict, Field
 
 from alerts import vocabulary
 from alerts.attachments import ATTACHMENT_LIGHTS, ATTACHMENT_SIDES, MAX_CAPTION
+from alerts.confirmations import ANSWERS as CONFIRMATION_ANSWERS
+from alerts.confirmations import MAX_NOTE as MAX_CONFIRMATION_NOTE
+from alerts.confirmations import MAX_PLACE as MAX_CONFIRMATION_PLACE
+from alerts.confirmations import STATUSES as CONFIRMATION_STATUSES
 from alerts.mrz import _icao_codes
 from alerts.search import MAX_PER_PAGE
 from alerts.validation import MAX_NARRATIVE
@@ -65,13 +69,19 @@ class CheckQuery(QueryModel):
                           description="The document number (upper or lower case; spaces, dashes and `<` "
                                       "ignored).")
     issuing_state: text(MAX_QUERY, enum=[*ICAO_CODES, ""], description=_ICAO) = ""
+    near: choice(["true", "false"], blank_ok=True,
+                 description="`true`: also list, apart as `near`, the alerts on look-alike numbers (O/0, I/1, "
+                             "S/5, B/8, Z/2, G/6). They are never counted as a hit.") = ""
 
 
 class SearchQuery(QueryModel):
     """``GET /api/v1/alerts``."""
 
     q: text(MAX_QUERY, description="A document number (upper case, spaces and dashes ignored), a pasted "
-                                   "MRZ, or words searched in the narratives.") = ""
+                                   "MRZ (its lines separated by line breaks or spaces, stray spaces ignored, "
+                                   "or the one line with the number: TD1's first, TD2's or TD3's second), or "
+                                   "words searched in the narratives. An MRZ that cannot be read is refused "
+                                   "(422 naming `q`, and what failed) rather than searched as words.") = ""
     issuing_state: text(MAX_QUERY, enum=[*ICAO_CODES, ""], description=_ICAO) = ""
     document_category: choice(vocabulary.DOCUMENT_CATEGORIES, blank_ok=True, description="Category code.") = ""
     fraud_type: choice(vocabulary.FRAUD_TYPES, blank_ok=True, description="Fraud type code.") = ""
@@ -176,13 +186,16 @@ class CheckAlert(ResponseModel):
     issuing_state: str
     reporting_party: str
     tlp: Tlp
-    match: Literal["exact", "range"] = Field(
-        description="`range`: the number lies in a reported series of stolen blanks.")
+    match: Literal["exact", "range", "near"] = Field(
+        description="`range`: the number lies in a reported series of stolen blanks; `near` (only in the "
+                    "`near` list): the number differs by look-alike characters.")
 
 
 class CheckResult(ResponseModel):
-    hit: bool
+    hit: bool = Field(description="An alert on exactly this number, or on a series holding it (never a near match).")
     alerts: list[CheckAlert]
+    near: list[CheckAlert] | None = Field(
+        default=None, description="Only with `near=true`: alerts on look-alike numbers, not counted as a hit.")
 
 
 class MrzIssue(ResponseModel):
@@ -317,6 +330,53 @@ class Attachment(StoredFile):
     is_genuine_reference: bool = False
 
 
+# --- hit confirmations --------------------------------------------------------------------------------
+
+class ConfirmationRequest(ApiModel):
+    """``POST /api/v1/alerts/{id}/confirmations``."""
+
+    document_number: text(MAX_QUERY, required=True, pattern=DOCUMENT_NUMBER_PATTERN,
+                          description="The number of the document in front of the officer (stored encrypted).")
+    place: text(MAX_CONFIRMATION_PLACE, required=True, description="Where the document was checked.")
+    note: text(MAX_CONFIRMATION_NOTE, description="What the reporting party should know.") | None = None
+
+
+class ConfirmationAnswer(ApiModel):
+    """``POST /api/v1/confirmations/{id}/answer``."""
+
+    answer: choice(CONFIRMATION_ANSWERS, description="`more_information` needs a note saying what is needed.")
+    note: text(MAX_CONFIRMATION_NOTE, description="For the requesting party.") | None = None
+
+
+class ConfirmationCreated(ResponseModel):
+    id: int
+    status: Literal["pending"]
+    due_at: Timestamp
+
+
+class Confirmation(ResponseModel):
+    """A hit confirmation request, as its two parties see it."""
+
+    id: int
+    alert_id: int
+    alert_reference: str
+    requesting_party: str
+    reporting_party: str
+    status: Literal[CONFIRMATION_STATUSES]
+    overdue: bool = Field(description="Still pending after `due_at`.")
+    document_number: str
+    number_match: Literal["exact", "near", "range", "other"] = Field(
+        description="How the number relates to the alert's (exact, look-alike, a series alert, or other).")
+    place: str
+    note: str | None = None
+    requested_at: Timestamp
+    due_at: Timestamp
+    response_minutes: int
+    answered_at: Timestamp | None = None
+    answer_note: str | None = None
+
+
 REQUESTS = (AlertInput, MrzRequest)
 RESPONSES = (AlertCreated, CheckResult, SearchResult, Alert, MrzResult)
 ATTACHMENT_BODIES = (AttachmentUpload, Attachment, UploadRefused)
+CONFIRMATION_BODIES = (ConfirmationRequest, ConfirmationAnswer, ConfirmationCreated, Confirmation)

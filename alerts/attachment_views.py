@@ -65,7 +65,13 @@ def _attachment_helpers():
         principal = current_principal()
         return principal is not None and attachments.can_attach(principal, alert)
 
-    return {"alert_attachments": alert_attachments, "can_attach": can_attach,
+    def specimen_image(alert):
+        principal = current_principal()
+        if principal is None or not principal.can("search_alerts"):
+            return None
+        return attachments.first_specimen_image(alert, principal)
+
+    return {"alert_attachments": alert_attachments, "can_attach": can_attach, "specimen_image": specimen_image,
             "side_labels": {c.value: c.label for c in SIDE_CHOICES},
             "light_labels": {c.value: c.label for c in LIGHT_CHOICES}}
 

@@ -103,6 +103,13 @@ def attachments_of(alert: Alert, principal: Principal) -> list[Attachment]:
     return list(db.session.scalars(statement.order_by(Attachment.is_genuine_reference, Attachment.id)))
 
 
+def first_specimen_image(alert: Alert, principal: Principal) -> Attachment | None:
+    """The first image of the false document itself (not a genuine reference) that the principal sees,
+    for the hit banner."""
+    return next((item for item in attachments_of(alert, principal)
+                 if item.is_image and not item.is_genuine_reference), None)
+
+
 def read_attachment_list(principal: Principal, alert: Alert) -> list[Attachment]:
     """The alert's files page: ``attachments_of``, the listing audited like a detail page."""
     items = attachments_of(alert, principal)

@@ -1,6 +1,7 @@
 """``flask --app portal alerts ...``: the command-line tools of the early-warning database.
 
-One ``alerts`` group: ``alerts expire`` and ``alerts digest`` (the daily jobs), ``alerts import FILE --as EMAIL
+One ``alerts`` group: ``alerts expire`` and ``alerts digest`` (the daily jobs), ``alerts confirmations-overdue``
+(every few minutes), ``alerts import FILE --as EMAIL
 [--dry-run]`` and ``alerts export --as EMAIL``. ``create_app()`` adds ``commands`` to the application
 (``portal.CLI_GROUPS``). Commands run outside any request: each commits its own work, or rolls back on an
 error (which also discards its audit entries).
@@ -27,6 +28,7 @@ from alerts.bulk import (
     guess_format,
     import_file,
 )
+from alerts.confirmation_operations import remind_overdue
 from alerts.export import EXPORT_FORMATS, ExportRefused, export_chunks, plan_export
 from alerts.notify import send_digests
 from alerts.operations import AlertForbidden, expire_due_alerts
@@ -47,6 +49,16 @@ def expire_command() -> None:
     db.session.commit()
     # A count only: what expired is in the audit log, and cron mails this line to whoever runs the job.
     click.echo(f"Alerts expired: {len(expired)}.")
+
+
+@alerts_cli.command("confirmations-overdue")
+@cli_command
+def confirmations_overdue_command() -> None:
+    """Re-notify the reporting parties of overdue hit confirmation requests (run every few minutes: each
+    request is re-notified once when it falls due, then once per further response-time period)."""
+    reminded = remind_overdue(principal=CLI_ACTOR)
+    db.session.commit()
+    click.echo(f"Overdue hit confirmations re-notified: {reminded}.")
 
 
 @alerts_cli.command("digest")

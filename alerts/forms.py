@@ -181,7 +181,9 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Document number or MRZ"), render_kw={"autocomplete": "off", "spellcheck": "false"})
+    # A text area: a pasted MRZ keeps its line breaks (the server reads it however it arrives).
+    q = TextAreaField(_l("Document number or MRZ"), render_kw={"autocomplete": "off", "spellcheck": "false",
+                                                              "rows": 3})
     text = StringField(_l("Words in the description, modus operandi or tips"))
     issuing_state = StringField(_l("Issuing state (ICAO code)"), render_kw={"maxlength": 3})
     document_category = SelectField(_l("Document category"), **_optional_choice(vocabulary.DOCUMENT_CATEGORIES, _l("(any)")))

@@ -1,7 +1,8 @@
 """Searching alerts, always within what the principal may see (``portal.access.visible``).
 
 One search box: a document number (normalised: upper case, no spaces, dashes or fillers), a pasted MRZ
-(its number and issuing state are searched) or words (full text over the narrative fields). A number
+however it arrives (``alerts.mrz_paste``: its number and issuing state are searched; one that cannot be
+read is refused, naming what failed, rather than searched as words) or words (full text over the narrative fields). A number
 search answers, in this order:
 
 1. ``match="exact"``: the number itself (blind index; within the issuing state when one is given, in any
@@ -37,7 +38,8 @@ from alerts.indexes import (
     split_number,
 )
 from alerts.models import Alert
-from alerts.mrz import canonical_state, is_valid_icao_code, looks_like_mrz, parse_mrz
+from alerts.mrz import canonical_state, is_valid_icao_code
+from alerts.mrz_paste import read_pasted_mrz
 from portal.access import visibility_clause, visible
 from portal.audit.sealing import SEALED, SearchTerm, seal_search_terms
 from portal.audit.service import record
@@ -85,6 +87,7 @@ class SearchResult:
     issuing_state: str | None = None
     mrz_errors: list = field(default_factory=list)
     total_exact: bool = True  # False: more than ``total`` (= COUNT_LIMIT) alerts match; only these are paged
+    number: str | None = None  # the normalised document number searched (shown back to the searcher only)
 
     @property
     def pages(self) -> int:
@@ -93,6 +96,16 @@ class SearchResult:
     @property
     def alerts(self) -> list[Alert]:
         return [hit.alert for hit in self.hits]
+
+    @property
+    def strong_hits(self) -> list[AlertHit]:
+        """Exact and series matches on this page: what the hit banner announces as a hit."""
+        return [hit for hit in self.hits if hit.match in ("exact", "range")]
+
+    @property
+    def near_hits(self) -> list[AlertHit]:
+        """Look-alike numbers on this page: shown in the banner, labelled, never announced as a hit."""
+        return [hit for hit in self.hits if hit.match == "near"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ class CheckResult:
     """Hit / no hit for one document: the contract of ``GET /api/v1/alerts/check``."""
 
     hits: list[CheckHit]
+    near: list[CheckHit] | None = None  # look-alike numbers, when asked for (``near=True``): never a hit
 
     @property
     def hit(self) -> bool:
@@ -124,11 +138,16 @@ class CheckResult:
         return [hit.id for hit in self.hits]
 
     def to_dict(self) -> dict:
-        return {"hit": self.hit, "alerts": [{
-            "id": hit.id, "reference": hit.reference, "fraud_type": hit.fraud_type, "status": hit.status,
+        answer = {"hit": self.hit, "alerts": [_check_hit_dict(hit) for hit in self.hits]}
+        if self.near is not None:
+            answer["near"] = [_check_hit_dict(hit) for hit in self.near]
+        return answer
+
+
+def _check_hit_dict(hit: CheckHit) -> dict:
+    return {"id": hit.id, "reference": hit.reference, "fraud_type": hit.fraud_type, "status": hit.status,
             "issuing_state": hit.issuing_state, "reporting_party": hit.reporting_party, "tlp": hit.tlp,
-            "match": hit.match,
-        } for hit in self.hits]}
+            "match": hit.match}
 
 
 def visible_alerts(principal: Principal | None) -> Select:
@@ -296,10 +315,12 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
     query = (query or "").strip()
     kind, number, state, mrz_errors = "all", None, filters.get("issuing_state"), []
     total_exact = True
-    if query and looks_like_mrz(query):
-        parsed = parse_mrz(query)
+    parsed = read_pasted_mrz(query) if query else None
+    if parsed is not None:
         kind, number = "mrz", normalise_document_number(parsed.fields.get("document_number") or "")
         mrz_errors = [issue.to_dict() for issue in parsed.errors]
+        if not number:  # an MRZ that cannot be read: say so, never search its text as words
+            raise SearchError({"q": " ".join(issue["message"] for issue in mrz_errors)})
         mrz_state = parsed.fields.get("issuing_state")
         if not state and mrz_state and is_valid_icao_code(mrz_state):
             state = canonical_state(mrz_state)
@@ -341,13 +362,16 @@ def search_alerts(principal: Principal | None, query: str | None = None, filters
     })
     return SearchResult(hits=hits, total=total, page=page, per_page=per_page, kind=kind,
                         number_searched=number is not None, issuing_state=state, mrz_errors=mrz_errors,
-                        total_exact=total_exact)
+                        total_exact=total_exact, number=number)
 
 
-def check_document(principal: Principal | None, number: str, issuing_state: str | None = None) -> CheckResult:
+def check_document(principal: Principal | None, number: str, issuing_state: str | None = None, *,
+                   near: bool = False) -> CheckResult:
     """Hit / no hit: the published, visible alerts on exactly this document number (or on a series of
     stolen blanks holding it, when the issuing state is given). Indexed lookups only; audited as
-    ``alert.check`` with the number and state sealed (``portal.audit.sealing``).
+    ``alert.check`` with the number and state sealed (``portal.audit.sealing``). ``near=True`` also lists,
+    apart, the published alerts on numbers that differ only by look-alike characters (``CheckResult.near``,
+    never a hit).
 
     Raises ``SearchError`` on a malformed number or state, ``Forbidden`` without ``check_alerts``.
     """
@@ -364,11 +388,12 @@ def check_document(principal: Principal | None, number: str, issuing_state: str 
     if errors:
         raise SearchError(errors)
     hits = _check_hits(principal, normalised, state)
+    near_hits = _near_check_hits(principal, normalised, state, {hit.id for hit in hits}) if near else None
     record("alert.check", object_type="alert", principal=principal, details={
         SEALED: seal_search_terms([SearchTerm("number", normalised, state)]), "issuing_state": state,
         "results": len(hits),
     })
-    return CheckResult(hits)
+    return CheckResult(hits, near_hits)
 
 
 # The check statement for each kind of principal (``Principal.visibility_key``) and question (with or
@@ -417,3 +442,18 @@ def _check_hits(principal: Principal, number: str, state: str | None) -> list[Ch
         into.append(CheckHit(row.id, row.reference, row.fraud_type, row.status, row.issuing_state, row.code,
                              row.tlp, match))
     return exact_hits + series_hits
+
+
+def _near_check_hits(principal: Principal, number: str, state: str | None, exact_ids: set[int]) -> list[CheckHit]:
+    """Published, visible alerts on look-alike numbers (the skeleton index), within ``state`` when given."""
+    statement = (
+        select(Alert.id, Alert.reference, Alert.fraud_type, Alert.status, Alert.issuing_state, Party.code, Alert.tlp)
+        .join(Party, Party.id == Alert.owner_party_id)
+        .where(visibility_clause(Alert, principal), Alert.status == "published",
+               Alert.skeleton_index == skeleton_index(number))
+        .order_by(Alert.id)
+    )
+    if state:
+        statement = statement.where(Alert.issuing_state == state)
+    return [CheckHit(row.id, row.reference, row.fraud_type, row.status, row.issuing_state, row.code, row.tlp, "near")
+            for row in db.session.execute(statement) if row.id not in exact_ids]

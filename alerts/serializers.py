@@ -87,10 +87,10 @@ def api_field_errors(errors: dict[str, str], data: dict) -> dict[str, str]:
 
 # --- query strings ------------------------------------------------------------------------------------
 
-def parse_check_query(args) -> tuple[str, str | None]:
-    """``(document_number, issuing_state)`` of a check request; ``InvalidInput`` names each bad one."""
+def parse_check_query(args) -> tuple[str, str | None, bool]:
+    """``(document_number, issuing_state, near)`` of a check request; ``InvalidInput`` names each bad one."""
     query = CheckQuery.from_args(args)
-    return query.document_number.strip(), query.issuing_state or None
+    return query.document_number.strip(), query.issuing_state or None, query.near == "true"
 
 
 def parse_search_query(args) -> dict:

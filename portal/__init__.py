@@ -29,6 +29,8 @@ BLUEPRINTS = (
     "portal.directory.api",
     "alerts.views",
     "alerts.bulk_views",
+    "alerts.confirmation_views",
+    "alerts.confirmation_api",
     "alerts.subscription_views",
     "alerts.attachment_views",
     "documents.views",
@@ -62,6 +64,7 @@ MODEL_MODULES = (
     "portal.exchange.models",
     "documents.models",
     "alerts.attachments",
+    "alerts.confirmations",
     "portal.exchange.attachments",
 )
 

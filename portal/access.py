@@ -298,6 +298,8 @@ def visibility_clause(model, principal: Principal | None):
     - ``DirectoryRecordMixin``: the directory permissions;
     - ``visible_with_permission = "<permission>"``: a reference record (a network) that every holder of
       the permission sees, and nobody else;
+    - ``visible_to_parties = ("<party column>", ...)``: a record between those parties only (a hit
+      confirmation), for their members holding one of ``visible_to_permissions``;
     - otherwise a shareable record (``ShareableMixin``): owner, distribution and TLP. It may narrow them
       further with a ``visibility_refinement(principal)`` classmethod (alerts: a draft is seen only by its
       own party), so every loader still goes through this one place.
@@ -323,6 +325,9 @@ def _build_visibility_clause(model, principal: Principal):
         return _parent_clause(model, parent_key, principal)
     if issubclass(model, DirectoryRecordMixin):
         return _directory_clause(model, principal)
+    between = getattr(model, "visible_to_parties", None)
+    if between is not None:
+        return _between_parties_clause(model, between, principal)
     permission = getattr(model, "visible_with_permission", None)
     if permission is not None:
         return true() if principal.can(permission) else false()
@@ -343,6 +348,16 @@ def _parent_clause(model, column_name: str, principal: Principal):
     parent = _referenced_model(model, column_name)
     parents = select(parent.id).where(visibility_clause(parent, principal)).correlate(None)
     return getattr(model, column_name).in_(parents)
+
+
+def _between_parties_clause(model, columns, principal: Principal):
+    """A record between named parties (a hit confirmation: the requesting and the reporting party): seen
+    by the members of exactly those parties who hold one of the model's ``visible_to_permissions`` (the
+    observer role holds none), and by nobody else: not the secretariat, not another party."""
+    needed = getattr(model, "visible_to_permissions", ())
+    if needed and not any(principal.can(name) for name in needed):
+        return false()
+    return or_(*(getattr(model, column) == principal.party_id for column in columns))
 
 
 def _directory_clause(model, principal: Principal):

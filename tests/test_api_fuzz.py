@@ -118,6 +118,12 @@ BEYOND_THE_SCHEMA = {
         # handling `other`, a due date for and only for a request for information and not in the past
         "parties", "networks", "related_alerts", "handling_restrictions", "due_date",
     },
+    # a text that has the look of an MRZ must read as one (a zone's shape and check digits are no pattern)
+    "searchAlerts": {"q"},
+    # the alert in the database: another party's, and still published
+    "requestHitConfirmation": {"alert"},
+    # the request's state: not answered for good yet; more information is asked for in a note
+    "answerHitConfirmation": {"answer", "note"},
     # the file's content: the type is decided from the bytes
     "uploadAttachment": {"file"},
     "uploadSubmissionAttachment": {"file"},

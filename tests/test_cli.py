@@ -454,7 +454,7 @@ def test_each_command_module_in_cli_groups_adds_its_commands(app):
         for command in import_module(module).commands:
             assert registered[command.name] is command
     alerts = registered["alerts"]
-    assert set(alerts.list_commands(None)) == {"digest", "expire", "export", "import"}
+    assert set(alerts.list_commands(None)) == {"confirmations-overdue", "digest", "expire", "export", "import"}
     assert set(registered["blobs"].list_commands(None)) == {"gc"}
 
 

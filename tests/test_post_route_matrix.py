@@ -72,6 +72,17 @@ def _network_party(ctx: RouteContext) -> dict:
     return {"network_id": directory_network("LON-CP").id, "party_id": ctx.party("GTM").id}
 
 
+def _confirmation_asked_of_gtm(ctx: RouteContext) -> dict:
+    # MEX asked GTM to confirm a hit on GTM's alert: GTM answers, MEX (the requester) sees it, nobody else
+    from portal.extensions import db
+    from tests.alerts.factories import confirmation_request, report
+
+    alert = report(ctx.author(), tlp="CLEAR", distribution={"level": "members"})
+    confirmation = confirmation_request(ctx.author("border_officer", "MEX"), alert)
+    db.session.commit()
+    return {"confirmation_id": confirmation.id}
+
+
 # endpoint -> builder of the URL values: the GET matrix's builders, and those of POST-only routes.
 POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     **URL_BUILDERS,
@@ -104,6 +115,10 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "alert_attachments_api.upload_attachment": URL_BUILDERS["alerts.detail"],
     "exchange_api.acknowledge": URL_BUILDERS["exchange.detail"],
     "submission_attachments.api_upload": URL_BUILDERS["exchange.edit"],
+    "alert_confirmations.request_confirmation": URL_BUILDERS["alerts.detail"],
+    "alert_confirmations.answer": _confirmation_asked_of_gtm,
+    "confirmations_api.request_hit_confirmation": URL_BUILDERS["alerts.detail"],
+    "confirmations_api.answer": _confirmation_asked_of_gtm,
 }
 
 # What a viewer holding the route's permission gets for an empty submission concerning GTM's record, as
@@ -171,6 +186,11 @@ PERMITTED: dict[str, int] = {
     "notices.share": 302,
     "notices.reshare_network": 400,  # only a network notice is re-shared with the network's current members
     "notifications.read_all": 302,
+    "alert_confirmations.request_confirmation": 400,  # the place and the number are required
+    "alert_confirmations.answer": 400,  # an answer must be chosen
+    "alert_confirmations.response_time": 400,
+    "confirmations_api.request_hit_confirmation": 422,
+    "confirmations_api.answer": 422,
 }
 
 # The GET matrix's viewers, and a member country's officer who is neither the owner nor a recipient.
@@ -209,6 +229,10 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "submission_attachments.api_upload")},
     ("notices.share", OTHER_MEMBER): 403,
     ("notices.reshare_network", OTHER_MEMBER): 403,
+    # MEX asked GTM for the confirmation: it sees the request but only GTM answers it. An observer
+    # country's administrator is neither party: not found.
+    ("alert_confirmations.answer", OTHER_MEMBER): 403,
+    ("alert_confirmations.answer", OBSERVER_COUNTRY_ADMIN): 404,
     ("alerts.acknowledge", OTHER_MEMBER): 302,
     # Other parties acknowledge GTM's alert (it is members-wide), and nothing more is asked of them.
     ("alerts.acknowledge", SECRETARIAT): 302,

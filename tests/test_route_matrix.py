@@ -122,6 +122,17 @@ def _library_document(ctx: RouteContext) -> dict:
     return {"document_id": make_document(ctx.author(), tlp="CLEAR", level="members").id}
 
 
+def _confirmation_asked_by_gtm(ctx: RouteContext) -> dict:
+    # GTM asked MEX to confirm a hit on MEX's alert: GTM's holders of the confirmation permissions see it
+    from portal.extensions import db
+    from tests.alerts.factories import confirmation_request, report
+
+    alert = report(ctx.author("liaison_officer", "MEX"), tlp="CLEAR", distribution={"level": "members"})
+    confirmation = confirmation_request(ctx.author("border_officer", "GTM"), alert)
+    db.session.commit()
+    return {"confirmation_id": confirmation.id}
+
+
 # endpoint -> builder(ctx) returning the URL values for a record every permitted viewer can see.
 URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "notices.detail": _notice_detail,
@@ -158,6 +169,8 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "documents.document": _library_document,
     "documents.new_version": _library_document,  # GTM's document: only GTM holders of manage_library add versions
     "documents.download_version": lambda ctx: {**_library_document(ctx), "number": 1},
+    "alert_confirmations.detail": _confirmation_asked_by_gtm,
+    "confirmations_api.confirmation": _confirmation_asked_by_gtm,
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where
@@ -195,6 +208,9 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     # another party's library document is not theirs to add versions to: not found, like a nonexistent one
     ("documents.new_version", ("country_admin", "ARG")): 404,
     ("documents.new_version", ("secretariat_admin", "TS")): 404,
+    # a hit confirmation is seen by its two parties only: an observer country's administrator holds the
+    # permission, but its party neither asked nor reported
+    ("alert_confirmations.detail", ("country_admin", "ARG")): 404,
 }
 
 
@@ -324,6 +340,10 @@ API_STATUS_OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
     # recipients): not found, like a nonexistent one
     ("exchange_api.detail", ("country_admin", "ARG")): 404,
     ("submission_attachments.api_download", ("country_admin", "ARG")): 404,
+    # a hit confirmation (asked by GTM of MEX) is seen by the members of its two parties who may request or
+    # answer one: the secretariat, observers and an observer country are neither party
+    **{("confirmations_api.confirmation", viewer): 404 for viewer in (
+        ("secretariat_admin", "TS"), ("observer", "GTM"), ("country_admin", "ARG"), ("observer", "ARG"))},
 }
 
 

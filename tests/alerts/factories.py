@@ -79,3 +79,11 @@ def td3(number: str, state: str = "GTM", surname: str = "PEREZ", given: str = "J
             + check_digit(expiry) + personal + "<")
     composite = check_digit(body[0:10] + body[13:20] + body[21:43])
     return line1 + "\n" + body + composite
+
+
+def confirmation_request(requester, alert, *, number: str = "A1234567", place: str = "Tecún Umán crossing",
+                         note: str | None = None):
+    """A hit confirmation asked by ``requester`` (of another party) on ``alert``, through the operation."""
+    from alerts.confirmation_operations import request_confirmation
+
+    return request_confirmation(principal(requester), alert.id, document_number=number, place=place, note=note)

@@ -464,3 +464,45 @@ def test_the_rate_limit_is_per_token_and_answers_429_json(app, client, make_user
     assert client.get(url, headers=second).status_code == 200  # another token has its own budget
     assert audit_entries("request.rate_limited", outcome="denied")
     assert len(audit_entries("alert.check")) == 4
+
+
+# --- the counter: pasted MRZs and look-alike numbers (issue 12) ----------------------------------------
+
+@pytest.mark.parametrize("form", ["lines", "spaces", "second line", "stray spaces"])
+def test_search_reads_a_pasted_mrz_however_it_arrives(client, make_user, gtm, form):
+    alert = report(gtm, document_number="K1234567")
+    zone = td3("K1234567")
+    q = {"lines": zone, "spaces": zone.replace("\n", " "), "second line": zone.split("\n")[1],
+         "stray spaces": " " + zone[:20] + " " + zone[20:].replace("\n", "  ") + " "}[form]
+    headers = bearer(make_user(role="border_officer", party_code="MEX"), "alerts:read")
+    body = client.get("/api/v1/alerts", query_string={"q": q}, headers=headers).get_json()
+    assert body["kind"] == "mrz" and body["mrz_errors"] == []
+    assert [(item["id"], item["match"]) for item in body["results"]] == [(alert.id, "exact")]
+
+
+def test_search_refuses_an_mrz_it_cannot_read_naming_q(client, make_user, gtm):
+    report(gtm, document_number="K1234567", description="Perez Juan")
+    headers = bearer(make_user(role="border_officer", party_code="MEX"), "alerts:read")
+    response = client.get("/api/v1/alerts", query_string={"q": td3("K1234567").split("\n")[0]}, headers=headers)
+    assert response.status_code == 422
+    assert "names" in response.get_json()["fields"]["q"]
+
+
+def test_check_lists_look_alikes_apart_only_when_asked(client, make_user, gtm):
+    exact = report(gtm, document_number="P0123456")
+    near = report(gtm, document_number="PO123456")
+    elsewhere = report(gtm, document_number="P0I23456", issuing_state="HND")
+    headers = bearer(make_user(role="border_officer", party_code="MEX"), "alerts:check")
+    plain = client.get("/api/v1/alerts/check?document_number=P0123456", headers=headers).get_json()
+    assert "near" not in plain and [item["id"] for item in plain["alerts"]] == [exact.id]
+    body = client.get("/api/v1/alerts/check?document_number=P0123456&near=true", headers=headers).get_json()
+    assert body["hit"] is True and [item["id"] for item in body["alerts"]] == [exact.id]
+    assert [(item["id"], item["match"]) for item in body["near"]] == [(near.id, "near"), (elsewhere.id, "near")]
+    in_state = client.get("/api/v1/alerts/check?document_number=P0123456&issuing_state=GTM&near=true",
+                          headers=headers).get_json()
+    assert [item["id"] for item in in_state["near"]] == [near.id]
+    only_near = client.get("/api/v1/alerts/check?document_number=PO12345G&near=true", headers=headers).get_json()
+    assert only_near["hit"] is False and only_near["alerts"] == []  # a look-alike is never a hit
+    assert {item["id"] for item in only_near["near"]} == {exact.id, near.id, elsewhere.id}
+    refused = client.get("/api/v1/alerts/check?document_number=P0123456&near=yes", headers=headers)
+    assert refused.status_code == 422 and "near" in refused.get_json()["fields"]

@@ -12,7 +12,7 @@ import pytest
 from auth.permissions import TOKEN_SCOPES
 from auth.tokens import create_token
 from portal.extensions import db
-from tests.alerts.factories import report
+from tests.alerts.factories import confirmation_request, report
 from tests.exchange.factories import make_submission
 
 DEEP = "[" * 100_000
@@ -31,14 +31,17 @@ def _json_write_routes(app) -> list[tuple[str, str, str]]:
 
 @pytest.fixture
 def records(make_user):
-    """A liaison officer of GTM with a token of every scope, an alert of its own and a submission to it."""
+    """A liaison officer of GTM with a token of every scope, an alert of its own, a submission to it and a
+    hit confirmation asked of it."""
     officer = make_user(role="liaison_officer", party_code="GTM")
     alert = report(officer)
     submission = make_submission(make_user(role="liaison_officer", party_code="MEX"), parties=["GTM"])
+    confirmation = confirmation_request(make_user(role="border_officer", party_code="MEX"), alert)
     db.session.commit()
     _token, secret = create_token(officer, name="nesting", scopes=list(TOKEN_SCOPES))
     db.session.commit()
-    return {"token": secret, "alert_id": alert.id, "submission_id": submission.id}
+    return {"token": secret, "alert_id": alert.id, "submission_id": submission.id,
+            "confirmation_id": confirmation.id}
 
 
 def _declares_json_body(client, method: str, rule: str) -> bool:
@@ -58,7 +61,7 @@ def test_deeply_nested_json_is_a_400(app, client, records):
     problems = []
     for method, rule, _endpoint in _json_write_routes(app):
         url = rule
-        for name in ("alert_id", "submission_id"):
+        for name in ("alert_id", "submission_id", "confirmation_id"):
             url = url.replace(f"<int:{name}>", str(records[name]))
         response = client.open(url, method=method, data=DEEP, content_type="application/json",
                                headers={"Authorization": f"Bearer {records['token']}"})

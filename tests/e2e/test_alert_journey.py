@@ -82,7 +82,8 @@ def test_report_from_mrz_publish_and_find_from_another_country(live_server, brow
     expect(results).to_contain_text(reference)
     expect(results).to_contain_text("exact match")
     expect(results).to_contain_text("TLP:GREEN")
-    page.get_by_role("link", name=reference).click()
+    expect(page.locator("#hit-banner")).to_contain_text(reference)  # and the banner names it too
+    results.get_by_role("link", name=reference).click()
     expect(page.locator("#alert-document-number")).to_have_text("L898902C3")
     expect(page.locator("#alert-route")).to_contain_text("PAN")
     page.click("#acknowledge-alert")
