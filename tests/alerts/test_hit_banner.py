@@ -99,6 +99,6 @@ def test_the_page_finds_the_alert_from_a_paste_that_lost_its_line_breaks(client,
 def test_an_unreadable_mrz_is_a_form_error_naming_the_problem(client, gtm, officer):
     report(gtm, description="Juan Perez", document_number="K1234567")
     response = client.get("/alerts/", query_string={"q": td3("K1234567").split("\n")[0]})
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.data.decode()
     assert "only the document code, the issuing state and the names" in html and 'id="alert-results"' not in html
