@@ -25,12 +25,13 @@ from alerts.notify import announce, on_status_change
 from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
 from portal.access import (
+    Marking,
     can_reshare,
     get_visible_or_404,
+    history_seen_by,
     may_change,
     owns,
     sees_recipients,
-    sees_under_marking,
     set_distribution,
     visible,
 )
@@ -323,15 +324,15 @@ def revisions_seen_by(principal: Principal, alert: Alert) -> list[dict]:
     network_ids = dict(db.session.execute(select(Network.code, Network.id).where(Network.code.in_(networks)))
                        .all())
 
-    def seen(content: dict) -> bool:
+    def marking(row: dict) -> Marking:
+        content = row["data"]
         distribution = content.get("distribution") or {}
-        return sees_under_marking(
-            principal, owner_party_id=alert.owner_party_id, level=distribution.get("level", "party"),
-            tlp=content.get("tlp", "RED"), party_ids=[party_ids[code] for code in distribution.get("parties") or ()
-                                                     if code in party_ids],
-            network_id=network_ids.get(distribution.get("network")))
+        return Marking(level=distribution.get("level", "party"), tlp=content.get("tlp", "RED"),
+                       party_ids=tuple(party_ids[code] for code in distribution.get("parties") or ()
+                                       if code in party_ids),
+                       network_id=network_ids.get(distribution.get("network")))
 
-    return [row for row in history if seen(row["data"])]
+    return history_seen_by(principal, alert.owner_party_id, history, marking)
 
 
 def audit_alert(action: str, principal, *, alert_id: int, reference: str, party_code: str, objectives,
