@@ -301,6 +301,15 @@ def field(*instructions: str) -> str:
     return f'<w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}<w:r><w:fldChar w:fldCharType="end"/></w:r>'
 
 
+def nest(before: str, inner: str, after: str) -> str:
+    """A field whose code is ``before``, then the field ``inner``, then ``after``."""
+    def code(text: str) -> str:
+        return f"<w:r><w:instrText>{text}</w:instrText></w:r>" if text else ""
+
+    return (f'<w:r><w:fldChar w:fldCharType="begin"/></w:r>{code(before)}{inner}{code(after)}'
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+
+
 DOC_RELS = "word/_rels/document.xml.rels"
 OFFICE_CASES = {
     "remote attached template": (
@@ -325,6 +334,30 @@ OFFICE_CASES = {
     "simple DDE field": ({"word/document.xml": word_body('<w:fldSimple w:instr="DDE cmd calc"/>')}, "office_dde"),
     "DDE field in a header": ({"word/header1.xml": f'<w:hdr xmlns:w="{W}"><w:p>{field("DDEAUTO a b")}</w:p></w:hdr>'
                                .encode()}, "office_dde"),
+    "DDE field in a footer outside word/": (
+        {DOC_RELS: rels(("footer", "../parts/f1.xml", None)),
+         "parts/f1.xml": f'<w:ftr xmlns:w="{W}"><w:p><w:fldSimple w:instr="DDEAUTO cmd calc"/></w:p></w:ftr>'.encode()},
+        "office_dde"),
+    "DDE field in a footnote": (
+        {"word/footnotes.xml": f'<w:footnotes xmlns:w="{W}"><w:footnote><w:p>{field("DDE a", "b c")}</w:p>'
+         '</w:footnote></w:footnotes>'.encode()}, "office_dde"),
+    "DDE field nested in an IF field": (
+        {"word/document.xml": word_body(nest(" IF 1 = 1 \"", field("DDEAUTO c:\\\\a.exe x"), "\" "))},
+        "office_dde"),
+    "field kind computed by a nested field": (
+        {"word/document.xml": word_body(nest("", field("QUOTE 68 68 69 65 85 84 79"), " c:\\\\a.exe x"))},
+        "office_dde"),
+    "simple DDE field inside a field code": (
+        {"word/document.xml": word_body(nest(" IF 1 = 1 ", '<w:fldSimple w:instr="DDE cmd calc"/>', ""))},
+        "office_dde"),
+    "DDE field split across paragraphs": (
+        {"word/document.xml": f'<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:fldChar w:fldCharType="begin"/>'
+         '</w:r><w:r><w:instrText>DD</w:instrText></w:r></w:p><w:p><w:r><w:instrText>EAUTO a b</w:instrText></w:r>'
+         '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body></w:document>'.encode()}, "office_dde"),
+    "deleted DDE instruction": (
+        {"word/document.xml": word_body('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:delInstrText>'
+                                        'DDEAUTO a b</w:delInstrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>')},
+        "office_dde"),
     "remote picture field": ({"word/document.xml": word_body(field(' INCLUDEPICTURE "https://evil.example/p.png" '))},
                              "office_external"),
     "macros": ({"word/vbaProject.bin": b"\xd0\xcf\x11\xe0"}, "office_macros"),
@@ -368,7 +401,12 @@ def test_activex_content_type_is_refused():
 def test_clean_documents_and_plain_hyperlinks_are_accepted():
     hyperlink = package("docx", {DOC_RELS: rels(("hyperlink", "https://www.oas.org/", "External")),
                                  "word/styles.xml": f'<w:styles xmlns:w="{W}"/>'.encode()})
-    for data, name in ((package("docx"), "a.docx"), (package("xlsx"), "a.xlsx"), (hyperlink, "b.docx")):
+    merge = package("docx", {
+        "word/document.xml": word_body(nest(" IF ", field(" MERGEFIELD party "), ' = "GTM" "yes" "no" ')),
+        "word/footer1.xml": f'<w:ftr xmlns:w="{W}"><w:p><w:fldSimple w:instr=" PAGE "/>{field(" NUMPAGES ")}</w:p>'
+                            '</w:ftr>'.encode()})
+    for data, name in ((package("docx"), "a.docx"), (package("xlsx"), "a.xlsx"), (hyperlink, "b.docx"),
+                       (merge, "c.docx")):
         upload = inspect_upload([data], name)
         assert b"".join(upload.chunks) == data
 
