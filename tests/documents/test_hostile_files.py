@@ -250,6 +250,96 @@ def test_encrypted_and_unreadable_pdfs_are_refused():
     assert refused(b"%PDF-1.7\n" + b"x" * 100 + b"\n%%EOF\n", "a.pdf").code == "pdf_invalid"
 
 
+# --------------------------------------------------------------------------- incremental updates
+
+
+def incremental_update(base: bytes, change) -> bytes:
+    """``base`` with an incremental update appended: ``change(pdf)`` (the base, open) names the objects
+    replaced or added and those deleted, by number; they go behind a classic cross-reference section whose
+    trailer points back (``/Prev``) at the base's. (qpdf renumbers what it re-saves: numbers come from
+    the file itself.)"""
+    import re
+
+    previous = int(re.findall(rb"startxref\s+(\d+)", base)[-1])
+    with pikepdf.open(io.BytesIO(base)) as pdf:
+        objects, free = change(pdf)
+        root = pdf.Root.objgen[0]
+        size = max(int(pdf.trailer.Size), max([*objects, *free]) + 1)
+    out = bytearray(base if base.endswith(b"\n") else base + b"\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n"
+    for number in sorted([*objects, *free]):
+        entry = b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 00001 f \n"
+        out += b"%d 1\n" % number + entry
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, previous, xref)
+    return bytes(out)
+
+
+def clean_catalog(pdf) -> tuple[dict, tuple]:
+    """The catalog replaced by one that names its pages alone."""
+    return {pdf.Root.objgen[0]: b"<< /Type /Catalog /Pages %d 0 R >>" % pdf.Root.Pages.objgen[0]}, ()
+
+
+def catalog_and_script_deleted(pdf) -> tuple[dict, tuple]:
+    objects, _ = clean_catalog(pdf)
+    return objects, (pdf.Root.Names.JavaScript.Names[1].objgen[0],)
+
+
+def link_replaced(pdf) -> tuple[dict, tuple]:
+    return {pdf.pages[0].Annots[0].objgen[0]: b"<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] >>"}, ()
+
+
+def outline_added(pdf) -> tuple[dict, tuple]:
+    return {int(pdf.trailer.Size): b"<< /Type /Outlines /Count 0 >>"}, ()
+
+
+# Active content present only in the revision an update superseded: the latest revision is clean.
+EARLIER_REVISION_CASES = {
+    "javascript open action": ("javascript open action", clean_catalog),
+    "uri open action": ("uri open action", clean_catalog),
+    "launch": ("launch", clean_catalog),
+    "submit form": ("submit form", clean_catalog),
+    "javascript name tree deleted": ("javascript name tree", catalog_and_script_deleted),
+    "uri link replaced": ("uri link", link_replaced),
+}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("case", sorted(EARLIER_REVISION_CASES))
+def test_active_content_superseded_by_an_incremental_update_is_refused(case, encoding):
+    hostile, change = EARLIER_REVISION_CASES[case]
+    parts, code = PDF_CASES[hostile]
+    data = incremental_update(build(encoding, **parts), change)
+    with pikepdf.open(io.BytesIO(data)) as pdf:  # what qpdf resolves is clean: the latest revision
+        assert "/OpenAction" not in pdf.Root and "/Names" not in pdf.Root
+        assert all(annot.Subtype == pikepdf.Name.Text for annot in pdf.pages[0].get("/Annots", []))
+    assert refused(data, "report.pdf").code == code
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_clean_incremental_updates_and_linearized_files_are_accepted(encoding):
+    base = build(encoding, **ACCEPTED_PDFS["internal go-to"])
+    updated = incremental_update(incremental_update(base, clean_catalog), outline_added)
+    with pikepdf.open(io.BytesIO(base)) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, linearize=True)
+    # "%%EOF" inside a stream's content is no revision
+    in_a_stream = build(encoding, streams={4: _stream(b"", CONTENT + b"\n%%EOF\n% BT ET")})
+    for data in (updated, out.getvalue(), in_a_stream):
+        assert b"".join(inspect_upload([data], "report.pdf").chunks) == data
+
+
+def test_a_file_of_endless_revisions_is_refused():
+    data = build("classic")
+    for _ in range(70):
+        data = incremental_update(data, clean_catalog)
+    assert refused(data, "report.pdf").code == "pdf_uninspectable"
+
+
 # --------------------------------------------------------------------------- OOXML builders
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
