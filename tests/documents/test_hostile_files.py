@@ -546,3 +546,98 @@ def test_each_refusal_through_the_library_is_audited_and_leaves_nothing(
     assert blob_files() == before and file_rows() == 0 and db.session.scalar(select(Document.id)) is None
     assert json.loads(audit_entries("document.upload", outcome="denied")[0].details) == {
         "reason": code, "target": "library_document"}
+
+
+# --------------------------------------------------------------------------- through the attachment routes
+
+
+def _hostile_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (6300, 6300), (40, 90, 160, 255)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+ATTACHMENT_CASES = [
+    ("pdf predictor object stream", ROUTE_CASES[0][1], "report.pdf", "pdf_javascript"),
+    ("pdf padded hex object stream", ROUTE_CASES[1][1], "report.pdf", "pdf_javascript"),
+    ("pdf remote go-to", ROUTE_CASES[4][1], "report.pdf", "pdf_action"),
+    ("pdf javascript in an earlier revision",
+     lambda: incremental_update(build("flate", **PDF_CASES["javascript open action"][0]), clean_catalog),
+     "report.pdf", "pdf_javascript"),
+    ("png of many pixels", _hostile_png, "front.png", "image_too_large"),
+    ("docx DDE", lambda: office_case("DDE field nested in an IF field")[0], "letter.docx", "office_dde"),
+]
+
+
+def _through_alert_api(client, make_user, data, filename):
+    from auth.tokens import create_token
+    from tests.documents.factories import gtm_alert
+
+    user = make_user(role="liaison_officer", party_code="GTM")
+    alert = gtm_alert(user)
+    _row, secret = create_token(user, name="border system", scopes=["alerts:write"])
+    db.session.commit()
+    before = blob_files()
+    mark_audit_start()
+    response = post_multipart(client, f"/api/v1/alerts/{alert.id}/attachments", {"side": "front", "light": "ir"},
+                              [("file", filename, data)], headers={"Authorization": f"Bearer {secret}"})
+    return response, before, "attachment"
+
+
+def _submission(make_user):
+    from tests.exchange.factories import make_submission
+
+    author = make_user(role="liaison_officer", party_code="GTM")
+    return author, make_submission(author, parties=["MEX"], tlp="AMBER")
+
+
+def _through_exchange_page(client, make_user, data, filename, login_as):
+    author, sent = _submission(make_user)
+    login_as(author)
+    before = blob_files()
+    mark_audit_start()
+    response = post_multipart(client, f"/exchange/{sent.id}/attachments/new", {"caption": "Front"},
+                              [("file", filename, data)])
+    return response, before, "submission_attachment"
+
+
+def _through_exchange_api(client, make_user, data, filename):
+    from tests.exchange.test_api import bearer
+
+    author, sent = _submission(make_user)
+    headers = bearer(author, "exchange:write")
+    before = blob_files()
+    mark_audit_start()
+    response = post_multipart(client, f"/api/v1/submissions/{sent.id}/attachments", {"caption": "Front"},
+                              [("file", filename, data)], headers=headers)
+    return response, before, "submission_attachment"
+
+
+@pytest.mark.parametrize("route", ["alert api", "exchange page", "exchange api"])
+@pytest.mark.parametrize(("label", "make", "filename", "code"), ATTACHMENT_CASES,
+                         ids=[case[0] for case in ATTACHMENT_CASES])
+def test_each_refusal_through_the_attachment_routes_is_audited_and_leaves_nothing(
+    client, make_user, login_as, route, label, make, filename, code
+):
+    from markupsafe import escape
+
+    from portal.exchange.attachments import SubmissionAttachment
+
+    data = make()
+    message = str(refused(data, filename))
+    if route == "alert api":
+        response, before, target = _through_alert_api(client, make_user, data, filename)
+    elif route == "exchange page":
+        response, before, target = _through_exchange_page(client, make_user, data, filename, login_as)
+    else:
+        response, before, target = _through_exchange_api(client, make_user, data, filename)
+    if route == "exchange page":
+        assert response.status_code == 400 and str(escape(message)) in response.get_data(as_text=True)
+    else:
+        body = response.get_json()
+        assert response.status_code == 422 and body["code"] == code and body["fields"]["file"] == message
+    db.session.expire_all()
+    assert blob_files() == before and file_rows() == 0
+    assert db.session.scalar(select(SubmissionAttachment.id)) is None
+    assert [json.loads(entry.details) for entry in audit_entries("document.upload", outcome="denied")] == [
+        {"reason": code, "target": target}]
