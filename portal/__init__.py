@@ -32,6 +32,7 @@ BLUEPRINTS = (
     "alerts.subscription_views",
     "alerts.attachment_views",
     "documents.views",
+    "documents.api",
     "alerts.attachment_api",
     "portal.exchange.views",
     "portal.exchange.api",

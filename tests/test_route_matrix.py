@@ -158,6 +158,8 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "documents.document": _library_document,
     "documents.new_version": _library_document,  # GTM's document: only GTM holders of manage_library add versions
     "documents.download_version": lambda ctx: {**_library_document(ctx), "number": 1},
+    "library_api.document": _library_document,
+    "library_api.version": lambda ctx: {**_library_document(ctx), "number": 1},
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where

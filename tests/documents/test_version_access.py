@@ -62,6 +62,47 @@ def test_a_reader_outside_the_first_marking_sees_v2_never_v1(client, make_user, 
     assert client.get(f"/library/documents/{doc.id}/versions/2/download").data == pdf_bytes("public v2")
 
 
+def _bearer(user) -> dict:
+    from auth.tokens import create_token
+
+    _row, secret = create_token(user, name="library client", scopes=["library:read"])
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.mark.parametrize("reader", [("liaison_officer", "MEX"), ("liaison_officer", "IOM"), ("observer", "GTM")],
+                         ids=lambda r: f"{r[0]}@{r[1]}")
+def test_the_api_gives_a_reader_outside_the_first_marking_v2_never_v1(client, make_user, login_as, reader):
+    owner = make_user(role="liaison_officer", party_code="GTM")
+    doc = _amber_then_green(client, login_as, owner)
+    headers = _bearer(make_user(role=reader[0], party_code=reader[1]))
+    mark_audit_start()
+    listing = client.get("/api/v1/library/documents", headers=headers).get_json()["documents"]
+    assert doc.id in [item["id"] for item in listing] and all("versions" not in item for item in listing)
+    body = client.get(f"/api/v1/library/documents/{doc.id}", headers=headers).get_json()
+    assert (body["tlp"], body["distribution_level"]) == ("GREEN", "members")
+    assert [(v["number"], v["tlp"], v["display_name"]) for v in body["versions"]] == [(2, "GREEN", "public-v2.pdf")]
+    assert client.get(f"/api/v1/library/documents/{doc.id}/versions/1", headers=headers).status_code == 404
+    served = client.get(f"/api/v1/library/documents/{doc.id}/versions/2", headers=headers)
+    assert served.status_code == 200 and served.data == pdf_bytes("public v2")
+    assert [json.loads(entry.details)["version"] for entry in audit_entries("document.download")] == [2]
+    assert len(audit_entries("document.view", object_id=str(doc.id))) == 1
+    owner_body = client.get(f"/api/v1/library/documents/{doc.id}", headers=_bearer(owner)).get_json()
+    assert [v["number"] for v in owner_body["versions"]] == [2, 1]
+
+
+def test_the_api_hides_a_document_and_its_versions_from_those_outside_its_marking(client, make_user):
+    owner = make_user(role="liaison_officer", party_code="GTM")
+    doc = make_document(owner, tlp="AMBER", level="party")
+    headers = _bearer(make_user(role="liaison_officer", party_code="MEX"))
+    assert doc.id not in [item["id"] for item in
+                          client.get("/api/v1/library/documents", headers=headers).get_json()["documents"]]
+    for url in (f"/api/v1/library/documents/{doc.id}", f"/api/v1/library/documents/{doc.id}/versions/1",
+                "/api/v1/library/documents/999999"):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 404 and response.get_json()["status"] == 404
+
+
 def _document_links(page: str) -> list[str]:
     import re
 
