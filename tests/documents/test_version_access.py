@@ -7,7 +7,6 @@ the document and v2, never v1: not on the page, not as a download, not in the ve
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import pytest
@@ -22,6 +21,7 @@ from portal.extensions import db
 from portal.parties.models import Network, Party
 from portal.principal import Principal
 from tests.alerts.factories import audit_entries, mark_audit_start
+from tests.alerts.test_revision_access import MARKINGS, VIEWERS
 from tests.documents.factories import blob_files, file_rows, make_document, pdf_bytes, post_multipart
 
 
@@ -155,12 +155,8 @@ def test_the_upload_audits_a_re_marking(client, make_user, login_as):
 
 # The access matrix, extended to versions: for every marking a first version had and every viewer, the
 # viewer reads that version after the document was re-marked GREEN to all members exactly when the SQL
-# scoping clause let it see the document under the first marking (and it sees the document now).
-VIEWERS = (("liaison_officer", "GTM"), ("liaison_officer", "MEX"), ("liaison_officer", "CRI"),
-           ("observer", "GTM"), ("country_admin", "ARG"), ("liaison_officer", "IOM"),
-           ("secretariat_admin", "TS"))
-MARKINGS = list(itertools.product(("party", "parties", "network", "members"),
-                                  ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")))
+# scoping clause let it see the document under the first marking (and it sees the document now). The
+# viewers and markings are the alerts' revision matrix's.
 
 
 @pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: f"{v[0]}@{v[1]}")
