@@ -26,14 +26,15 @@ from alerts.references import next_reference
 from alerts.validation import AlertValidationError, RecipientLookup, clean, narrative_leaks
 from portal.access import (
     RESTRICTED_TLP,
+    Marking,
     can_reshare,
     can_reshare_to_network_members,
     get_visible_or_404,
+    history_seen_by,
     may_change,
     owns,
     retake_network_audience,
     sees_recipients,
-    sees_under_marking,
     sent_to_party_ids,
     set_distribution,
     visible,
@@ -340,17 +341,17 @@ def revisions_seen_by(principal: Principal, alert: Alert) -> list[dict]:
                        .all())
     kept_audience = sent_to_party_ids(alert) if alert.distribution_level == "network" else []
 
-    def seen(content: dict) -> bool:
+    def marking(row: dict) -> Marking:
+        content = row["data"]
         distribution = content.get("distribution") or {}
         level, network_id = distribution.get("level", "party"), network_ids.get(distribution.get("network"))
         listed = [party_ids[code] for code in distribution.get("parties") or () if code in party_ids]
         if level == "network":
             listed = ([party_ids[code] for code in distribution["audience"] if code in party_ids]
                       if "audience" in distribution else kept_audience if network_id == alert.network_id else [])
-        return sees_under_marking(principal, owner_party_id=alert.owner_party_id, level=level,
-                                  tlp=content.get("tlp", "RED"), party_ids=listed, network_id=network_id)
+        return Marking(level=level, tlp=content.get("tlp", "RED"), party_ids=tuple(listed), network_id=network_id)
 
-    return [row for row in history if seen(row["data"])]
+    return history_seen_by(principal, alert.owner_party_id, history, marking)
 
 
 def audit_alert(action: str, principal, *, alert_id: int, reference: str, party_code: str, objectives,

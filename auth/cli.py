@@ -41,7 +41,8 @@ def _read_password() -> str:
 @click.option("--name", default="", help="Full name (default: the e-mail's local part).")
 @cli_command
 def users_create(email, party_code, role, name):
-    """Create an account; the password is read from stdin (one line). Two-factor is enrolled at first login."""
+    """Create an account; the password is read from stdin (one line). Two-factor is enrolled at first login.
+    The party's administrators are told (in the portal and by e-mail) that an account was made from outside."""
     from email_validator import EmailNotValidError, validate_email
     from sqlalchemy import select
 
@@ -80,6 +81,11 @@ def users_create(email, party_code, role, name):
     db.session.add(user)
     db.session.flush()
     audit_account_created(user)
+    # A command is outside every party: the party's administrators are told, as when the secretariat
+    # creates one of its accounts (issue 11, section 3).
+    from portal.admin.notify import tell_party_of_outside_change
+
+    tell_party_of_outside_change(None, user, "created")
     db.session.commit()
     click.echo(f"Created user {user.id} ({role}, {party.code}); two-factor enrolment is required "
                "at the first sign-in.")

@@ -111,6 +111,7 @@ TOKEN_SCOPES: dict[str, frozenset[str]] = {
     "exchange:read": frozenset({"exchange_intelligence"}),
     "exchange:write": frozenset({"exchange_intelligence"}),
     "directory:read": frozenset({"view_directory"}),
+    "library:read": frozenset({"view_library"}),
 }
 
 # Roles a party of each kind may hold; the admin pages offer only these.

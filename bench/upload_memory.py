@@ -4,7 +4,10 @@
 
 Each case runs in a new interpreter that reads the file, notes its peak RSS (VmHWM), runs the
 upload checks and the thumbnail exactly as ``documents.files.store_upload`` does, and notes the peak again;
-the growth is the difference. Figures and their ratio to the 200 MB budget of issue 11 go to stdout.
+the growth is the difference. Then it resets the peak and watermarks the stored image as an AMBER or RED
+download does (``documents.watermark.apply_watermark``): the download's own growth (Linux only). Figures and their ratio to the
+200 MB budget of issue 11 go to stdout. ``tests/documents/test_upload_memory.py`` holds the largest
+images an upload accepts to that budget with ``measure``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ BUDGET_MB = 200
 CHILD = r"""
 import resource, sys
 from documents.uploads import UploadRefused, inspect_upload
-from documents.watermark import make_thumbnail
+from documents.watermark import apply_watermark, make_thumbnail
 
 
 def peak_kb():
@@ -46,7 +49,17 @@ try:
 except UploadRefused as refusal:
     outcome = "refused (" + refusal.code + ")"
 after = peak_kb()
-print(outcome, (after - before) / 1024)
+download = 0.0
+if outcome == "accepted":
+    # A download starts from the stored file in memory: the peak is reset (clear_refs 5) and measured
+    # from the resident size with it.
+    del data, chunks, upload
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    start = peak_kb()
+    apply_watermark(cleaned, "png", "GTM · Test User Nine · 2026-12-02 UTC")
+    download = (peak_kb() - start) / 1024
+print(outcome, (after - before) / 1024, download)
 """
 
 
@@ -61,15 +74,16 @@ def png(width: int, height: int, mode: str = "RGBA", noise: bool = False) -> byt
     return out.getvalue()
 
 
-def measure(data: bytes) -> tuple[str, float]:
+def measure(data: bytes) -> tuple[str, float, float]:
+    """(outcome, growth of the upload in MB, growth of its watermarked download in MB) in a new process."""
     with tempfile.NamedTemporaryFile(suffix=".png") as file:
         file.write(data)
         file.flush()
         result = subprocess.run(
             [sys.executable, "-c", CHILD, file.name], capture_output=True, text=True, check=True
         )
-    outcome, growth = result.stdout.strip().rsplit(" ", 1)
-    return outcome, float(growth)
+    outcome, upload, download = result.stdout.strip().rsplit(" ", 2)
+    return outcome, float(upload), float(download)
 
 
 def main() -> None:
@@ -78,11 +92,13 @@ def main() -> None:
         ("3200x3200 RGBA PNG (39 MB decoded)", png(3200, 3200)),
         ("4000x4000 RGB PNG (61 MB decoded)", png(4000, 4000, "RGB")),
         ("3200x3200 RGBA noise PNG (39 MB decoded)", png(3200, 3200, noise=True)),
+        ("6324x6324 L noise PNG (40 MP, 38 MB)", png(6324, 6324, "L", noise=True)),
     ]
-    print(f"{'case':40} {'file KB':>8} {'outcome':>26} {'growth MB':>10} {'of budget':>10}")
+    print(f"{'case':40} {'file KB':>8} {'outcome':>26} {'upload MB':>10} {'download':>10} {'of budget':>10}")
     for label, data in cases:
-        outcome, growth = measure(data)
-        print(f"{label:40} {len(data) / 1024:8.0f} {outcome:>26} {growth:10.1f} {growth / BUDGET_MB:10.0%}")
+        outcome, upload, download = measure(data)
+        print(f"{label:40} {len(data) / 1024:8.0f} {outcome:>26} {upload:10.1f} {download:10.1f} "
+              f"{max(upload, download) / BUDGET_MB:10.0%}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from .models import THUMBNAIL_SUFFIX
 from .service import DecryptingReader, StoredFile, encrypt_to_store
 from .storage import BlobNotFound, current_blob_store
 from .uploads import IMAGE_KINDS, KINDS, UploadRefused, inspect_upload, limits_from_config
-from .watermark import apply_watermark, make_thumbnail, needs_watermark, watermark_text
+from .watermark import WatermarkTooLarge, apply_watermark, make_thumbnail, needs_watermark, watermark_text
 
 
 @dataclass
@@ -142,6 +142,25 @@ def _plaintext_chunks(store, blob_id: str, data_key: bytes, file_uid: str) -> It
         yield from reader
 
 
+def _slices(view: memoryview, size: int = 1024 * 1024) -> Iterator[bytes]:
+    for start in range(0, len(view), size):
+        yield bytes(view[start : start + size])
+
+
+def _read_at_most(chunks: Iterator[bytes], limit: int) -> bytes:
+    """The whole plaintext, or ``WatermarkTooLarge`` as soon as it passes ``limit`` bytes."""
+    parts, total = [], 0
+    try:
+        for chunk in chunks:
+            total += len(chunk)
+            if total > limit:
+                raise WatermarkTooLarge(f"more than {limit} bytes")
+            parts.append(chunk)
+    finally:
+        chunks.close()
+    return b"".join(parts)
+
+
 def read_file(row, *, tlp: str, principal: Principal, viewer_name: str, thumbnail: bool = False) -> Outgoing:
     """The plaintext of a stored file (or its thumbnail), watermarked for the viewer when its TLP asks.
 
@@ -160,7 +179,11 @@ def read_file(row, *, tlp: str, principal: Principal, viewer_name: str, thumbnai
         raise BlobNotFound(blob_id)
     chunks = _plaintext_chunks(store, blob_id, data_key, file_uid)
     if needs_watermark(tlp, kind):
-        data = b"".join(chunks)  # images are bounded by the upload's pixel and size limits
-        marked = apply_watermark(data, kind, watermark_text(principal.party_code, viewer_name))
-        return Outgoing([marked], KINDS[kind].mime_type, len(marked), True)
+        # The mark is drawn on the whole image, so the file is read into memory: never more than an
+        # upload may be, and decoded within the upload's decode budget (``watermark.apply_watermark``).
+        limits = limits_from_config(current_app.config)
+        data = _read_at_most(chunks, limits.max_bytes)
+        marked = apply_watermark(data, kind, watermark_text(principal.party_code, viewer_name),
+                                 max_decode_bytes=limits.max_decode_bytes)
+        return Outgoing(_slices(marked), KINDS[kind].mime_type, len(marked), True)
     return Outgoing(chunks, KINDS[kind].mime_type, size, False)

@@ -5,18 +5,12 @@ spool the file to disk in clear. The CSRF token is checked by ``documents.transf
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import FileField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.distribution_forms import DistributionFields, tlp_field
 
 FILE_LABEL = _l("File")
-
-
-class _StreamedForm(FlaskForm):
-    class Meta:
-        csrf = False
 
 
 class DocumentForm(DistributionFields):
@@ -33,6 +27,12 @@ class DocumentForm(DistributionFields):
     file = FileField(FILE_LABEL)
 
 
-class VersionForm(_StreamedForm):
+class VersionForm(DistributionFields):
+    """A new version, and the marking it is published under (the document's until changed)."""
+
+    class Meta:
+        csrf = False
+
+    tlp = tlp_field()
     note = StringField(_l("Version note"), validators=[Optional(), Length(max=500)])
     file = FileField(FILE_LABEL)

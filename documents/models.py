@@ -12,7 +12,9 @@ encrypted the same way under the id ``<file_uid>:thumb``.
 The display name can reveal things (a name, a document number), so it is an encrypted column, like an
 attachment's caption and a library document's title and description. The blob store never sees a name.
 
-Access: a library document is itself shareable (``ShareableMixin``), and its versions follow it.
+Access: a library document is itself shareable (``ShareableMixin``). Each version keeps the marking it was
+published under (a new version may re-mark the document): a version is seen only by whoever could see the
+document under that marking as well as under the current one (``documents.operations.versions_seen_by``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from portal.access import ShareableMixin
+from portal.access import Marking, ShareableMixin
 from portal.crypto import EncryptedText
 from portal.extensions import db
 from portal.parties.models import Party
@@ -143,8 +145,17 @@ class DocumentVersion(StoredFileMixin, db.Model):
     document_id: Mapped[int] = mapped_column(ForeignKey("library_documents.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(EncryptedText("library_document_versions.note"))
+    # The marking the version was published under (migration 0017): its document's at the time.
+    distribution_level: Mapped[str] = mapped_column(String(16))
+    tlp: Mapped[str] = mapped_column(String(16))
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), nullable=True)
+    party_ids: Mapped[list] = mapped_column(JSON, default=list)
 
     document: Mapped[Document] = relationship(lazy="joined")
+
+    @property
+    def marking(self) -> Marking:
+        return Marking(self.distribution_level, self.tlp, tuple(self.party_ids or ()), self.network_id)
 
     __table_args__ = (UniqueConstraint("document_id", "number", name="uq_library_document_versions_document_id_number"),)
 

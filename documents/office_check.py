@@ -16,8 +16,11 @@ is read with ``zipfile`` and every XML part it reads with ``defusedxml`` (no DTD
   whatever their mode (attached template, sub-document, external workbook link, data connections). One
   exception, deliberately: a plain hyperlink. It is a link the reader may click (Office asks first); it
   loads nothing when the file is opened, so it is not active content.
-- Fields that fetch or run (``office_dde``, ``office_external``): ``DDE``/``DDEAUTO`` in field codes
-  (``w:instrText`` runs, joined per field, and ``w:fldSimple/@w:instr``) of every ``word/*.xml`` part,
+- Fields that fetch or run (``office_dde``, ``office_external``): ``DDE``/``DDEAUTO`` in field codes of
+  every XML part of a DOCX, wherever it lies (document, headers, footers, footnotes, comments, glossary),
+  read as a stream of elements the way Word assembles them (``_FieldCodes``: ``w:fldChar`` begin,
+  instruction, separate, end, the instruction split across runs and paragraphs, fields nested in fields,
+  ``w:fldSimple``, deleted instructions); a field whose kind a nested field would compute is refused too;
   ``ddeLink`` in a workbook's external links; ``INCLUDETEXT``, ``INCLUDEPICTURE``, ``LINK`` and
   ``IMPORT`` fields, which load other files.
 """
@@ -31,7 +34,7 @@ import zipfile
 import zlib
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import ParseError, fromstring
+from defusedxml.ElementTree import ParseError, fromstring, iterparse
 from flask_babel import lazy_gettext as _l
 
 from .upload_rules import MB, UploadLimits, UploadRefused
@@ -143,9 +146,14 @@ class _Package:
         )
         if code is None:
             raise office_invalid()
+        defaults_by_extension = {
+            element.get("Extension", "").lower(): element.get("ContentType", "")
+            for element in types.iter(f"{_CT_NS}Default")
+        }
         for name in sorted(names):
-            if name.endswith(".xml") and name.startswith(("word/", "xl/externalLinks/")):
-                _check_fields(self._xml(name))
+            content_type = overrides.get(name) or defaults_by_extension.get(name.rpartition(".")[2].lower(), "")
+            if _holds_fields(code, name, content_type):
+                self._check_fields(name)
         for name in sorted(names):
             if name.endswith(".rels") and posixpath.basename(posixpath.dirname(name)) == "_rels":
                 _check_relationships(self._xml(name))
@@ -177,13 +185,34 @@ class _Package:
         """An entry's bytes; every byte inflated counts against the package's limit, whatever it declared."""
         parts = []
         with self.archive.open(name) as entry:
-            while piece := entry.read(64 * 1024):
-                self.inflated += len(piece)
-                if self.inflated > 2 * self.limits.max_unzipped_bytes:
-                    raise _zip_bomb()
+            while piece := self._counted(entry.read(64 * 1024)):
                 if keep:
                     parts.append(piece)
         return b"".join(parts)
+
+    def _counted(self, piece: bytes) -> bytes:
+        self.inflated += len(piece)
+        if self.inflated > 2 * self.limits.max_unzipped_bytes:
+            raise _zip_bomb()
+        return piece
+
+    def _check_fields(self, name: str) -> None:
+        """Read one XML part as a stream of elements (memory bounded by its deepest element, not its size)
+        and judge its fields (``_FieldCodes``) and DDE links."""
+        fields = _FieldCodes()
+        with self.archive.open(name) as entry:
+            source = _CountingReader(entry, self._counted)
+            try:
+                for event, element in iterparse(source, events=("start", "end"), forbid_dtd=True,
+                                                forbid_entities=True, forbid_external=True):
+                    fields.feed(event, element)
+                    if event == "end":
+                        element.clear()
+            except UploadRefused:
+                raise
+            except (ParseError, DefusedXmlException, ValueError):
+                raise office_invalid() from None
+        fields.close()
 
     def _xml(self, name: str):
         try:
@@ -204,31 +233,84 @@ def _check_relationships(relationships) -> None:
             raise _macros()
 
 
-def _check_fields(part) -> None:
-    """DDE and file-loading fields in a WordprocessingML part, ``ddeLink`` in a SpreadsheetML one."""
-    if next(part.iter(f"{_SML_NS}ddeLink"), None) is not None:
-        raise _dde()
-    instructions: list[str] = []
-    open_fields: list[tuple[list[str], list[bool]]] = []  # (instruction pieces, [still reading it])
-    for element in part.iter():
-        if element.tag == f"{_W_NS}fldSimple":
-            instructions.append(element.get(f"{_W_NS}instr", ""))
-        elif element.tag == f"{_W_NS}fldChar":
-            state = element.get(f"{_W_NS}fldCharType")
-            if state == "begin":
-                open_fields.append(([], [True]))
-            elif state == "separate" and open_fields:
-                open_fields[-1][1][0] = False  # what follows is the field's last result, not its code
-            elif state == "end" and open_fields:
-                instructions.append("".join(open_fields.pop()[0]))
-        elif element.tag == f"{_W_NS}instrText":
-            if open_fields and open_fields[-1][1][0]:
-                open_fields[-1][0].append(element.text or "")
+def _holds_fields(code: str, name: str, content_type: str) -> bool:
+    """Whether a part is read for fields: in a DOCX every XML part, wherever it lies (Word follows the
+    relationships, so a header may sit outside ``word/``); in an XLSX its external links."""
+    if name == "[Content_Types].xml" or name.endswith(".rels"):
+        return False
+    if code == "docx":
+        return "xml" in content_type.lower() or name.lower().endswith(".xml")
+    return name.startswith("xl/externalLinks/") or content_type.endswith("externalLink+xml")
+
+
+class _CountingReader:
+    """A zip entry read through the package's inflation count (``_Package._counted``)."""
+
+    def __init__(self, entry, count):
+        self.entry = entry
+        self.count = count
+
+    def read(self, size: int = -1) -> bytes:
+        return self.count(self.entry.read(64 * 1024 if size is None or size < 0 else min(size, 64 * 1024)))
+
+
+class _Field:
+    """One complex field (``w:fldChar`` begin ... end) while it is read: its instruction pieces."""
+
+    def __init__(self):
+        self.pieces: list[str] = []
+        self.reading = True  # until ``separate``: what follows is the field's last result, not its code
+
+
+class _FieldCodes:
+    """Field codes of a WordprocessingML part, as Word assembles them: ``w:instrText`` (and
+    ``w:delInstrText``, a deleted instruction that rejecting the revision restores) joined per field
+    across runs and paragraphs, fields nested in fields, ``w:fldSimple/@w:instr``; and ``ddeLink`` of a
+    SpreadsheetML external link. A field whose own kind would be computed by a nested field (its code
+    starting with another field) is refused like DDE: what it becomes is known only once Word runs it."""
+
+    _INSTRUCTIONS = frozenset({f"{_W_NS}instrText", f"{_W_NS}delInstrText"})
+
+    def __init__(self):
+        self.open: list[_Field] = []
+
+    def feed(self, event: str, element) -> None:
+        tag = element.tag
+        if event == "start":
+            if tag == f"{_SML_NS}ddeLink":
+                raise _dde()
+            if tag == f"{_W_NS}fldSimple":
+                self._nested()
+                _check_instruction(element.get(f"{_W_NS}instr", ""))
+            elif tag == f"{_W_NS}fldChar":
+                self._fld_char(element.get(f"{_W_NS}fldCharType"))
+        elif tag in self._INSTRUCTIONS:
+            if self.open and self.open[-1].reading:
+                self.open[-1].pieces.append(element.text or "")
             else:
-                instructions.append(element.text or "")
-    instructions.extend("".join(pieces) for pieces, _reading in open_fields)
-    for instruction in instructions:
-        if _DDE_FIELD.search(instruction):
+                _check_instruction(element.text or "")
+
+    def _fld_char(self, state: str | None) -> None:
+        if state == "begin":
+            self._nested()
+            self.open.append(_Field())
+        elif state == "separate" and self.open:
+            self.open[-1].reading = False
+        elif state == "end" and self.open:
+            _check_instruction("".join(self.open.pop().pieces))
+
+    def _nested(self) -> None:
+        """A field starting inside the code of the field around it, before that code named its kind."""
+        if self.open and self.open[-1].reading and not "".join(self.open[-1].pieces).strip():
             raise _dde()
-        if _FETCHING_FIELD.search(instruction):
-            raise _external()
+
+    def close(self) -> None:
+        for field in self.open:  # a field never ended is still judged by what it says
+            _check_instruction("".join(field.pieces))
+
+
+def _check_instruction(instruction: str) -> None:
+    if _DDE_FIELD.search(instruction):
+        raise _dde()
+    if _FETCHING_FIELD.search(instruction):
+        raise _external()

@@ -9,12 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.access import (
     DistributionError,
+    Marking,
+    can_reshare,
     get_visible_or_404,
+    history_seen_by,
     set_distribution,
+    sent_to_party_ids,
     validate_distribution,
     visible,
 )
@@ -38,6 +43,14 @@ class LibraryError(ValueError):
         super().__init__(str(message))
         self.field = field
         self.message = message
+
+
+class WiderReshareRefused(LibraryError):
+    """A RED or AMBER+STRICT document re-marked to a wider audience (``portal.access.can_reshare``)."""
+
+    def __init__(self):
+        super().__init__("distribution", _l("A RED or AMBER+STRICT document cannot be shared more widely than "
+                                            "it is."))
 
 
 def folders() -> list[Folder]:
@@ -114,34 +127,66 @@ def create_document(principal: Principal, upload: ReceivedUpload, *, folder_id, 
     return document
 
 
-def add_version(principal: Principal, document: Document, upload: ReceivedUpload,
-                note: str | None = None) -> DocumentVersion:
-    """The next version of ``document`` (the caller checked the principal's party owns it)."""
+def add_version(principal: Principal, document: Document, upload: ReceivedUpload, note: str | None = None, *,
+                marking: Marking | None = None) -> DocumentVersion:
+    """The next version of ``document`` (the caller checked the principal's party owns it), published under
+    ``marking`` (default: the document's current one), which becomes the document's. A RED or AMBER+STRICT
+    document is never re-marked to a wider audience. The version keeps the marking it was published under."""
     if note is not None and len(note) > 500:
         raise LibraryError("note", "a note has at most 500 characters")
+    remarked = marking is not None and marking != current_marking(document)
+    if remarked:
+        _remark(document, marking)
     number = (db.session.scalar(select(db.func.max(DocumentVersion.number))
                                 .where(DocumentVersion.document_id == document.id)) or 0) + 1
+    published = current_marking(document)
     version = DocumentVersion(document_id=document.id, number=number, note=(note or "").strip() or None,
+                              distribution_level=published.level, tlp=published.tlp,
+                              network_id=published.network_id, party_ids=list(published.party_ids),
                               **file_columns(upload, principal.user_id))
     db.session.add(version)
     document.updated_at = utcnow()
     db.session.flush()
     record("document.upload", object_type="library_document", object_id=document.id,
            object_party=document.owner_party.code, objectives=document.objectives or None,
-           details={"version": number, "kind": upload.kind, "size": upload.stored.size})
+           details={"version": number, "kind": upload.kind, "size": upload.stored.size,
+                    **({"level": published.level, "tlp": published.tlp, "recipients": len(published.party_ids),
+                        "remarked": True} if remarked else {})})
     return version
 
 
+def current_marking(document: Document) -> Marking:
+    """The document's marking now: its listed parties, or for a network distribution the audience it was
+    sent to (frozen when it was sent: ``portal.access.sent_to_party_ids``), sorted."""
+    party_ids = (sent_to_party_ids(document) if document.distribution_level == "network"
+                 else document.recipient_party_ids)
+    return Marking(document.distribution_level, document.tlp, tuple(sorted(party_ids)), document.network_id)
+
+
+def _remark(document: Document, marking: Marking) -> None:
+    try:
+        validate_distribution(marking.level, marking.tlp, marking.party_ids, marking.network_id)
+    except DistributionError as error:
+        raise LibraryError(error.field, error.message) from None
+    party_ids, network_id = _check_recipients(document.owner_party_id, marking.level, marking.party_ids,
+                                              marking.network_id)
+    if not can_reshare(document, marking.level, party_ids=party_ids, network_id=network_id):
+        raise WiderReshareRefused()
+    set_distribution(document, level=marking.level, tlp=marking.tlp, party_ids=party_ids, network_id=network_id)
+    db.session.flush()
+
+
 def versions_of(document: Document) -> list[DocumentVersion]:
-    """The document's versions, newest first."""
+    """The document's versions, newest first (all of them: see ``versions_seen_by`` for a reader's)."""
     return list(db.session.scalars(select(DocumentVersion).where(DocumentVersion.document_id == document.id)
                                    .order_by(DocumentVersion.number.desc())))
 
 
-def get_version(document: Document, number: int) -> DocumentVersion | None:
-    """Version ``number`` of the document, or None."""
-    return db.session.scalar(select(DocumentVersion).where(DocumentVersion.document_id == document.id,
-                                                           DocumentVersion.number == number))
+def versions_seen_by(principal: Principal, document: Document) -> list[DocumentVersion]:
+    """The versions of ``document`` (loaded through ``get_visible_or_404``) that ``principal`` may read,
+    newest first: each under the marking it was published under as well as the document's current one. A
+    document once AMBER to its party and now GREEN to all keeps its AMBER versions to its party."""
+    return history_seen_by(principal, document.owner_party_id, versions_of(document), lambda row: row.marking)
 
 
 def read_library(principal: Principal, folder_id: int | None, tag: str) -> tuple[list[Document], dict[int, int]]:
@@ -170,12 +215,12 @@ def read_document(principal: Principal, document_id) -> Document:
 
 
 def version_to_download(principal: Principal, document_id, number: int) -> tuple[Document, DocumentVersion]:
-    """Version ``number`` of a library document ``principal`` sees; an invisible document (audited as
-    denied) or a missing version answers 404."""
+    """Version ``number`` of a library document ``principal`` sees, if it may read that version
+    (``versions_seen_by``); an invisible document (audited as denied) or a missing version answers 404."""
     document = get_visible_or_404(Document, document_id, principal)
-    version = get_version(document, number)
+    version = next((row for row in versions_seen_by(principal, document) if row.number == number), None)
     if version is None:
-        abort(404)
+        abort(404)  # no such version, or one published for others: alike
     return document, version
 
 

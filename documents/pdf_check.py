@@ -22,6 +22,11 @@ came. What is refused, and how it is found:
   profile or metadata (content streams, forms, untyped streams), read with qpdf's own content parser:
   content cannot act by itself, but a name such as ``/JS`` there is refused rather than argued about.
 
+Earlier revisions: qpdf reads a file as its last incremental update left it, so objects an update
+superseded (a catalog with a JavaScript ``/OpenAction``, replaced by a clean one) are still in the file but
+not in what qpdf resolves. Every earlier revision - the file up to each earlier ``%%EOF`` - that qpdf can
+open is judged by the same rules (at most ``_MAX_REVISIONS`` of them; more is refused as uninspectable).
+
 qpdf's decoders are given memory limits (process-wide, set once here) so that no stream inflates past
 ``_STREAM_MEMORY``; LZW, the one decoder qpdf cannot bound, is refused outside images.
 """
@@ -48,6 +53,11 @@ pikepdf.settings.set_qpdf_limits(
 )
 
 _PDF_VERSION = re.compile(rb"%PDF-[12]\.\d")
+_EOF_MARKER = re.compile(rb"%%EOF[ \t]*(?:\r\n|\r|\n)?")
+# Revisions judged one by one (each a parse of the file up to it); more earlier ones than this is no
+# document an office saves, and is refused rather than parsed without end.
+_MAX_REVISIONS = 64
+_NOT_BLANK = re.compile(rb"[^\r\n\t\f\x00 ]")
 # qpdf drops a key whose value is a missing object, so a trailer naming an /Encrypt dictionary that is not
 # there looks unencrypted once parsed; such a file says it is encrypted and is refused as one.
 _TRAILER_ENCRYPT = re.compile(rb"trailer\s*<<[^>]*/Encrypt\b")
@@ -108,9 +118,36 @@ def pdf_refusal(code: str) -> UploadRefused:
 
 
 def check_pdf(data: bytes, limits: UploadLimits) -> None:
-    """Refuse (``UploadRefused``) a PDF that is damaged, encrypted or holds active content; see above."""
+    """Refuse (``UploadRefused``) a PDF that is damaged, encrypted or holds active content, in its latest
+    revision or in any earlier one; see above."""
     if not _PDF_VERSION.match(data):
         raise pdf_refusal("pdf_invalid")
+    _check_revision(data, limits, latest=True)
+    ends = earlier_revision_ends(data)
+    if len(ends) > _MAX_REVISIONS:
+        raise pdf_refusal("pdf_uninspectable")
+    for end in ends:
+        _check_revision(memoryview(data)[:end], limits, latest=False)
+
+
+def earlier_revision_ends(data: bytes) -> list[int]:
+    """Where each revision before the last ends: after every ``%%EOF`` marker (and its end of line) but
+    the file's own last one. An incremental update appends objects, a cross-reference section and a
+    trailer to the file as it was, so each such prefix is the file as that earlier revision saved it."""
+    ends = []
+    for match in _EOF_MARKER.finditer(data):
+        if _NOT_BLANK.search(data, match.end()) is not None:
+            ends.append(match.end())
+            if len(ends) > _MAX_REVISIONS:
+                break
+    return ends
+
+
+def _check_revision(data, limits: UploadLimits, *, latest: bool) -> None:
+    """Judge one revision. The latest must open as it is; an earlier prefix that qpdf cannot open is no
+    revision (a ``%%EOF`` inside a stream, the first part of a linearized file) and is passed over, but one
+    that opens is held to every rule: its objects are still in the file, and a reader that rebuilds the
+    cross-reference table (a damaged or "repaired" file) would find them."""
     with warnings.catch_warnings():
         # qpdf's remarks on damaged but readable files come as warnings; the verdict is ours.
         warnings.simplefilter("ignore")
@@ -119,9 +156,11 @@ def check_pdf(data: bytes, limits: UploadLimits) -> None:
         except pikepdf.PasswordError:
             raise pdf_refusal("pdf_encrypted") from None
         except (pikepdf.PdfError, ValueError, OverflowError):
-            raise pdf_refusal("pdf_invalid") from None
+            if latest:
+                raise pdf_refusal("pdf_invalid") from None
+            return
         with pdf:
-            if pdf.is_encrypted or "/Encrypt" in pdf.trailer or _TRAILER_ENCRYPT.search(data[-4096:]):
+            if pdf.is_encrypted or "/Encrypt" in pdf.trailer or _TRAILER_ENCRYPT.search(bytes(data[-4096:])):
                 raise pdf_refusal("pdf_encrypted")
             try:
                 _Inspection(pdf, limits).run()

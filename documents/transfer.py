@@ -37,7 +37,7 @@ from portal.rotation import referenced_blob_ids
 from .files import Outgoing, ReceivedUpload, StoredBlobs, read_file, store_upload
 from .receive import MalformedUpload, drain_request, receive
 from .uploads import UploadRefused, limits_from_config
-from .watermark import WATERMARKED_TLP
+from .watermark import WATERMARKED_TLP, WatermarkTooLarge
 
 SANDBOX_CSP = "sandbox; default-src 'none'"
 
@@ -264,7 +264,12 @@ def send_file(row, *, tlp: str, principal: Principal, variant: str = "download",
     thumbnail = variant == "thumbnail"
     if thumbnail and row.thumb_blob_id is None:
         abort(404)
-    outgoing = read_file(row, tlp=tlp, principal=principal, viewer_name=_viewer_name(), thumbnail=thumbnail)
+    try:
+        outgoing = read_file(row, tlp=tlp, principal=principal, viewer_name=_viewer_name(), thumbnail=thumbnail)
+    except WatermarkTooLarge:
+        # Never sent unmarked: only a file stored under larger limits than today's gets here.
+        abort(409, description=_("This image is too large to be watermarked for you; ask its owner for a "
+                                 "smaller copy."))
     record_view(outgoing.watermarked)
     inline = variant != "download" and (thumbnail or row.kind in ("jpeg", "png"))
     filename = row.display_name if not thumbnail else f"thumbnail-{row.id}.jpg"

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from portal.access import (
     DistributionError,
+    Marking,
     get_changeable_or_404,
     owns,
     permission_required,
@@ -99,11 +100,12 @@ def _render_document_form(form, status=200):
 @permission_required("view_library")
 def document(document_id: int):
     """A document's page with its versions (the read is audited)."""
-    doc = operations.read_document(current_principal(), document_id)
+    principal = current_principal()
+    doc = operations.read_document(principal, document_id)
     from portal.plan.data import get_objective
 
     objectives = [(code, get_objective(code)) for code in doc.objectives]
-    return render_template("documents/document.html", doc=doc, versions=operations.versions_of(doc),
+    return render_template("documents/document.html", doc=doc, versions=operations.versions_seen_by(principal, doc),
                            objectives=objectives, lang=_lang(),
                            is_owner=owns(doc))
 
@@ -120,7 +122,7 @@ def new_version(document_id: int):
     """The form for a new version (the owning party only), and the upload."""
     doc = _own_document_or_404(document_id)
     return transfer.upload_page(
-        lambda fields: VersionForm(formdata=fields),
+        lambda fields: _version_form(doc, fields),
         lambda form, status: _render_version_form(doc, form, status),
         allowed=LIBRARY_KINDS,
         record_refusal=lambda refusal: record_refusal(
@@ -129,8 +131,25 @@ def new_version(document_id: int):
         save=lambda received: _add_version(doc, received))
 
 
+def _version_form(doc: Document, formdata=None) -> VersionForm:
+    """The new-version form, its marking fields set to the document's current marking."""
+    marking = operations.current_marking(doc)
+    form = VersionForm(formdata=formdata, tlp=marking.tlp, distribution=marking.level,
+                       parties=list(marking.party_ids), network=marking.network_id)
+    form.set_choices(recipient_parties(doc.owner_party_id), networks())
+    return form
+
+
 def _add_version(doc: Document, received: transfer.ReceivedForm):
-    operations.add_version(current_principal(), doc, received.upload, note=received.form.note.data)
+    form = received.form
+    marking = Marking(form.distribution.data, form.tlp.data, tuple(form.parties.data or ()), form.network.data)
+    try:
+        operations.add_version(current_principal(), doc, received.upload, note=form.note.data, marking=marking)
+    except operations.LibraryError as error:
+        wider = isinstance(error, operations.WiderReshareRefused)
+        _apply_library_error(form, error.field, error.message if wider else _("This value is not valid."))
+        received.blobs.discard()
+        return _render_version_form(doc, form, 400)
     flash(_("New version uploaded."), "success")
     return redirect(url_for("documents.document", document_id=doc.id))
 

@@ -34,6 +34,7 @@ BLUEPRINTS = (
     "alerts.subscription_views",
     "alerts.attachment_views",
     "documents.views",
+    "documents.api",
     "alerts.attachment_api",
     "portal.exchange.views",
     "portal.exchange.api",

@@ -15,7 +15,7 @@ its parent's scope; a directory record (``DirectoryRecordMixin``) by the directo
 from __future__ import annotations
 
 from functools import cache, wraps
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from flask import abort
 from sqlalchemy import ForeignKey, Integer, String, and_, cast, exists, false, or_, select, true
@@ -432,6 +432,25 @@ def sees_under_marking(principal: Principal | None, *, owner_party_id: int, leve
     from portal.parties.models import NetworkParty
 
     return db.session.get(NetworkParty, (via, principal.party_id)) is not None
+
+
+class Marking(NamedTuple):
+    """The marking a shareable record had at one time (a revision's, a version's): what
+    ``sees_under_marking`` judges."""
+
+    level: str
+    tlp: str
+    party_ids: tuple[int, ...] = ()
+    network_id: int | None = None
+
+
+def history_seen_by(principal: Principal | None, owner_party_id: int, items, marking_of) -> list:
+    """The ``items`` of a record's history (revisions, versions) that ``principal`` may read: those whose
+    own marking (``marking_of(item)``, a ``Marking``) it could see the record under. The caller has loaded
+    the record through ``get_visible_or_404``, which holds it to the current marking: together, a past
+    state is seen only by whoever could see the record then and can see it now."""
+    return [item for item in items
+            if sees_under_marking(principal, owner_party_id=owner_party_id, **marking_of(item)._asdict())]
 
 
 def visible(model, principal: Principal | None = None):

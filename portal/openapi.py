@@ -204,7 +204,7 @@ def build_document(app: Flask) -> dict:
                     "scheme": "bearer",
                     "description": "A personal API token. Scopes: alerts:check (hit / no hit), alerts:read "
                                    "(search and read alerts), alerts:write (report alerts), "
-                                   "directory:read, exchange:read, exchange:write.",
+                                   "directory:read, exchange:read, exchange:write, library:read.",
                 }
             },
         },

@@ -163,6 +163,28 @@ def test_users_create_reads_the_password_from_stdin(cli):
     assert "example.org" not in entry.details and STRONG_PASSWORD not in entry.details
 
 
+def test_users_create_tells_the_partys_administrators(cli, make_user):
+    """A command is outside every party: the account it makes is told to the party's administrators."""
+    from portal.notifications.models import Notification
+
+    mex_admin = make_user(role="country_admin", party_code="MEX")
+    mex_officer = make_user(role="liaison_officer", party_code="MEX")
+
+    result = cli("users", "create", "shadow@sre.gob.mx", "--party", "MEX", "--role", "country_admin",
+                 "--name", "Shadow Admin", stdin=STRONG_PASSWORD + "\n")
+
+    assert result.exit_code == 0, result.output
+    shadow = User.find_by_email("shadow@sre.gob.mx")
+    [note] = db.session.scalars(select(Notification).where(Notification.user_id == mex_admin.id)).all()
+    assert note.kind == "admin.outside_created" and "CLI" in note.title and "Shadow Admin" in note.title
+    assert note.link == f"/admin/users/{shadow.id}"
+    mails = [m for m in db.session.scalars(select(OutboxMessage)) if "outside" in m.subject]
+    assert [m.recipient for m in mails] == [mex_admin.email]
+    assert f"/admin/users/{shadow.id}" in mails[0].body
+    assert db.session.scalars(select(Notification).where(Notification.user_id.in_([mex_officer.id, shadow.id]))
+                              ).all() == []
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [

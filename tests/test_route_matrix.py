@@ -171,6 +171,8 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "documents.download_version": lambda ctx: {**_library_document(ctx), "number": 1},
     "alert_confirmations.detail": _confirmation_asked_by_gtm,
     "confirmations_api.confirmation": _confirmation_asked_by_gtm,
+    "library_api.document": _library_document,
+    "library_api.version": lambda ctx: {**_library_document(ctx), "number": 1},
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where

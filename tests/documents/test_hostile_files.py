@@ -250,6 +250,96 @@ def test_encrypted_and_unreadable_pdfs_are_refused():
     assert refused(b"%PDF-1.7\n" + b"x" * 100 + b"\n%%EOF\n", "a.pdf").code == "pdf_invalid"
 
 
+# --------------------------------------------------------------------------- incremental updates
+
+
+def incremental_update(base: bytes, change) -> bytes:
+    """``base`` with an incremental update appended: ``change(pdf)`` (the base, open) names the objects
+    replaced or added and those deleted, by number; they go behind a classic cross-reference section whose
+    trailer points back (``/Prev``) at the base's. (qpdf renumbers what it re-saves: numbers come from
+    the file itself.)"""
+    import re
+
+    previous = int(re.findall(rb"startxref\s+(\d+)", base)[-1])
+    with pikepdf.open(io.BytesIO(base)) as pdf:
+        objects, free = change(pdf)
+        root = pdf.Root.objgen[0]
+        size = max(int(pdf.trailer.Size), max([*objects, *free]) + 1)
+    out = bytearray(base if base.endswith(b"\n") else base + b"\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n"
+    for number in sorted([*objects, *free]):
+        entry = b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 00001 f \n"
+        out += b"%d 1\n" % number + entry
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, previous, xref)
+    return bytes(out)
+
+
+def clean_catalog(pdf) -> tuple[dict, tuple]:
+    """The catalog replaced by one that names its pages alone."""
+    return {pdf.Root.objgen[0]: b"<< /Type /Catalog /Pages %d 0 R >>" % pdf.Root.Pages.objgen[0]}, ()
+
+
+def catalog_and_script_deleted(pdf) -> tuple[dict, tuple]:
+    objects, _ = clean_catalog(pdf)
+    return objects, (pdf.Root.Names.JavaScript.Names[1].objgen[0],)
+
+
+def link_replaced(pdf) -> tuple[dict, tuple]:
+    return {pdf.pages[0].Annots[0].objgen[0]: b"<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] >>"}, ()
+
+
+def outline_added(pdf) -> tuple[dict, tuple]:
+    return {int(pdf.trailer.Size): b"<< /Type /Outlines /Count 0 >>"}, ()
+
+
+# Active content present only in the revision an update superseded: the latest revision is clean.
+EARLIER_REVISION_CASES = {
+    "javascript open action": ("javascript open action", clean_catalog),
+    "uri open action": ("uri open action", clean_catalog),
+    "launch": ("launch", clean_catalog),
+    "submit form": ("submit form", clean_catalog),
+    "javascript name tree deleted": ("javascript name tree", catalog_and_script_deleted),
+    "uri link replaced": ("uri link", link_replaced),
+}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("case", sorted(EARLIER_REVISION_CASES))
+def test_active_content_superseded_by_an_incremental_update_is_refused(case, encoding):
+    hostile, change = EARLIER_REVISION_CASES[case]
+    parts, code = PDF_CASES[hostile]
+    data = incremental_update(build(encoding, **parts), change)
+    with pikepdf.open(io.BytesIO(data)) as pdf:  # what qpdf resolves is clean: the latest revision
+        assert "/OpenAction" not in pdf.Root and "/Names" not in pdf.Root
+        assert all(annot.Subtype == pikepdf.Name.Text for annot in pdf.pages[0].get("/Annots", []))
+    assert refused(data, "report.pdf").code == code
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_clean_incremental_updates_and_linearized_files_are_accepted(encoding):
+    base = build(encoding, **ACCEPTED_PDFS["internal go-to"])
+    updated = incremental_update(incremental_update(base, clean_catalog), outline_added)
+    with pikepdf.open(io.BytesIO(base)) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, linearize=True)
+    # "%%EOF" inside a stream's content is no revision
+    in_a_stream = build(encoding, streams={4: _stream(b"", CONTENT + b"\n%%EOF\n% BT ET")})
+    for data in (updated, out.getvalue(), in_a_stream):
+        assert b"".join(inspect_upload([data], "report.pdf").chunks) == data
+
+
+def test_a_file_of_endless_revisions_is_refused():
+    data = build("classic")
+    for _ in range(70):
+        data = incremental_update(data, clean_catalog)
+    assert refused(data, "report.pdf").code == "pdf_uninspectable"
+
+
 # --------------------------------------------------------------------------- OOXML builders
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -301,6 +391,15 @@ def field(*instructions: str) -> str:
     return f'<w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}<w:r><w:fldChar w:fldCharType="end"/></w:r>'
 
 
+def nest(before: str, inner: str, after: str) -> str:
+    """A field whose code is ``before``, then the field ``inner``, then ``after``."""
+    def code(text: str) -> str:
+        return f"<w:r><w:instrText>{text}</w:instrText></w:r>" if text else ""
+
+    return (f'<w:r><w:fldChar w:fldCharType="begin"/></w:r>{code(before)}{inner}{code(after)}'
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+
+
 DOC_RELS = "word/_rels/document.xml.rels"
 OFFICE_CASES = {
     "remote attached template": (
@@ -325,6 +424,30 @@ OFFICE_CASES = {
     "simple DDE field": ({"word/document.xml": word_body('<w:fldSimple w:instr="DDE cmd calc"/>')}, "office_dde"),
     "DDE field in a header": ({"word/header1.xml": f'<w:hdr xmlns:w="{W}"><w:p>{field("DDEAUTO a b")}</w:p></w:hdr>'
                                .encode()}, "office_dde"),
+    "DDE field in a footer outside word/": (
+        {DOC_RELS: rels(("footer", "../parts/f1.xml", None)),
+         "parts/f1.xml": f'<w:ftr xmlns:w="{W}"><w:p><w:fldSimple w:instr="DDEAUTO cmd calc"/></w:p></w:ftr>'.encode()},
+        "office_dde"),
+    "DDE field in a footnote": (
+        {"word/footnotes.xml": f'<w:footnotes xmlns:w="{W}"><w:footnote><w:p>{field("DDE a", "b c")}</w:p>'
+         '</w:footnote></w:footnotes>'.encode()}, "office_dde"),
+    "DDE field nested in an IF field": (
+        {"word/document.xml": word_body(nest(" IF 1 = 1 \"", field("DDEAUTO c:\\\\a.exe x"), "\" "))},
+        "office_dde"),
+    "field kind computed by a nested field": (
+        {"word/document.xml": word_body(nest("", field("QUOTE 68 68 69 65 85 84 79"), " c:\\\\a.exe x"))},
+        "office_dde"),
+    "simple DDE field inside a field code": (
+        {"word/document.xml": word_body(nest(" IF 1 = 1 ", '<w:fldSimple w:instr="DDE cmd calc"/>', ""))},
+        "office_dde"),
+    "DDE field split across paragraphs": (
+        {"word/document.xml": f'<w:document xmlns:w="{W}"><w:body><w:p><w:r><w:fldChar w:fldCharType="begin"/>'
+         '</w:r><w:r><w:instrText>DD</w:instrText></w:r></w:p><w:p><w:r><w:instrText>EAUTO a b</w:instrText></w:r>'
+         '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body></w:document>'.encode()}, "office_dde"),
+    "deleted DDE instruction": (
+        {"word/document.xml": word_body('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:delInstrText>'
+                                        'DDEAUTO a b</w:delInstrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>')},
+        "office_dde"),
     "remote picture field": ({"word/document.xml": word_body(field(' INCLUDEPICTURE "https://evil.example/p.png" '))},
                              "office_external"),
     "macros": ({"word/vbaProject.bin": b"\xd0\xcf\x11\xe0"}, "office_macros"),
@@ -368,7 +491,12 @@ def test_activex_content_type_is_refused():
 def test_clean_documents_and_plain_hyperlinks_are_accepted():
     hyperlink = package("docx", {DOC_RELS: rels(("hyperlink", "https://www.oas.org/", "External")),
                                  "word/styles.xml": f'<w:styles xmlns:w="{W}"/>'.encode()})
-    for data, name in ((package("docx"), "a.docx"), (package("xlsx"), "a.xlsx"), (hyperlink, "b.docx")):
+    merge = package("docx", {
+        "word/document.xml": word_body(nest(" IF ", field(" MERGEFIELD party "), ' = "GTM" "yes" "no" ')),
+        "word/footer1.xml": f'<w:ftr xmlns:w="{W}"><w:p><w:fldSimple w:instr=" PAGE "/>{field(" NUMPAGES ")}</w:p>'
+                            '</w:ftr>'.encode()})
+    for data, name in ((package("docx"), "a.docx"), (package("xlsx"), "a.xlsx"), (hyperlink, "b.docx"),
+                       (merge, "c.docx")):
         upload = inspect_upload([data], name)
         assert b"".join(upload.chunks) == data
 
@@ -418,3 +546,98 @@ def test_each_refusal_through_the_library_is_audited_and_leaves_nothing(
     assert blob_files() == before and file_rows() == 0 and db.session.scalar(select(Document.id)) is None
     assert json.loads(audit_entries("document.upload", outcome="denied")[0].details) == {
         "reason": code, "target": "library_document"}
+
+
+# --------------------------------------------------------------------------- through the attachment routes
+
+
+def _hostile_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (6300, 6300), (40, 90, 160, 255)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+ATTACHMENT_CASES = [
+    ("pdf predictor object stream", ROUTE_CASES[0][1], "report.pdf", "pdf_javascript"),
+    ("pdf padded hex object stream", ROUTE_CASES[1][1], "report.pdf", "pdf_javascript"),
+    ("pdf remote go-to", ROUTE_CASES[4][1], "report.pdf", "pdf_action"),
+    ("pdf javascript in an earlier revision",
+     lambda: incremental_update(build("flate", **PDF_CASES["javascript open action"][0]), clean_catalog),
+     "report.pdf", "pdf_javascript"),
+    ("png of many pixels", _hostile_png, "front.png", "image_too_large"),
+    ("docx DDE", lambda: office_case("DDE field nested in an IF field")[0], "letter.docx", "office_dde"),
+]
+
+
+def _through_alert_api(client, make_user, data, filename):
+    from auth.tokens import create_token
+    from tests.documents.factories import gtm_alert
+
+    user = make_user(role="liaison_officer", party_code="GTM")
+    alert = gtm_alert(user)
+    _row, secret = create_token(user, name="border system", scopes=["alerts:write"])
+    db.session.commit()
+    before = blob_files()
+    mark_audit_start()
+    response = post_multipart(client, f"/api/v1/alerts/{alert.id}/attachments", {"side": "front", "light": "ir"},
+                              [("file", filename, data)], headers={"Authorization": f"Bearer {secret}"})
+    return response, before, "attachment"
+
+
+def _submission(make_user):
+    from tests.exchange.factories import make_submission
+
+    author = make_user(role="liaison_officer", party_code="GTM")
+    return author, make_submission(author, parties=["MEX"], tlp="AMBER")
+
+
+def _through_exchange_page(client, make_user, data, filename, login_as):
+    author, sent = _submission(make_user)
+    login_as(author)
+    before = blob_files()
+    mark_audit_start()
+    response = post_multipart(client, f"/exchange/{sent.id}/attachments/new", {"caption": "Front"},
+                              [("file", filename, data)])
+    return response, before, "submission_attachment"
+
+
+def _through_exchange_api(client, make_user, data, filename):
+    from tests.exchange.test_api import bearer
+
+    author, sent = _submission(make_user)
+    headers = bearer(author, "exchange:write")
+    before = blob_files()
+    mark_audit_start()
+    response = post_multipart(client, f"/api/v1/submissions/{sent.id}/attachments", {"caption": "Front"},
+                              [("file", filename, data)], headers=headers)
+    return response, before, "submission_attachment"
+
+
+@pytest.mark.parametrize("route", ["alert api", "exchange page", "exchange api"])
+@pytest.mark.parametrize(("label", "make", "filename", "code"), ATTACHMENT_CASES,
+                         ids=[case[0] for case in ATTACHMENT_CASES])
+def test_each_refusal_through_the_attachment_routes_is_audited_and_leaves_nothing(
+    client, make_user, login_as, route, label, make, filename, code
+):
+    from markupsafe import escape
+
+    from portal.exchange.attachments import SubmissionAttachment
+
+    data = make()
+    message = str(refused(data, filename))
+    if route == "alert api":
+        response, before, target = _through_alert_api(client, make_user, data, filename)
+    elif route == "exchange page":
+        response, before, target = _through_exchange_page(client, make_user, data, filename, login_as)
+    else:
+        response, before, target = _through_exchange_api(client, make_user, data, filename)
+    if route == "exchange page":
+        assert response.status_code == 400 and str(escape(message)) in response.get_data(as_text=True)
+    else:
+        body = response.get_json()
+        assert response.status_code == 422 and body["code"] == code and body["fields"]["file"] == message
+    db.session.expire_all()
+    assert blob_files() == before and file_rows() == 0
+    assert db.session.scalar(select(SubmissionAttachment.id)) is None
+    assert [json.loads(entry.details) for entry in audit_entries("document.upload", outcome="denied")] == [
+        {"reason": code, "target": target}]
