@@ -18,8 +18,8 @@ from portal.access import (
     can_reshare,
     get_visible_or_404,
     history_seen_by,
-    set_distribution,
     sent_to_party_ids,
+    set_distribution,
     validate_distribution,
     visible,
 )
