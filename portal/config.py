@@ -93,6 +93,8 @@ def load_settings() -> dict:
         # Where encrypted files are kept: a folder, file:///folder, or another registered backend's URL
         # (documents.storage). Empty: <instance>/blobs.
         "BLOB_STORE": os.environ.get("PORTAL_BLOB_STORE", ""),
+        # s3://bucket/prefix: the S3 endpoint (SeaweedFS, MinIO; empty: AWS), credentials from AWS_* variables.
+        "S3_ENDPOINT": os.environ.get("PORTAL_S3_ENDPOINT", ""),
         "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
         # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto to trust (0: none). Rate
         # limits and the audit log need the client's address, not the proxy's.
