@@ -88,9 +88,9 @@ def create_app(config: Mapping | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal.keyring import load_keyring
+    from portal.keyring import install_keyring, load_keyring
 
-    app.extensions["keyring"] = load_keyring(app.config["KEYRING_FILE"], app.config["KEYRING_GENERATE"])
+    install_keyring(app, load_keyring(app.config["KEYRING_FILE"], app.config["KEYRING_GENERATE"]))
 
     for module in MODEL_MODULES:
         import_module(module)
