@@ -363,13 +363,8 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _s3_store(url: str) -> BlobStore:
-    from .s3_storage import S3BlobStore  # boto3 is imported only where S3 is configured
-
-    return S3BlobStore.from_url(url)
-
-
-_BACKENDS: dict[str, Callable[[str], BlobStore]] = {"file": LocalBlobStore.from_url, "s3": _s3_store}
+# "s3" is registered by the package (documents/__init__.py), which imports documents.s3_storage lazily.
+_BACKENDS: dict[str, Callable[[str], BlobStore]] = {"file": LocalBlobStore.from_url}
 
 
 def register_backend(scheme: str, factory: Callable[[str], BlobStore]) -> None:

@@ -36,6 +36,7 @@ BLUEPRINTS = (
     "portal.exchange.views",
     "portal.exchange.api",
     "portal.exchange.attachment_views",
+    "portal.health",
 )
 # Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).
 CLI_GROUPS = (
@@ -109,8 +110,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.login_message = None  # the login page says it itself; no untranslated flash
     import_module("auth.sessions")  # registers the user loader (server-side session check)
 
-    from portal import errors, i18n, security, transaction
+    from portal import errors, i18n, observability, security, transaction
 
+    observability.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
     transaction.init_app(app)

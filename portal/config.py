@@ -95,6 +95,8 @@ def load_settings() -> dict:
         "BLOB_STORE": os.environ.get("PORTAL_BLOB_STORE", ""),
         # s3://bucket/prefix: the S3 endpoint (SeaweedFS, MinIO; empty: AWS), credentials from AWS_* variables.
         "S3_ENDPOINT": os.environ.get("PORTAL_S3_ENDPOINT", ""),
+        # GET /metrics answers only "Authorization: Bearer <token>" (empty: 404).
+        "METRICS_TOKEN": os.environ.get("PORTAL_METRICS_TOKEN", ""),
         "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
         # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto to trust (0: none). Rate
         # limits and the audit log need the client's address, not the proxy's.
