@@ -118,6 +118,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     transaction.init_app(app)
     errors.init_app(app)
     _install_request_hooks(app)
+    from portal.audit import witness
+
+    witness.init_app(app)
 
     app.url_map.converters["int"] = DatabaseIntConverter  # before any route is added
     for module in BLUEPRINTS:

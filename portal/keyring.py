@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, has_app_context
 
-PURPOSES = frozenset({"audit-hmac", "totp-secret", "field", "blind-index", "file-key", "token-hmac"})
+PURPOSES = frozenset({"audit-hmac", "totp-secret", "field", "blind-index", "file-key", "token-hmac",
+                      "audit-checkpoint"})
 
 
 class KeyRingError(RuntimeError):
