@@ -29,9 +29,17 @@ from typing import BinaryIO
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .storage import BLOB_ID, BlobNotFound, BlobStore, BlobWriter, new_blob_id, validate_blob_id
+from .storage import (
+    BLOB_ID,
+    BlobNotFound,
+    BlobStore,
+    BlobStoreUnavailable,
+    BlobWriter,
+    new_blob_id,
+    validate_blob_id,
+)
 
 PART_SIZE = 8 * 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -212,6 +220,9 @@ class S3BlobWriter(BlobWriter):
             number = len(self._parts) + 1
             answer = client.upload_part(Bucket=bucket, Key=self._key, UploadId=self._upload_id,
                                         PartNumber=number, Body=bytes(self._buffer))
+        except (BotoCoreError, ClientError) as exc:
+            self.abort()
+            raise BlobStoreUnavailable(f"blob store write failed: {type(exc).__name__}") from exc
         except BaseException:
             self.abort()
             raise
@@ -230,6 +241,9 @@ class S3BlobWriter(BlobWriter):
                     self._send_part()
                 client.complete_multipart_upload(Bucket=bucket, Key=self._key, UploadId=self._upload_id,
                                                  MultipartUpload={"Parts": self._parts})
+        except (BotoCoreError, ClientError) as exc:
+            self.abort()
+            raise BlobStoreUnavailable(f"blob store write failed: {type(exc).__name__}") from exc
         except BaseException:
             self.abort()
             raise
@@ -245,5 +259,5 @@ class S3BlobWriter(BlobWriter):
             try:
                 self._store.client.abort_multipart_upload(Bucket=self._store.bucket, Key=self._key,
                                                           UploadId=upload_id)
-            except ClientError:
+            except (BotoCoreError, ClientError):
                 pass  # left for `blobs gc` (remove_stale_temporaries)

@@ -41,6 +41,11 @@ class BlobNotFound(LookupError):
     """No blob with this id."""
 
 
+class BlobStoreUnavailable(OSError):
+    """The store cannot take the blob now (unreachable, full, refusing): nothing of it was stored. Uploads
+    answer 503 with a clear message (``documents.transfer``)."""
+
+
 class InvalidBlobId(ValueError):
     """The id is not a well-formed blob id (and so could never name a stored blob)."""
 
@@ -285,11 +290,15 @@ class LocalBlobWriter(BlobWriter):
             raise ValueError("write to a finished blob writer")
         view = memoryview(data).cast("B")
         size = len(view)
-        while view:
-            written = os.write(self._fd, view)
-            if not written:
-                raise OSError("blob write made no progress")
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                if not written:
+                    raise OSError("blob write made no progress")
+                view = view[written:]
+        except OSError as exc:
+            self.abort()
+            raise BlobStoreUnavailable(exc.errno, f"blob store write failed: {exc.strerror or exc}") from exc
         self._written += size
         if self._written - self._writeback_from >= WRITEBACK_EVERY:
             _start_writeback(self._fd, self._writeback_from, self._written - self._writeback_from)
@@ -303,6 +312,9 @@ class LocalBlobWriter(BlobWriter):
             os.fsync(self._fd)
             self._close()
             os.replace(self._temporary, self._final)
+        except OSError as exc:
+            self.abort()
+            raise BlobStoreUnavailable(exc.errno, f"blob store write failed: {exc.strerror or exc}") from exc
         except BaseException:
             self.abort()
             raise

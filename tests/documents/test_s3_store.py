@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from documents import gc, s3_storage
 from documents.s3_storage import PART_SIZE, S3BlobStore
 from documents.service import decrypt_from_store, encrypt_to_store
-from documents.storage import BlobNotFound, blob_store_from_setting
+from documents.storage import BlobNotFound, BlobStoreUnavailable, blob_store_from_setting
 from portal.keyring import KeyRing
 from tests import seaweed
 
@@ -109,7 +109,7 @@ def test_a_failed_commit_stores_nothing(store, monkeypatch, failing_call):
 
     monkeypatch.setattr(store.client, failing_call, refuse)
     size = PART_SIZE + 1 if failing_call == "complete_multipart_upload" else 10
-    with pytest.raises(ClientError), store.writer() as blob:
+    with pytest.raises(BlobStoreUnavailable), store.writer() as blob:
         blob.write(b"x" * size)
     assert list(store.iter_ids()) == [] and _uploads(store) == []
     with pytest.raises(ValueError):
@@ -158,3 +158,9 @@ def test_import_blob_keeps_the_id(store, tmp_path):
 def test_the_endpoint_comes_from_the_setting(app, monkeypatch):
     monkeypatch.setitem(app.config, "S3_ENDPOINT", "http://127.0.0.1:1")
     assert s3_storage.S3BlobStore.from_url("s3://b/p").endpoint_url == "http://127.0.0.1:1"
+
+
+def test_an_unreachable_store_refuses_the_write_as_unavailable():
+    unreachable = S3BlobStore("bucket", "p", endpoint_url="http://127.0.0.1:1")  # nothing listens there
+    with pytest.raises(BlobStoreUnavailable), unreachable.writer() as blob:
+        blob.write(b"ciphertext")
