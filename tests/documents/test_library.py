@@ -139,9 +139,13 @@ def test_red_images_are_watermarked_on_download(client, make_user, login_as):
     assert "do not export or forward it" in client.get(f"/library/documents/{doc.id}").get_data(as_text=True)
 
 
-def test_a_full_blob_store_refuses_the_upload_clearly_and_stores_nothing(client, make_user, login_as, monkeypatch):
+def test_a_full_blob_store_refuses_the_upload_clearly_and_stores_nothing(app, client, make_user, login_as, monkeypatch,
+                                                                        tmp_path):
     import errno
 
+    from documents.storage import LocalBlobStore
+
+    monkeypatch.setitem(app.extensions, "blob_store", LocalBlobStore(tmp_path / "blobs"))  # a full local disk
     login_as(make_user(role="liaison_officer", party_code="GTM"))
     before = blob_files()
 
