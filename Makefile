@@ -3,7 +3,9 @@
 #   make test      ruff (lint, import order), then the suite on SQLite (browser tests excluded)
 #   make test-pg   the suite on PostgreSQL, Redis as the rate-limit store
 #   make test-e2e  the browser tests (Playwright driving /usr/bin/chromium)
-# .ci/run starts the services and runs the three test targets.
+#   make test-s3   the blob-store, attachment, library, rotation, gc and backup tests on PostgreSQL with
+#                  the blobs in a SeaweedFS S3 gateway that it starts on free loopback ports and stops
+# .ci/run starts the services and runs the four test targets.
 VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
@@ -17,7 +19,7 @@ PYTEST_ARGS ?=
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
-.PHONY: run test test-pg test-e2e translations messages setup lint
+.PHONY: run test test-pg test-s3 test-e2e translations messages setup lint
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -55,6 +57,15 @@ test: $(STAMP) translations lint
 test-pg: $(STAMP) translations
 	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
 		$(call pytest,-m "not e2e")
+
+# The tests whose files go through the blob store; tests.seaweed runs them with PORTAL_BLOB_STORE=s3://...
+S3_TESTS := tests/documents tests/alerts/test_attachments.py tests/alerts/test_attachment_api.py \
+	tests/alerts/test_bulk.py tests/exchange/test_attachments.py tests/test_rotation.py tests/core/test_backup.py
+
+test-s3: $(STAMP) translations
+	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
+		$(PY) -m tests.seaweed $(PY) -m pytest -m "not e2e" $(S3_TESTS) $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
 test-e2e: $(STAMP) translations
 	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m e2e -p no:randomly tests/e2e)

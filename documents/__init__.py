@@ -2,7 +2,8 @@
 
 - ``documents.envelope``: per-file data keys wrapped under the key ring's ``file-key`` keys (rotation).
 - ``documents.stream``: the STREAM construction over AES-256-GCM (constant-memory encrypt and decrypt).
-- ``documents.storage``: the ``BlobStore`` interface and the local filesystem store.
+- ``documents.storage``: the ``BlobStore`` interface and the local filesystem store; ``documents.s3_storage``
+  the S3-compatible one (``s3://bucket/prefix``), registered here as a backend.
 - ``documents.service``: ``encrypt_to_store`` / ``decrypt_from_store`` tying the three together, and
   ``register_file_columns`` (a file model's blobs, with their re-wrap and verify, for ``portal.rotation``).
 - ``documents.uploads``: content-based type checks, refusals and metadata stripping.
@@ -17,6 +18,17 @@ Features keep their own files (``alerts.attachments``, ``portal.exchange.attachm
 """
 
 from __future__ import annotations
+
+from .storage import register_backend
+
+
+def _s3_store(url: str):
+    from .s3_storage import S3BlobStore  # boto3 is imported only where S3 is configured
+
+    return S3BlobStore.from_url(url)
+
+
+register_backend("s3", _s3_store)
 
 
 def init_app(app) -> None:

@@ -45,7 +45,11 @@ class StoredBlobs:
         """Delete every blob remembered (the upload was refused, or its row was not committed)."""
         store = current_blob_store()
         for blob_id in self.ids:
-            store.delete(blob_id)
+            try:
+                store.delete(blob_id)
+            except Exception:  # an unreachable store: `blobs gc` removes the unreferenced blob later
+                current_app.logger.warning("could not delete an uncommitted blob; blobs gc removes it later",
+                                           exc_info=True)
         self.ids.clear()
 
     def keep(self) -> None:

@@ -1,4 +1,5 @@
-"""``blobs gc``: delete blobs no row references, and temporary files a crash left behind.
+"""``blobs gc``: delete blobs no row references, and what a crash left behind (the local store's temporary
+files, the S3 store's unfinished multipart uploads).
 
 The referenced set comes from the rotation registry (``portal.rotation.referenced_blob_ids``: every blob id
 column of every ``register_wrapped_key`` model), so a package that stores files is covered as soon as it
@@ -8,10 +9,9 @@ first and commits its row afterwards, and gc must not win that race.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
-from documents.storage import BlobStore, LocalBlobStore
+from documents.storage import BlobStore
 
 STALE_AFTER_SECONDS = 3600
 
@@ -27,40 +27,26 @@ class GcResult:
     temporaries: int = 0
 
 
-def _blob_age(store: BlobStore, blob_id: str, now: float) -> float:
-    """Seconds since the blob was written (stores that cannot tell count as old)."""
-    if isinstance(store, LocalBlobStore):
-        try:
-            return now - store._path(blob_id).stat().st_mtime
-        except FileNotFoundError:
-            return 0.0
-    age = getattr(store, "age_seconds", None)
-    return age(blob_id) if age else float("inf")
-
-
 def collect_garbage(store: BlobStore, *, dry_run: bool = False,
                     min_age_seconds: float = STALE_AFTER_SECONDS) -> GcResult:
     """Delete (or, with ``dry_run``, only list) unreferenced blobs and stale temporaries."""
     from portal.rotation import referenced_blob_ids
 
-    now = time.time()
     referenced = referenced_blob_ids()
     result = GcResult(referenced=len(referenced))
     for blob_id in list(store.iter_ids()):
         if blob_id in referenced:
             continue
-        if _blob_age(store, blob_id, now) < min_age_seconds:
+        if store.age_seconds(blob_id) < min_age_seconds:
             result.kept_young.append(blob_id)
             continue
         result.unreferenced.append(blob_id)
         if not dry_run and blob_id not in referenced_blob_ids_now(blob_id) and store.delete(blob_id):
             result.removed.append(blob_id)
-    if isinstance(store, LocalBlobStore):
-        if dry_run:
-            cutoff = now - STALE_AFTER_SECONDS
-            result.temporaries = sum(1 for path in store.iter_temporaries() if _mtime(path) < cutoff)
-        else:
-            result.temporaries = store.remove_stale_temporaries(STALE_AFTER_SECONDS)
+    if dry_run:
+        result.temporaries = store.count_stale_temporaries(STALE_AFTER_SECONDS)
+    else:
+        result.temporaries = store.remove_stale_temporaries(STALE_AFTER_SECONDS)
     return result
 
 
@@ -76,10 +62,3 @@ def referenced_blob_ids_now(blob_id: str) -> set[str]:
         if db.session.scalar(select(column).where(column == blob_id).limit(1)) is not None:
             return {blob_id}
     return set()
-
-
-def _mtime(path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return float("inf")

@@ -11,14 +11,10 @@ that ``remove_stale_temporaries()`` (and ``blobs gc``) clears. While a large blo
 asked every ``WRITEBACK_EVERY`` bytes to start writing what is already there (Linux
 ``sync_file_range``; a hint, not a durability step), so the final fsync does not wait for the whole file.
 
-Adding an S3-compatible store does not touch callers: write ``class S3BlobStore(BlobStore)`` whose
-``writer()`` returns a ``BlobWriter`` that streams into a multipart upload (``write`` appends to a part
-buffer and uploads parts of >= 5 MiB, ``abort`` is ``AbortMultipartUpload`` - an object is not visible
-until ``CompleteMultipartUpload`` in ``commit``, which gives the same atomicity),
-whose ``open`` returns the ``GetObject`` body (anything with ``read(n)``; the decryptor tolerates short
-reads), ``iter_ids`` pages ``ListObjectsV2`` under the prefix, ``size`` is ``HeadObject``'s
-ContentLength, and register it with ``register_backend("s3", S3BlobStore.from_url)``. Setting
-``BLOB_STORE = "s3://bucket/prefix"`` then selects it.
+The S3-compatible store (``documents.s3_storage``, ``BLOB_STORE = "s3://bucket/prefix"``) streams a blob
+into a multipart upload and makes it visible only with ``CompleteMultipartUpload`` in ``commit``, which
+gives the same atomicity; its crash leftovers are unfinished multipart uploads, which
+``remove_stale_temporaries`` aborts. Another backend registers itself with ``register_backend``.
 """
 
 from __future__ import annotations
@@ -43,6 +39,11 @@ _TEMP_PREFIX = ".tmp-"
 
 class BlobNotFound(LookupError):
     """No blob with this id."""
+
+
+class BlobStoreUnavailable(OSError):
+    """The store cannot take the blob now (unreachable, full, refusing): nothing of it was stored. Uploads
+    answer 503 with a clear message (``documents.transfer``)."""
 
 
 class InvalidBlobId(ValueError):
@@ -126,6 +127,31 @@ class BlobStore(abc.ABC):
     def size(self, blob_id: str) -> int:
         """Stored (ciphertext) size in bytes. Raises ``BlobNotFound``."""
 
+    @abc.abstractmethod
+    def import_blob(self, blob_id: str, source: Path) -> None:
+        """Store a copy of the file ``source`` as blob ``blob_id`` (``restore``). Raises ``InvalidBlobId``."""
+
+    @abc.abstractmethod
+    def age_seconds(self, blob_id: str) -> float:
+        """Seconds since the blob was written (0 when it is gone): ``blobs gc`` keeps young blobs."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise ``OSError`` (or the backend's error) when the store cannot be reached (``/readyz``)."""
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the blobs are, for messages (a folder, ``s3://bucket/prefix``)."""
+
+    def count_stale_temporaries(self, older_than_seconds: float = 3600) -> int:
+        """How many leftovers of interrupted writes ``remove_stale_temporaries`` would remove."""
+        return 0
+
+    def remove_stale_temporaries(self, older_than_seconds: float = 3600) -> int:
+        """Remove leftovers of writes a crash interrupted (never one still running); returns the count."""
+        return 0
+
 
 class LocalBlobStore(BlobStore):
     """Blobs as files under ``root``, sharded by the first two characters of the id."""
@@ -192,9 +218,20 @@ class LocalBlobStore(BlobStore):
                 if BLOB_ID.fullmatch(entry.name) and entry.name[:2] == shard.name and entry.is_file():
                     yield entry.name
 
-    def blob_path(self, blob_id: str) -> Path:
-        """The file holding the blob (what ``portal.backup`` copies)."""
-        return self._path(blob_id)
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def check(self) -> None:
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.root} is not writable")
+
+    def age_seconds(self, blob_id: str) -> float:
+        try:
+            return time.time() - self._path(blob_id).stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
 
     def import_blob(self, blob_id: str, source: Path) -> None:
         """Put a copy of ``source`` in place as blob ``blob_id`` (``restore``). Raises ``InvalidBlobId``."""
@@ -210,15 +247,27 @@ class LocalBlobStore(BlobStore):
             return
         yield from self.root.glob(f"??/{_TEMP_PREFIX}*")
 
-    def remove_stale_temporaries(self, older_than_seconds: float = 3600) -> int:
-        """Delete temporary files left by a crash (never one a running upload may still be writing)."""
+    def _stale(self, older_than_seconds: float) -> list[Path]:
         cutoff = time.time() - older_than_seconds
-        removed = 0
+        stale = []
         for path in self.iter_temporaries():
             try:
                 if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
+                    stale.append(path)
+            except FileNotFoundError:
+                continue
+        return stale
+
+    def count_stale_temporaries(self, older_than_seconds: float = 3600) -> int:
+        return len(self._stale(older_than_seconds))
+
+    def remove_stale_temporaries(self, older_than_seconds: float = 3600) -> int:
+        """Delete temporary files left by a crash (never one a running upload may still be writing)."""
+        removed = 0
+        for path in self._stale(older_than_seconds):
+            try:
+                path.unlink()
+                removed += 1
             except FileNotFoundError:
                 continue
         return removed
@@ -241,11 +290,15 @@ class LocalBlobWriter(BlobWriter):
             raise ValueError("write to a finished blob writer")
         view = memoryview(data).cast("B")
         size = len(view)
-        while view:
-            written = os.write(self._fd, view)
-            if not written:
-                raise OSError("blob write made no progress")
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                if not written:
+                    raise OSError("blob write made no progress")
+                view = view[written:]
+        except OSError as exc:
+            self.abort()
+            raise BlobStoreUnavailable(exc.errno, f"blob store write failed: {exc.strerror or exc}") from exc
         self._written += size
         if self._written - self._writeback_from >= WRITEBACK_EVERY:
             _start_writeback(self._fd, self._writeback_from, self._written - self._writeback_from)
@@ -259,6 +312,9 @@ class LocalBlobWriter(BlobWriter):
             os.fsync(self._fd)
             self._close()
             os.replace(self._temporary, self._final)
+        except OSError as exc:
+            self.abort()
+            raise BlobStoreUnavailable(exc.errno, f"blob store write failed: {exc.strerror or exc}") from exc
         except BaseException:
             self.abort()
             raise
@@ -319,6 +375,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+# "s3" is registered by the package (documents/__init__.py), which imports documents.s3_storage lazily.
 _BACKENDS: dict[str, Callable[[str], BlobStore]] = {"file": LocalBlobStore.from_url}
 
 

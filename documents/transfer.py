@@ -36,6 +36,7 @@ from portal.rotation import referenced_blob_ids
 
 from .files import Outgoing, ReceivedUpload, StoredBlobs, read_file, store_upload
 from .receive import MalformedUpload, drain_request, receive
+from .storage import BlobStoreUnavailable
 from .uploads import UploadRefused, limits_from_config
 from .watermark import WATERMARKED_TLP, WatermarkTooLarge
 
@@ -120,6 +121,10 @@ def discard_uncommitted_blobs(error) -> None:
         blobs.discard()
 
 
+def store_unavailable_message() -> str:
+    return _("The file store is unavailable at the moment; nothing was stored. Try again in a few minutes.")
+
+
 def _refusal_status(refusal: UploadRefused) -> int:
     return 413 if refusal.code == "too_large" else 400
 
@@ -153,6 +158,10 @@ def receive_upload_form(make_form, render, *, allowed, record_refusal):
         form = make_form(fields)
         form.file.errors = [_("The form could not be read. Reload the page and try again.")]
         return render(form, 400)
+    except BlobStoreUnavailable:
+        form = make_form(fields)
+        form.file.errors = [store_unavailable_message()]
+        return render(form, 503)
     form = make_form(fields)
     valid = form.validate()
     if upload is None:
@@ -211,6 +220,8 @@ def receive_api_upload(*, allowed, record_refusal, check_fields) -> ApiUpload:
         raise ApiUploadError(422, "invalid input", fields={"file": str(refusal.message)}, code=refusal.code) from None
     except MalformedUpload:
         raise ApiUploadError(400, _("Send multipart/form-data with one part named file.")) from None
+    except BlobStoreUnavailable:
+        raise ApiUploadError(503, store_unavailable_message(), code="store_unavailable") from None
     values, errors = check_fields(fields)
     if upload is None:
         errors["file"] = _("Send the file in a part named file.")

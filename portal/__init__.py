@@ -39,6 +39,7 @@ BLUEPRINTS = (
     "portal.exchange.views",
     "portal.exchange.api",
     "portal.exchange.attachment_views",
+    "portal.health",
 )
 # Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).
 CLI_GROUPS = (
@@ -92,9 +93,9 @@ def create_app(config: Mapping | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal.keyring import load_keyring
+    from portal.keyring import install_keyring, load_keyring
 
-    app.extensions["keyring"] = load_keyring(app.config["KEYRING_FILE"], app.config["KEYRING_GENERATE"])
+    install_keyring(app, load_keyring(app.config["KEYRING_FILE"], app.config["KEYRING_GENERATE"]))
 
     for module in MODEL_MODULES:
         import_module(module)
@@ -113,13 +114,17 @@ def create_app(config: Mapping | None = None) -> Flask:
     login_manager.login_message = None  # the login page says it itself; no untranslated flash
     import_module("auth.sessions")  # registers the user loader (server-side session check)
 
-    from portal import errors, i18n, security, transaction
+    from portal import errors, i18n, observability, security, transaction
 
+    observability.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
     transaction.init_app(app)
     errors.init_app(app)
     _install_request_hooks(app)
+    from portal.audit import witness
+
+    witness.init_app(app)
 
     app.url_map.converters["int"] = DatabaseIntConverter  # before any route is added
     for module in BLUEPRINTS:

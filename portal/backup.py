@@ -19,8 +19,9 @@ Restore verifies the manifest before touching anything, and only restores into a
 SQLite file that does not exist or has no tables, a PostgreSQL database without tables, an empty blob store.
 
 The blob store is passed in: the file service (``documents``) registers the application's store with
-``register_blob_store`` in ``create_app()``, and a store is backed up when it keeps its blobs as files
-(``FolderBlobStore``: the local filesystem store does). The core never imports the file service.
+``register_blob_store`` in ``create_app()``; any store that lists, reads and imports blobs
+(``BackupBlobStore``: the local folder and the S3 store) is copied blob by blob, streamed, and restored
+with the same ids. The core never imports the file service.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from flask import Flask, current_app
 from sqlalchemy import inspect as sa_inspect
@@ -58,14 +58,14 @@ class BackupError(RuntimeError):
 
 
 @runtime_checkable
-class FolderBlobStore(Protocol):
-    """A blob store whose blobs are files: what a backup copies and a restore puts back."""
+class BackupBlobStore(Protocol):
+    """What a backup copies out of a blob store and a restore puts back (``documents.storage.BlobStore``)."""
 
-    root: Path
+    location: str
 
     def iter_ids(self) -> Iterator[str]: ...
 
-    def blob_path(self, blob_id: str) -> Path: ...
+    def open(self, blob_id: str) -> BinaryIO: ...
 
     def import_blob(self, blob_id: str, source: Path) -> None: ...
 
@@ -127,10 +127,23 @@ def _schema_revision(engine: Engine) -> str | None:
         return ",".join(sorted(heads)) or None
 
 
-def _local_store(store) -> FolderBlobStore:
-    if not isinstance(store, FolderBlobStore):
-        raise BackupError("backups of this blob store are not supported yet (only the local filesystem store)")
+def _backup_store(store) -> BackupBlobStore:
+    if not isinstance(store, BackupBlobStore):
+        raise BackupError("this blob store cannot be backed up (it does not list, read and import blobs)")
     return store
+
+
+def _copy_blob(store: BackupBlobStore, blob_id: str, destination: Path) -> bool:
+    """Stream one blob into ``destination`` (0600); False when it was deleted since it was listed."""
+    try:
+        source = store.open(blob_id)
+    except LookupError:  # the store's BlobNotFound: gc removed an unreferenced blob meanwhile
+        return False
+    fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with source, os.fdopen(fd, "wb") as handle:
+        for chunk in iter(lambda: source.read(1024 * 1024), b""):
+            handle.write(chunk)
+    return True
 
 
 def create_backup(path: str | os.PathLike, engine: Engine, store, key_ids: list[str]) -> BackupResult:
@@ -138,7 +151,7 @@ def create_backup(path: str | os.PathLike, engine: Engine, store, key_ids: list[
     target = Path(path)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise BackupError(f"{target} exists and is not an empty folder")
-    local = _local_store(store)
+    blobs = _backup_store(store)
     _private_folder(target)
     kind = engine.dialect.name
     if kind == "sqlite":
@@ -159,15 +172,11 @@ def create_backup(path: str | os.PathLike, engine: Engine, store, key_ids: list[
 
     files = [{"path": database_file.name, "size": database_file.stat().st_size, "sha256": _sha256(database_file)}]
     blobs_root = target / "blobs"
-    for blob_id in local.iter_ids():
-        source = local.blob_path(blob_id)
+    for blob_id in blobs.iter_ids():
         destination = blobs_root / blob_id[:2] / blob_id
         _private_folder(destination.parent)
-        try:
-            shutil.copyfile(source, destination)
-        except FileNotFoundError:
-            continue  # deleted since it was listed (gc of an unreferenced blob)
-        os.chmod(destination, 0o600)
+        if not _copy_blob(blobs, blob_id, destination):
+            continue
         files.append({"path": f"blobs/{blob_id[:2]}/{blob_id}", "size": destination.stat().st_size,
                       "sha256": _sha256(destination)})
     manifest = {
@@ -246,12 +255,12 @@ def restore_backup(path: str | os.PathLike, engine: Engine, store) -> dict:
     """Restore a verified backup into an empty database and an empty blob store; returns the manifest."""
     folder = Path(path)
     manifest = read_manifest(folder)
-    local = _local_store(store)
+    blobs = _backup_store(store)
     kind = engine.dialect.name
     if manifest["database_kind"] != kind:
         raise BackupError(f"this is a {manifest['database_kind']} backup; the configured database is {kind}")
-    if next(iter(local.iter_ids()), None) is not None:
-        raise BackupError(f"the blob store {local.root} is not empty; restore only into an empty instance")
+    if next(iter(blobs.iter_ids()), None) is not None:
+        raise BackupError(f"the blob store {blobs.location} is not empty; restore only into an empty instance")
     database_file = folder / manifest["database_file"]
     if kind == "sqlite":
         target = engine.url.database
@@ -268,10 +277,9 @@ def restore_backup(path: str | os.PathLike, engine: Engine, store) -> dict:
         args, env = _pg_environment(engine)
         _run(["pg_restore", *args, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
               "--dbname", engine.url.database, str(database_file)], env)
-    blobs = [item for item in manifest["files"] if item["path"].startswith("blobs/")]
-    for item in blobs:
+    for item in (item for item in manifest["files"] if item["path"].startswith("blobs/")):
         try:
-            local.import_blob(Path(item["path"]).name, folder / item["path"])
+            blobs.import_blob(Path(item["path"]).name, folder / item["path"])
         except ValueError:  # the store's InvalidBlobId
             raise BackupError(f"not a blob id: {item['path']}") from None
     return manifest

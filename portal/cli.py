@@ -144,11 +144,13 @@ def _ring_path() -> Path:
 
 def _install(ring) -> None:
     """Save the ring (atomic, 0600) and use it for the rest of this command."""
-    path = _ring_path()
-    ring.save(path)
     from dataclasses import replace
 
-    current_app.extensions["keyring"] = replace(ring, path=path)
+    from portal.keyring import install_keyring
+
+    path = _ring_path()
+    ring.save(path)
+    install_keyring(current_app, replace(ring, path=path))
 
 
 def _warn_unregistered() -> None:
@@ -228,7 +230,7 @@ def keys_rotate(index_key, resume, batch_size):
            principal=CLI_ACTOR)
     db.session.commit()
     click.echo(f"Rotation to {ring.active_id}: {values} encrypted value(s) and {file_keys} file key(s) moved. "
-               "Restart the application servers so they load the new key ring.")
+               "Running servers read the new key ring within a second, with no restart.")
     _warn_unregistered()
     _report_problems(report.problems, "re-encrypted")
 

@@ -93,6 +93,16 @@ def load_settings() -> dict:
         # Where encrypted files are kept: a folder, file:///folder, or another registered backend's URL
         # (documents.storage). Empty: <instance>/blobs.
         "BLOB_STORE": os.environ.get("PORTAL_BLOB_STORE", ""),
+        # s3://bucket/prefix: the S3 endpoint (SeaweedFS, MinIO; empty: AWS), credentials from AWS_* variables.
+        "S3_ENDPOINT": os.environ.get("PORTAL_S3_ENDPOINT", ""),
+        # GET /metrics answers only "Authorization: Bearer <token>" (empty: 404).
+        "METRICS_TOKEN": os.environ.get("PORTAL_METRICS_TOKEN", ""),
+        # Witnesses of the signed audit checkpoints (portal.audit.witness): an append-only file's folder,
+        # and e-mail addresses (comma-separated); a checkpoint every N minutes or M entries.
+        "AUDIT_WITNESS_DIR": os.environ.get("PORTAL_AUDIT_WITNESS_DIR", ""),
+        "AUDIT_WITNESS_EMAILS": os.environ.get("PORTAL_AUDIT_WITNESS_EMAILS", ""),
+        "AUDIT_CHECKPOINT_MINUTES": int(os.environ.get("PORTAL_AUDIT_CHECKPOINT_MINUTES", "15")),
+        "AUDIT_CHECKPOINT_ENTRIES": int(os.environ.get("PORTAL_AUDIT_CHECKPOINT_ENTRIES", "1000")),
         "SESSION_COOKIE_SECURE": production or base_url.startswith("https://"),
         # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto to trust (0: none). Rate
         # limits and the audit log need the client's address, not the proxy's.

@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("unhandled error on %s %s", request.method, request.endpoint)  # never the path
         db.session.rollback()
         try:
             from portal.audit.service import record

@@ -4,6 +4,12 @@ Each purpose (audit HMAC, sealed audit search terms, TOTP secrets, field encrypt
 derived with HKDF from a master key, so that a leak of one derived key exposes nothing else. Master
 keys carry ids (``k1``, ``k2``...) so that ciphertexts and audit entries name the key they need and
 rotation can add a key without breaking what the older one protects.
+
+A running application follows its ring file: ``current_keyring()`` looks at the file's inode, size and
+modification time at most once a second (``RELOAD_CHECK_SECONDS``) and reads it again when they changed,
+and a ciphertext naming a key id the ring in memory lacks makes it read the file at once. So ``keys
+rotate`` (which rewrites the file atomically, by rename) is taken up by every server process with no
+restart, and a value rotated under the new key by another host is readable at its first request.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import json
 import os
 import secrets
 import stat
+import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,9 +28,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
+from flask import current_app, has_app_context
 
-PURPOSES = frozenset({"audit-hmac", "audit-seal", "totp-secret", "field", "blind-index", "file-key", "token-hmac"})
+PURPOSES = frozenset({"audit-hmac", "audit-seal", "totp-secret", "field", "blind-index", "file-key", "token-hmac",
+                      "audit-checkpoint"})
 
 
 class KeyRingError(RuntimeError):
@@ -58,7 +67,10 @@ class KeyRing:
         derived = self._derived.get((purpose, key_id))
         if derived is None:
             if key_id not in self.keys:
-                raise KeyRingError(f"key {key_id!r} is not in the key ring")
+                fresher = _reloaded_for_missing_key(self, key_id)
+                if fresher is None:
+                    raise KeyRingError(f"key {key_id!r} is not in the key ring")
+                return fresher.derive(purpose, key_id)
             derived = self._derived[(purpose, key_id)] = _hkdf(self.keys[key_id], purpose)
         return derived
 
@@ -148,6 +160,68 @@ def load_keyring(path: str | Path, generate: bool) -> KeyRing:
     return KeyRing(keys=keys, active_id=active, path=path, index_key_id=index_key)
 
 
+# How often a serving process looks at its ring file (one stat call).
+RELOAD_CHECK_SECONDS = 1.0
+_reload_lock = threading.Lock()
+
+
+def _file_stamp(path: Path) -> tuple | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class _RingWatch:
+    """What the application last read from its ring file, and when it last looked."""
+
+    def __init__(self, path: Path | None, stamp: tuple | None):
+        self.path, self.stamp, self.checked = path, stamp, time.monotonic()
+
+
+def install_keyring(app, ring: KeyRing) -> None:
+    """Make ``ring`` the application's, as read from ``ring.path`` now (start-up, ``keys rotate``)."""
+    app.extensions["keyring"] = ring
+    app.extensions["keyring.watch"] = _RingWatch(ring.path, _file_stamp(ring.path) if ring.path else None)
+
+
+def refresh_keyring(app, *, force: bool = False) -> KeyRing:
+    """The application's ring, read again from its file when the file changed (checked at most once per
+    ``RELOAD_CHECK_SECONDS`` unless ``force``). A file that cannot be read keeps the ring in memory."""
+    ring = app.extensions["keyring"]
+    watch = app.extensions.get("keyring.watch")
+    if watch is None or ring.path is None:
+        return ring
+    now = time.monotonic()
+    if not force and now - watch.checked < RELOAD_CHECK_SECONDS:
+        return ring
+    with _reload_lock:
+        ring = app.extensions["keyring"]
+        watch.checked = now
+        stamp = _file_stamp(ring.path)
+        if watch.path != ring.path:  # a ring installed in memory (tests, commands): follow its file from now
+            watch.path, watch.stamp = ring.path, stamp
+            return ring
+        if stamp is None or stamp == watch.stamp:
+            return ring
+        try:
+            fresh = load_keyring(ring.path, generate=False)
+        except KeyRingError:
+            return ring  # a half-edited or unsafe file: keep serving with what we have, look again later
+        app.extensions["keyring"] = fresh
+        watch.stamp = stamp
+        return fresh
+
+
+def _reloaded_for_missing_key(ring: KeyRing, key_id: str) -> KeyRing | None:
+    """The application's ring re-read at once, when ``ring`` is it and a ciphertext names ``key_id``."""
+    if not has_app_context() or current_app.extensions.get("keyring") is not ring:
+        return None
+    fresh = refresh_keyring(current_app, force=True)
+    return fresh if key_id in fresh.keys else None
+
+
 def current_keyring() -> KeyRing:
-    """The ring of the running application."""
-    return current_app.extensions["keyring"]
+    """The ring of the running application (re-read when its file changed; see the module)."""
+    return refresh_keyring(current_app)

@@ -85,8 +85,12 @@ class IsolatedClient(FlaskClient):
 
 
 def _create_test_app(tmp_path_factory, instance, keyring_file):
+    from tests.blobs import fresh_store_setting
+
+    blobs = fresh_store_setting("suite")  # on S3 (make test-s3): a prefix of this run's own
     return create_app(
         {
+            **({"BLOB_STORE": blobs} if blobs else {}),
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),

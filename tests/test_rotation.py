@@ -14,13 +14,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from auth.models import User, email_index
 from documents.service import decrypt_from_store, encrypt_to_store, register_file_columns
-from documents.storage import LocalBlobStore
 from portal import rotation, rotation_work
 from portal.audit.models import AuditEntry
 from portal.crypto import EncryptedText, blind_index
 from portal.extensions import db
 from portal.keyring import KeyRing, KeyRingError, current_keyring, load_keyring
 from tests.alerts.factories import report
+from tests.blobs import fresh_store, raw_blob, replace_raw_blob
 
 
 class _Base(DeclarativeBase):
@@ -44,7 +44,7 @@ class SampleFile(_Base):
 
 @pytest.fixture
 def blob_store(app, tmp_path, monkeypatch):
-    store = LocalBlobStore(tmp_path / "blobs")
+    store = fresh_store(tmp_path / "blobs", "rotation")
     monkeypatch.setitem(app.extensions, "blob_store", store)
     return store
 
@@ -302,10 +302,9 @@ def test_verify_passes_then_reports_a_corrupted_value_and_a_corrupted_blob(app, 
     raw[20] ^= 0x01
     db.session.execute(update(User.__table__).where(User.__table__.c.id == user_id).values(
         {User.__table__.c.full_name: type_coerce(f"{key_id}:{base64.b64encode(bytes(raw)).decode()}", Text)}))
-    path = blob_store.root / sample.blob_id[:2] / sample.blob_id
-    data = bytearray(path.read_bytes())
+    data = bytearray(raw_blob(blob_store, sample.blob_id))
     data[100_000] ^= 0x80
-    path.write_bytes(bytes(data))
+    replace_raw_blob(blob_store, sample.blob_id, bytes(data))
     db.session.commit()
 
     result = cli("keys", "verify")

@@ -179,6 +179,9 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
 # viewer is None (anonymous) or a (role, party) pair from ROLE_VIEWERS, or "signed_in" for all of them.
 STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     ("auth.login", "signed_in"): 302,  # already signed in: sent on to the dashboard
+    # without the metrics token (PORTAL_METRICS_TOKEN) the metrics route does not exist, for anyone
+    ("ops.metrics", None): 404,
+    ("ops.metrics", "signed_in"): 404,
     # The two-factor steps are public because they come before the login completes; without a login in
     # progress there is nothing to confirm, so both anonymous and signed-in visitors are redirected.
     ("auth.two_factor", None): 302,

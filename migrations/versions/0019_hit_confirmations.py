@@ -1,7 +1,7 @@
 """hit confirmations and the parties' response times
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-02
 
 A party with a hit asks the reporting party to confirm it (``hit_confirmations``: the document number, the

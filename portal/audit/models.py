@@ -29,6 +29,7 @@ class AuditEntry(db.Model):
     object_party: Mapped[str | None] = mapped_column(String(8), index=True)
     outcome: Mapped[str] = mapped_column(String(8), index=True)
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    request_id: Mapped[str | None] = mapped_column(String(32))  # the request log's id (portal.observability)
     key_id: Mapped[str] = mapped_column(String(16))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
@@ -75,6 +76,7 @@ class AuditQueueEntry(db.Model):
     object_party: Mapped[str | None] = mapped_column(String(8))
     outcome: Mapped[str] = mapped_column(String(8))
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    request_id: Mapped[str | None] = mapped_column(String(32))
     objectives: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of plan codes
     key_id: Mapped[str] = mapped_column(String(16))
     entry_mac: Mapped[str] = mapped_column(String(64))

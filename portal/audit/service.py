@@ -22,7 +22,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session, scoped_session
 
@@ -91,6 +91,7 @@ def record(
     fields = {
         **_actor_fields(principal),
         "ip": request.remote_addr if has_request_context() else None,
+        "request_id": g.get("request_id") if has_request_context() else None,
         "action": action,
         "object_type": object_type,
         "object_id": None if object_id is None else str(object_id),
@@ -134,6 +135,8 @@ def discard_pending_entries(session=None) -> int:
 
 def canonical_json(fields: dict, objectives: list[str], seq: int) -> str:
     payload = {**fields, "seq": seq, "objectives": sorted(objectives)}
+    if payload.get("request_id") is None:
+        payload.pop("request_id", None)  # entries written outside a request, and before revision 0020
     payload["created_at"] = payload["created_at"].isoformat(timespec="microseconds")
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -169,7 +172,7 @@ _QUEUE = AuditQueueEntry.__table__
 _DRAIN_DUE_KEY = "audit_drain_due"
 # The hashed fields stored as columns of their own (``details`` is stored as canonical JSON).
 _FIELD_NAMES = ("created_at", "actor_user_id", "actor_party", "actor_role", "actor_token_id", "ip", "action",
-                "object_type", "object_id", "object_party", "outcome")
+                "object_type", "object_id", "object_party", "outcome", "request_id")
 
 
 def _stored_fields(item: _Pending) -> dict:
@@ -217,7 +220,7 @@ def _take_queue(connection) -> list[_Pending]:
     for row in rows:
         item, genuine = _read_queued(row, ring)
         if not genuine:
-            item = _Pending({**_actor_fields(None), "ip": None, "action": "audit.queue_tampered",
+            item = _Pending({**_actor_fields(None), "ip": None, "request_id": None, "action": "audit.queue_tampered",
                              "object_type": "audit_queue", "object_id": str(row.id), "object_party": None,
                              "outcome": "error", "details": {}, "created_at": utcnow()}, [])
         items.append(item)

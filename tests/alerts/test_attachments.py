@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.keyring import current_keyring
 from portal.rotation import referenced_blob_ids
 from tests.alerts.factories import audit_entries, mark_audit_start
+from tests.blobs import raw_blob
 from tests.documents.factories import (
     EXE,
     HTML,
@@ -70,7 +71,7 @@ def test_upload_stores_encrypted_file_and_thumbnail_and_audits(client, reporter,
     assert len(stored) == item.size
     assert b"taken by officer" not in stored  # metadata stripped before storage
     assert Image.open(io.BytesIO(stored)).size == (400, 300)
-    raw = (current_blob_store().root / item.blob_id[:2] / item.blob_id).read_bytes()
+    raw = raw_blob(current_blob_store(), item.blob_id)
     assert stored[:64] not in raw  # ciphertext on disk
     assert temp.files() == []
     [entry] = audit_entries("document.upload", outcome="ok")

@@ -27,6 +27,7 @@ from portal.keyring import KeyRing, current_keyring
 from portal.notices.models import Notice
 from portal.parties.models import Party
 from portal.parties.seed import load_reference_parties
+from tests.blobs import fresh_store_setting
 from tests.conftest import STRONG_PASSWORD
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -67,10 +68,11 @@ def _instance(tmp_path, name: str, url: str, ring_file, monkeypatch):
     folder.mkdir(mode=0o700, exist_ok=True)
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(folder))
     monkeypatch.setenv("PORTAL_SECRET_KEY", "test-secret-key")
+    blobs = fresh_store_setting(name)  # on S3 (make test-s3): each instance its own empty store
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "KEYRING_FILE": str(ring_file),
                       "INSTANCE_PATH": str(folder), "MAIL_SPOOL_DIR": str(folder / "mail"),
                       "RATELIMIT_STORAGE_URI": "memory://", "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8,
-                      "ARGON2_PARALLELISM": 1})
+                      "ARGON2_PARALLELISM": 1, **({"BLOB_STORE": blobs} if blobs else {})})
     return app
 
 

@@ -7,7 +7,6 @@ import io
 import os
 import re
 import tempfile
-from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -17,11 +16,11 @@ from alerts.attachments import Attachment
 from documents import operations
 from documents.files import StoredBlobs, store_upload
 from documents.models import Document, DocumentVersion
-from documents.storage import current_blob_store
 from documents.uploads import ATTACHMENT_KINDS, LIBRARY_KINDS
 from portal.extensions import db
 from portal.principal import Principal
 from tests.alerts.factories import report
+from tests.blobs import blob_files  # noqa: F401  (re-exported for the upload tests)
 
 
 def png_bytes(size=(80, 60), color=(40, 120, 200), text_chunk: str | None = None) -> bytes:
@@ -116,14 +115,6 @@ def make_document(user, data: bytes | None = None, filename: str = "manual.pdf",
     document = operations.create_document(principal(user), upload, folder_id=folder.id, tlp=tlp, level=level, **fields)
     db.session.commit()
     return document
-
-
-def blob_files() -> set[str]:
-    """Every file under the blob store's folder (blobs and temporaries)."""
-    root = Path(current_blob_store().root)
-    if not root.exists():
-        return set()
-    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
 
 
 def file_rows() -> int:

@@ -5,17 +5,27 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from sqlalchemy import select
 
+from documents.storage import LocalBlobStore
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from tests import test_rotation
 
 SampleFile = test_rotation.SampleFile
 # the sample file model's fixtures, shared with the rotation tests
-globals().update({name: getattr(test_rotation, name) for name in ("blob_store", "cli", "sample_files")})
+globals().update({name: getattr(test_rotation, name) for name in ("cli", "sample_files")})
 
 HOUR = 3600
+
+
+@pytest.fixture
+def blob_store(app, tmp_path, monkeypatch):
+    """The local folder store, whose files' ages these tests set (the S3 store's gc: test_s3_store.py)."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    monkeypatch.setitem(app.extensions, "blob_store", store)
+    return store
 
 
 def _age(store, blob_id: str, seconds: float) -> None:

@@ -137,3 +137,23 @@ def test_red_images_are_watermarked_on_download(client, make_user, login_as):
                                        Image.open(io.BytesIO(served.data)).convert("RGB"))
     assert difference.getbbox() is not None
     assert "do not export or forward it" in client.get(f"/library/documents/{doc.id}").get_data(as_text=True)
+
+
+def test_a_full_blob_store_refuses_the_upload_clearly_and_stores_nothing(app, client, make_user, login_as, monkeypatch,
+                                                                        tmp_path):
+    import errno
+
+    from documents.storage import LocalBlobStore
+
+    monkeypatch.setitem(app.extensions, "blob_store", LocalBlobStore(tmp_path / "blobs"))  # a full local disk
+    login_as(make_user(role="liaison_officer", party_code="GTM"))
+    before = blob_files()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("documents.storage.os.write", full)
+    response = _new(client, pdf_bytes(), "matrix.pdf")
+    assert response.status_code == 503
+    assert "The file store is unavailable at the moment; nothing was stored." in response.get_data(as_text=True)
+    assert blob_files() == before and file_rows() == 0 and db.session.scalar(select(Document.id)) is None
