@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from tests.documents.test_migration_0010 import scratch  # noqa: F401  (the scratch database fixture)
-
 
 def _rows(connection) -> list[tuple]:
     return [tuple(row) for row in connection.execute(text(
@@ -13,7 +11,7 @@ def _rows(connection) -> list[tuple]:
         "ORDER BY record_type, record_id, party_id"))]
 
 
-def test_network_distributions_get_the_audience_of_today_and_submissions_their_networks(scratch):  # noqa: F811
+def test_network_distributions_get_the_audience_of_today_and_submissions_their_networks(scratch):
     engine, migrate = scratch
     migrate("0015")
     with engine.begin() as connection:
