@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 
 from auth.models import ROLES, User
 from portal.access import manageable_users, permission_required
+from portal.admin import dashboard as _dashboard_panels  # noqa: F401  (registers the panel)
 from portal.admin import operations
 from portal.admin.forms import (
     ConfirmForm,
