@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     FieldList,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,10 +24,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from alerts import vocabulary
+from portal.dashboard.periods import iso_week_bounds
 from portal.distribution import networks, recipient_parties
 from portal.distribution_forms import DISTRIBUTION_CHOICES, network_choices, party_choices, tlp_field
 from portal.extensions import db
@@ -212,3 +214,22 @@ class WithdrawForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes state (publish, mark as seen): only the CSRF token."""
+
+
+class BulletinForm(FlaskForm):
+    """The weekly bulletin's week and paper (a GET form: bookmarkable, no CSRF token needed)."""
+
+    class Meta:
+        csrf = False
+
+    week = StringField(_l("Week"), validators=[InputRequired()], render_kw={"type": "week"},
+                       description=_l("An ISO week, such as 2026-W48."))
+    paper = RadioField(_l("Paper"), choices=[SelectChoice("a4", "A4"), SelectChoice("letter", _l("US Letter"))], default="a4",
+                       validators=[InputRequired()])
+
+    def validate_week(self, field):
+        try:
+            iso_week_bounds((field.data or "").strip())
+        except ValueError as error:
+            raise ValidationError(_l("Choose a week, such as 2026-W48.")) from error
+        field.data = field.data.strip()

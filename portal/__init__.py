@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "portal.directory.api",
     "alerts.views",
     "alerts.bulk_views",
+    "alerts.print_views",
     "alerts.subscription_views",
     "alerts.attachment_views",
     "documents.views",

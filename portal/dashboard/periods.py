@@ -57,6 +57,21 @@ def median_by_month(pairs: Iterable[tuple[date | datetime | None, float | None]]
     return [round(statistics.median(values), 1) if values else None for values in buckets.values()]
 
 
+def iso_week_bounds(week: str) -> tuple[datetime, datetime]:
+    """``2026-W48`` -> its Monday 00:00 and the next Monday 00:00 (``ValueError`` if not an ISO week)."""
+    year, separator, number = week.partition("-W")
+    if not separator or not (year.isdigit() and number.isdigit()):
+        raise ValueError(f"not an ISO week: {week!r}")
+    monday = date.fromisocalendar(int(year), int(number), 1)
+    start = datetime(monday.year, monday.month, monday.day)
+    return start, start + timedelta(days=7)
+
+
+def current_iso_week(today: date | None = None) -> str:
+    year, week, _day = (today or utcnow().date()).isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
 def last_visit(user_id: int) -> datetime:
     """When the user was last here before this visit: the last activity of their previous session, or a
     week ago on a first visit."""
