@@ -87,10 +87,10 @@ def region(principal) -> dict:
                                label_heading=_("Month"), stacked=True),
         "states": bar_chart("region-states", _("Top issuing states"), [code for code, _n in states][::-1],
                             {_("Alerts"): [n for _code, n in states][::-1]}, label_heading=_("Issuing state"),
-                            horizontal=True, height=60 + 34 * max(len(states), 1)),
+                            horizontal=True, height=110 + 30 * max(len(states), 1)),
         "routes": bar_chart("region-routes", _("Detection routes (origin, transit, detection)"),
                             [label for label, _n in routes][::-1], {_("Alerts"): [n for _label, n in routes][::-1]},
-                            label_heading=_("Route"), horizontal=True, height=60 + 34 * max(len(routes), 1)),
+                            label_heading=_("Route"), horizontal=True, height=110 + 30 * max(len(routes), 1)),
         "total": len(rows),
     }
 

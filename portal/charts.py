@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pygal
 from flask_babel import gettext as _
 from markupsafe import Markup
+from pygal.style import Style
 
 # pygal appends a legacy ``sys.meta_path`` finder (for its map plug-ins, unused here) without find_spec(),
 # which makes every later failed import warn (an error in the tests); it is taken off again.
@@ -106,9 +107,15 @@ def _pygal_class(chart: Chart):
     return pygal.StackedBar if chart.stacked else pygal.Bar
 
 
+# The sizes pygal lays the chart out with: those that static/portal.css draws the text in.
+_STYLE = Style(font_family="sans-serif", label_font_size=12, major_label_font_size=12, legend_font_size=13,
+               value_font_size=12, value_label_font_size=12, tooltip_font_size=12, title_font_size=14,
+               no_data_font_size=20)
+
+
 def _pygal_chart(chart: Chart):
     drawn = _pygal_class(chart)(
-        js=[], css=[], disable_xml_declaration=True, width=chart.width, height=chart.height,
+        js=[], css=[], disable_xml_declaration=True, style=_STYLE, width=chart.width, height=chart.height,
         show_legend=len(chart.series) > 1, legend_at_bottom=True, legend_at_bottom_columns=3,
         no_data_text=_("No data"), x_label_rotation=0 if chart.horizontal or len(chart.labels) <= 6 else 30,
         truncate_label=24, truncate_legend=28, min_scale=2, max_scale=6, margin=12, print_values=False,

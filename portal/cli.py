@@ -28,7 +28,10 @@ from flask.cli import AppGroup
 
 from portal.cli_support import CLI_ACTOR, CommandError, cli_command, progress, table
 
-DEMO_DOMAIN = "demo.rcm.invalid"
+# RFC 2606's reserved .example: never delivered, and accepted by the portal's own address checks (the admin
+# form, ``users create``), which refuse .invalid; demo accounts of older instances used LEGACY_DEMO_DOMAIN.
+DEMO_DOMAIN = "demo.rcm.example"
+LEGACY_DEMO_DOMAIN = "demo.rcm.invalid"
 # e-mail local part, role, party code, full name
 DEMO_ACCOUNTS = (
     ("admin", "secretariat_admin", "TS", "Demo Secretariat Administrator"),
@@ -41,9 +44,9 @@ DEMO_ACCOUNTS = (
 )
 
 
-def demo_email(local_part: str, party_code: str) -> str:
-    """The e-mail address of a demo account (``liaison@gtm.demo.rcm.invalid``)."""
-    return f"{local_part}@{party_code.lower()}.{DEMO_DOMAIN}"
+def demo_email(local_part: str, party_code: str, domain: str = DEMO_DOMAIN) -> str:
+    """The e-mail address of a demo account (``liaison@gtm.demo.rcm.example``)."""
+    return f"{local_part}@{party_code.lower()}.{domain}"
 
 
 # --- setup and demo ------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ def demo_command():
     created, existing = [], 0
     for local_part, role, code, name in DEMO_ACCOUNTS:
         email = demo_email(local_part, code)
-        if User.find_by_email(email) is not None:
+        if User.find_by_email(email) is not None or User.find_by_email(demo_email(local_part, code, LEGACY_DEMO_DOMAIN)):
             existing += 1
             continue
         password, secret = _random_password(), pyotp.random_base32()

@@ -100,8 +100,8 @@ def test_demo_creates_accounts_once_and_prints_their_secrets_once(cli):
         assert verify_password(user.password_hash, password)
         assert user.totp_secret == secret and user.two_factor_enrolled
         assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
-    assert "admin@ts.demo.rcm.invalid" in rows and rows["admin@ts.demo.rcm.invalid"][1] == "secretariat_admin"
-    assert "liaison@gtm.demo.rcm.invalid" in rows
+    assert "admin@ts.demo.rcm.example" in rows and rows["admin@ts.demo.rcm.example"][1] == "secretariat_admin"
+    assert "liaison@gtm.demo.rcm.example" in rows
     created = _entries_after(seq)
     assert [entry.action for entry in created] == ["user.create"] * 7
     assert {(entry.actor_user_id, entry.actor_party, entry.actor_role) for entry in created} == {(None, None, "cli")}

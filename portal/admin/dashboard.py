@@ -24,7 +24,7 @@ def accounts(principal) -> dict:
     chart = bar_chart("accounts-by-role", _("Accounts by role"), [str(ROLE_LABELS[role]) for role in roles][::-1],
                       {_("Active"): [active[role] for role in roles][::-1],
                        _("Deactivated"): [inactive[role] for role in roles][::-1]},
-                      label_heading=_("Role"), stacked=True, horizontal=True, height=90 + 34 * max(len(roles), 1))
+                      label_heading=_("Role"), stacked=True, horizontal=True, height=130 + 30 * max(len(roles), 1))
     return {"total": len(rows), "active": sum(active.values()), "chart": chart,
             "from_outside": accounts_created_from_outside(principal)}
 

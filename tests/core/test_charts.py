@@ -54,7 +54,7 @@ def test_the_macro_renders_a_figure_and_a_table_of_the_same_figures(app):
     with app.test_request_context():
         html = render_template_string(MACRO, c=chart)
     assert '<figure class="rcm-chart rcm-chart-bar" id="routes" aria-labelledby="routes-title">' in html
-    table = re.search(r'<table class="visually-hidden">.*</table>', html, re.DOTALL).group(0)
+    table = re.search(r'<table class="rcm-chart-table">.*</table>', html, re.DOTALL).group(0)
     assert "<caption>Detection routes</caption>" in table
     assert re.findall(r'<th scope="col">([^<]*)</th>', table) == ["Route", "Forged", "Stolen"]
     rows = re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', table)

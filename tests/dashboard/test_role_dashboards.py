@@ -37,7 +37,7 @@ def test_the_border_officer_sees_the_check_box_first_and_new_alerts_with_a_chart
     assert "Report an alert" not in html and "dashboard-region-heading" not in html
     new = _section(html, "dashboard-new-heading")
     assert new.count("/alerts/") >= 2 and "1 alert" in new  # the HND-only alert is neither listed nor counted
-    assert 'id="alerts-shared"' in new and "<svg" in new and '<table class="visually-hidden">' in new
+    assert 'id="alerts-shared"' in new and "<svg" in new and '<table class="rcm-chart-table">' in new
 
 
 def test_new_alerts_matching_a_subscription_come_first(make_user, login_as, client):
@@ -99,7 +99,7 @@ def test_the_country_admin_sees_accounts_by_role_outside_creations_and_stale_ent
     accounts = _section(html, "dashboard-accounts-heading")
     assert "2 active of 2 accounts you administer." in accounts
     assert 'id="accounts-by-role"' in accounts and "<svg" in accounts
-    table = accounts[accounts.index('<table class="visually-hidden">'):]
+    table = accounts[accounts.index('<table class="rcm-chart-table">'):]
     assert "Border officer" in table and "Country administrator" in table and "Liaison officer" not in table
     entries = _section(html, "dashboard-stale-heading")
     assert f"/directory/entries/{stale.id}" in entries and "Beto Fresh" not in entries and "Carla Other" not in entries
