@@ -25,22 +25,21 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from alerts import vocabulary
 from portal.dashboard.periods import iso_week_bounds
 from portal.distribution import networks, recipient_parties
-from portal.distribution_forms import DISTRIBUTION_CHOICES, network_choices, party_choices, tlp_field
+from portal.distribution_forms import (
+    DISTRIBUTION_CHOICES,
+    MultiCheckboxField,
+    network_choices,
+    party_choices,
+    tlp_field,
+)
 from portal.extensions import db
 from portal.parties.models import Party
 
 ROUTE_STOPS = 6  # route slots offered by default; an edited alert with a longer route gets more
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as a list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _blank_first(vocab: dict, blank_label) -> list[SelectChoice]:
@@ -115,7 +114,7 @@ class AlertForm(FlaskForm):
     # sharing
     tlp = tlp_field()
     distribution = SelectField(_l("Distribution"), choices=DISTRIBUTION_CHOICES, default="party")
-    parties = SelectMultipleField(_l("Recipient parties"), choices=[])
+    parties = MultiCheckboxField(_l("Recipient parties"), choices=[])
     network = SelectField(_l("Network"), choices=[], default="")
     review_date = _date_input(_l("Review date"))
     objectives = MultiCheckboxField(_l("Plan objectives"), choices=[])
