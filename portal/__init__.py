@@ -111,10 +111,12 @@ def create_app(config: Mapping | None = None) -> Flask:
     import_module("auth.sessions")  # registers the user loader (server-side session check)
 
     from portal import errors, i18n, security, transaction
+    from portal.outbox import service as outbox_service
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
     transaction.init_app(app)
+    outbox_service.init_app(app)
     errors.init_app(app)
     _install_request_hooks(app)
 
