@@ -183,7 +183,7 @@ def deliver_after_request(_error=None) -> None:
         return
     try:
         send_due(limit=50)
-    except Exception:  # noqa: BLE001 - the page is served already; ``outbox send`` retries later
+    except Exception:
         db.session.rollback()
         current_app.logger.exception("outbox: delivery after the request failed")
 
