@@ -519,6 +519,8 @@ def test_demo_fills_a_lived_in_portal_on_its_first_run(cli):
     rfi = db.session.scalars(select(Submission).where(Submission.kind == RFI).order_by(Submission.id.desc())).first()
     assert rfi.status == "sent" and rfi.due_date is not None
 
+    assert "Demo content: 4 directory entries in 5 networks." in result.output
+    assert "Demo content: 2 library documents." in result.output
     again = cli("demo")
     assert "Demo content" not in again.output and _count(Alert) == counts[Alert] + 7
 
