@@ -43,3 +43,17 @@ def test_the_directory_says_1_entry_found(client, make_user, login_as):
     login_as(make_user(role="liaison_officer", party_code="HND"))
     html = client.get("/directory/?party=HND").data.decode()
     assert "1 entry found." in html and "1 entries found" not in html
+
+
+def test_a_form_marks_required_fields_and_opens_with_an_error_summary(client, make_user, login_as):
+    login_as(make_user(role="country_admin", party_code="GTM"))
+    blank = client.get("/admin/users/new").data.decode()
+    assert re.search(r'<label class="form-label" for="email">E-mail address<span class="required-mark"', blank)
+    assert "Fields marked * are required." in blank and "error-summary" not in blank
+    html = client.post("/admin/users/new", data={"email": "", "full_name": "", "role": "liaison_officer"}).data.decode()
+    summary = re.search(r'<div class="alert alert-danger error-summary" role="alert".*?</div>', html, re.DOTALL).group(0)
+    assert "There are 2 problems with this form:" in summary
+    assert '<a href="#email">E-mail address:' in summary and '<a href="#full_name">Full name:' in summary
+    assert re.search(r'<input[^>]*aria-describedby="email-error"[^>]*aria-invalid="true"|'
+                     r'<input[^>]*aria-invalid="true"[^>]*aria-describedby="email-error"', html)
+    assert 'id="email-error"' in html
