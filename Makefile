@@ -42,7 +42,7 @@ messages: $(STAMP)
 # their passwords printed) only the first time.
 setup: $(STAMP) translations
 	$(FLASK) setup
-	$(FLASK) demo
+	$(FLASK) demo $(if $(filter empty,$(DEMO)),--accounts-only,)
 
 run: setup
 	@# No access log: request paths can carry reset secrets and API queries document numbers; the audit log

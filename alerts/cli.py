@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from alerts import demo as _demo  # noqa: F401  (registers the demo alerts for `flask demo`)
 from alerts.bulk import (
     FORMATS,
     ImportFileError,

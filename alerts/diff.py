@@ -100,8 +100,10 @@ def display(name: str, value) -> str:
         return ""
     if name in _VOCABULARIES:
         return vocabulary.label(_VOCABULARIES[name], value)
-    if name == "security_features":
-        return ", ".join(vocabulary.label(vocabulary.SECURITY_FEATURES, code) for code in value)
+    if name == "security_features":  # a set: shown (and compared) in one order, whatever order was stored
+        return ", ".join(sorted(vocabulary.label(vocabulary.SECURITY_FEATURES, code) for code in value))
+    if name == "objectives":  # a set as well
+        return ", ".join(sorted(str(code) for code in value))
     if name == "route":
         return " → ".join(value)
     if name == "mrz_findings":
@@ -109,7 +111,7 @@ def display(name: str, value) -> str:
     if name == "distribution":
         level = str(_LEVELS.get(value.get("level"), value.get("level")))
         if value.get("level") == "parties" and value.get("parties"):
-            return f"{level}: {', '.join(value['parties'])}"
+            return f"{level}: {', '.join(sorted(value['parties']))}"
         if value.get("level") == "network" and value.get("network"):
             # the parties it was sent to, for the reporting party (``as_read_by`` leaves them out for others)
             audience = f" ({', '.join(value['audience'])})" if value.get("audience") else ""

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     FieldList,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,22 +24,22 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from alerts import vocabulary
+from portal.dashboard.periods import iso_week_bounds
 from portal.distribution import networks, recipient_parties
-from portal.distribution_forms import DISTRIBUTION_CHOICES, network_choices, party_choices, tlp_field
+from portal.distribution_forms import (
+    DISTRIBUTION_CHOICES,
+    MultiCheckboxField,
+    network_choices,
+    party_choices,
+    tlp_field,
+)
 from portal.extensions import db
 from portal.parties.models import Party
 
 ROUTE_STOPS = 6  # route slots offered by default; an edited alert with a longer route gets more
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as a list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _blank_first(vocab: dict, blank_label) -> list[SelectChoice]:
@@ -113,7 +114,7 @@ class AlertForm(FlaskForm):
     # sharing
     tlp = tlp_field()
     distribution = SelectField(_l("Distribution"), choices=DISTRIBUTION_CHOICES, default="party")
-    parties = SelectMultipleField(_l("Recipient parties"), choices=[])
+    parties = MultiCheckboxField(_l("Recipient parties"), choices=[])
     network = SelectField(_l("Network"), choices=[], default="")
     review_date = _date_input(_l("Review date"))
     objectives = MultiCheckboxField(_l("Plan objectives"), choices=[])
@@ -214,3 +215,22 @@ class WithdrawForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes state (publish, mark as seen): only the CSRF token."""
+
+
+class BulletinForm(FlaskForm):
+    """The weekly bulletin's week and paper (a GET form: bookmarkable, no CSRF token needed)."""
+
+    class Meta:
+        csrf = False
+
+    week = StringField(_l("Week"), validators=[InputRequired()], render_kw={"type": "week"},
+                       description=_l("An ISO week, such as 2026-W48."))
+    paper = RadioField(_l("Paper"), choices=[SelectChoice("a4", "A4"), SelectChoice("letter", _l("US Letter"))], default="a4",
+                       validators=[InputRequired()])
+
+    def validate_week(self, field):
+        try:
+            iso_week_bounds((field.data or "").strip())
+        except ValueError as error:
+            raise ValidationError(_l("Choose a week, such as 2026-W48.")) from error
+        field.data = field.data.strip()

@@ -15,7 +15,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from alerts import dashboard as _dashboard_panels  # noqa: F401  (registers the panels)
 from alerts import diff, operations, vocabulary
+from alerts import plan_records as _plan_records  # noqa: F401  (registers the objective links)
 from alerts.forms import ActionForm, AlertForm, SearchForm, WithdrawForm
 from alerts.models import Alert, AlertAcknowledgement
 from alerts.mrz import finding_message

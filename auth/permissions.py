@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, object] = {
     "manage_all_users": _l("Create country-admin accounts for every party"),
     "view_party_audit": _l("See the audit log of the own party"),
     "view_all_audit": _l("See the whole audit log"),
+    "view_region_overview": _l("See the region at a glance (charts of what the party may see)"),
 }
 
 # How each role is named on the pages.
@@ -62,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "manage_all_users",
             "view_party_audit",
             "view_all_audit",
+            "view_region_overview",
         }
     ),
     "country_admin": frozenset(

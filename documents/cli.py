@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from documents import demo as _demo  # noqa: F401  (registers the demo library for `flask demo`)
 from documents.gc import collect_garbage
 from documents.storage import current_blob_store
 from portal.audit.service import record

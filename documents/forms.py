@@ -5,10 +5,10 @@ spool the file to disk in clear. The CSRF token is checked by ``documents.transf
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FileField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import FileField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.distribution_forms import DistributionFields, tlp_field
+from portal.distribution_forms import DistributionFields, MultiCheckboxField, tlp_field
 
 FILE_LABEL = _l("File")
 
@@ -21,7 +21,7 @@ class DocumentForm(DistributionFields):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     tags = StringField(_l("Tags (comma-separated)"), validators=[Optional(), Length(max=500)])
-    objectives = SelectMultipleField(_l("Plan of action objectives"), choices=[])
+    objectives = MultiCheckboxField(_l("Plan of action objectives"), choices=[])
     tlp = tlp_field()
     note = StringField(_l("Version note"), validators=[Optional(), Length(max=500)])
     file = FileField(FILE_LABEL)

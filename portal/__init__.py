@@ -31,6 +31,7 @@ BLUEPRINTS = (
     "alerts.bulk_views",
     "alerts.confirmation_views",
     "alerts.confirmation_api",
+    "alerts.print_views",
     "alerts.subscription_views",
     "alerts.attachment_views",
     "documents.views",
@@ -115,11 +116,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     import_module("auth.sessions")  # registers the user loader (server-side session check)
 
     from portal import errors, i18n, observability, security, transaction
+    from portal.outbox import service as outbox_service
 
     observability.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     security.init_app(app)
     transaction.init_app(app)
+    outbox_service.init_app(app)
     errors.init_app(app)
     _install_request_hooks(app)
     from portal.audit import witness

@@ -28,7 +28,10 @@ from flask.cli import AppGroup
 
 from portal.cli_support import CLI_ACTOR, CommandError, cli_command, progress, table
 
-DEMO_DOMAIN = "demo.rcm.invalid"
+# RFC 2606's reserved .example: never delivered, and accepted by the portal's own address checks (the admin
+# form, ``users create``), which refuse .invalid; demo accounts of older instances used LEGACY_DEMO_DOMAIN.
+DEMO_DOMAIN = "demo.rcm.example"
+LEGACY_DEMO_DOMAIN = "demo.rcm.invalid"
 # e-mail local part, role, party code, full name
 DEMO_ACCOUNTS = (
     ("admin", "secretariat_admin", "TS", "Demo Secretariat Administrator"),
@@ -41,9 +44,9 @@ DEMO_ACCOUNTS = (
 )
 
 
-def demo_email(local_part: str, party_code: str) -> str:
-    """The e-mail address of a demo account (``liaison@gtm.demo.rcm.invalid``)."""
-    return f"{local_part}@{party_code.lower()}.{DEMO_DOMAIN}"
+def demo_email(local_part: str, party_code: str, domain: str = DEMO_DOMAIN) -> str:
+    """The e-mail address of a demo account (``liaison@gtm.demo.rcm.example``)."""
+    return f"{local_part}@{party_code.lower()}.{domain}"
 
 
 # --- setup and demo ------------------------------------------------------------------------------
@@ -81,9 +84,11 @@ def _random_password() -> str:
 
 
 @click.command("demo")
+@click.option("--accounts-only", is_flag=True, help="Create the demo accounts but no demo content.")
 @cli_command
-def demo_command():
-    """Create the demo accounts (once); print their passwords and TOTP secrets this one time."""
+def demo_command(accounts_only: bool = False):
+    """Create the demo accounts (once) and, with them, demo content (alerts, images, an exchange thread);
+    print the passwords and TOTP secrets this one time."""
     import pyotp
     from sqlalchemy import select
 
@@ -101,10 +106,10 @@ def demo_command():
     if missing:
         raise CommandError(f"unknown parties {', '.join(missing)}: run `flask --app portal setup` first")
 
-    created, existing = [], 0
+    created, existing, accounts = [], 0, {}
     for local_part, role, code, name in DEMO_ACCOUNTS:
         email = demo_email(local_part, code)
-        if User.find_by_email(email) is not None:
+        if User.find_by_email(email) is not None or User.find_by_email(demo_email(local_part, code, LEGACY_DEMO_DOMAIN)):
             existing += 1
             continue
         password, secret = _random_password(), pyotp.random_base32()
@@ -117,7 +122,9 @@ def demo_command():
         audit_account_created(user, demo=True)
         uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="RCM Portal")
         created.append((email, role, code, password, secret, uri))
+        accounts[(code, local_part)] = user
     db.session.commit()
+    filled = [] if accounts_only or len(accounts) < len(DEMO_ACCOUNTS) else _fill_demo_content(accounts)
 
     if not created:
         click.echo("The demo accounts exist already; nothing was changed "
@@ -128,6 +135,18 @@ def demo_command():
     click.echo(table(("E-MAIL", "ROLE", "PARTY", "PASSWORD", "TOTP SECRET", "OTPAUTH URI"), created))
     if existing:
         click.echo(f"\n{existing} other demo account(s) existed already and were left unchanged.")
+    for line in filled:
+        click.echo(f"Demo content: {line}.")
+
+
+def _fill_demo_content(accounts) -> list[str]:
+    """The registered demo content (``portal.cli_support.register_demo_content``), in one transaction."""
+    from portal.cli_support import demo_fillers
+    from portal.extensions import db
+
+    summaries = [fill(accounts) for fill in demo_fillers()]
+    db.session.commit()
+    return summaries
 
 
 # --- keys, backup and restore -------------------------------------------------------------------

@@ -69,3 +69,18 @@ def table(headers: tuple[str, ...], rows: list[tuple]) -> str:
 def progress(label: str, count: int) -> None:
     """One progress line of a long command (``  label: count``)."""
     click.echo(f"  {label}: {count}")
+
+
+# --- demo content -------------------------------------------------------------------------------------
+# ``flask demo`` fills a lived-in portal on its first run; each feature registers what it adds (the core
+# never imports a feature). A filler takes ``accounts``: (party code, e-mail local part) -> User, and
+# returns a one-line summary for the command's output.
+DEMO_CONTENT: dict[str, tuple[int, object]] = {}
+
+
+def register_demo_content(name: str, fill, *, order: int = 100) -> None:
+    DEMO_CONTENT[name] = (order, fill)
+
+
+def demo_fillers() -> list:
+    return [fill for _order, fill in sorted(DEMO_CONTENT.values(), key=lambda item: item[0])]

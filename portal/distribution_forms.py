@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.access import TLP_LEVELS
 
@@ -47,11 +48,18 @@ def _optional_int(value):
     return int(value)
 
 
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class DistributionFields(FlaskForm):
     """Distribution level, listed parties and network, by id; choices are filled in by the view."""
 
     distribution = SelectField(_l("Distribution"), choices=DISTRIBUTION_CHOICES, default="party")
-    parties = SelectMultipleField(_l("Recipient parties"), coerce=int, choices=[])
+    parties = MultiCheckboxField(_l("Recipient parties"), coerce=int, choices=[])
     network = SelectField(_l("Network"), coerce=_optional_int, choices=[], default=None)
 
     def set_choices(self, parties, networks) -> None:

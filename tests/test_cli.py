@@ -85,7 +85,7 @@ def test_demo_creates_accounts_once_and_prints_their_secrets_once(cli):
     seq = _audit_head_seq()
     users_before = _count(User)
 
-    first = cli("demo")
+    first = cli("demo", "--accounts-only")
 
     assert first.exit_code == 0, first.output
     assert _count(User) == users_before + len(DEMO_ACCOUNTS) == users_before + 7
@@ -100,8 +100,8 @@ def test_demo_creates_accounts_once_and_prints_their_secrets_once(cli):
         assert verify_password(user.password_hash, password)
         assert user.totp_secret == secret and user.two_factor_enrolled
         assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
-    assert "admin@ts.demo.rcm.invalid" in rows and rows["admin@ts.demo.rcm.invalid"][1] == "secretariat_admin"
-    assert "liaison@gtm.demo.rcm.invalid" in rows
+    assert "admin@ts.demo.rcm.example" in rows and rows["admin@ts.demo.rcm.example"][1] == "secretariat_admin"
+    assert "liaison@gtm.demo.rcm.example" in rows
     created = _entries_after(seq)
     assert [entry.action for entry in created] == ["user.create"] * 7
     assert {(entry.actor_user_id, entry.actor_party, entry.actor_role) for entry in created} == {(None, None, "cli")}
@@ -516,3 +516,41 @@ def test_audit_verify_refuses_a_tampered_queued_entry(cli, make_user):
     assert result.exit_code == 1
     assert "audit chain broken at the queue: queued entry" in result.stderr
     assert "does not match its MAC" in result.stderr
+
+
+def test_demo_fills_a_lived_in_portal_on_its_first_run(cli):
+    from alerts.attachments import Attachment
+    from alerts.models import Alert, AlertAcknowledgement, AlertRevision
+    from portal.exchange.models import RFI, Submission, SubmissionReply
+
+    counts = {model: _count(model) for model in (Alert, Attachment, AlertAcknowledgement, Submission, SubmissionReply)}
+    result = cli("demo")
+    assert result.exit_code == 0, result.output
+    assert "Demo content: 7 alerts (one draft, one revised) with 12 specimen images." in result.output
+    assert _count(Alert) == counts[Alert] + 7 and _count(Attachment) == counts[Attachment] + 12
+    assert _count(AlertAcknowledgement) == counts[AlertAcknowledgement] + 3
+    assert _count(Submission) == counts[Submission] + 2 and _count(SubmissionReply) == counts[SubmissionReply] + 1
+    demo_alerts = db.session.scalars(select(Alert).order_by(Alert.id.desc()).limit(7)).all()
+    assert {alert.fraud_type for alert in demo_alerts} >= {"counterfeit", "forgery", "impostor", "fraudulently_obtained"}
+    revised = [alert for alert in demo_alerts if alert.revision > 1]
+    assert len(revised) == 1
+    assert db.session.scalar(select(func.count()).select_from(AlertRevision)
+                             .where(AlertRevision.alert_id == revised[0].id)) >= 2
+    uv = db.session.scalars(select(Attachment).where(Attachment.light == "uv")).all()
+    assert len(uv) >= 6
+    rfi = db.session.scalars(select(Submission).where(Submission.kind == RFI).order_by(Submission.id.desc())).first()
+    assert rfi.status == "sent" and rfi.due_date is not None
+
+    assert "Demo content: 4 directory entries in 5 networks." in result.output
+    assert "Demo content: 2 library documents." in result.output
+    again = cli("demo")
+    assert "Demo content" not in again.output and _count(Alert) == counts[Alert] + 7
+
+
+def test_demo_accounts_only_adds_no_content(cli):
+    from alerts.models import Alert
+
+    before = _count(Alert)
+    result = cli("demo", "--accounts-only")
+    assert result.exit_code == 0, result.output
+    assert "Demo content" not in result.output and _count(Alert) == before

@@ -141,6 +141,7 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     # a GTM account: its own country admin and the secretariat may administer it
     "admin.user_detail": lambda ctx: {"user_id": ctx.author("liaison_officer", "GTM").id},
     "alerts.detail": _alert,
+    "alert_print.card": _alert,
     "alerts.revision": lambda ctx: {**_alert(ctx), "seq": 1},
     "alerts.edit": _alert,  # reported by a GTM liaison officer: GTM users holding report_alert may edit it
     # an active GTM entry: every viewer sees it; only GTM's country admin may edit it

@@ -10,9 +10,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from wtforms.fields.choices import SelectChoice
 
 from auth.models import ROLES, User
 from portal.access import manageable_users, permission_required
+from portal.admin import dashboard as _dashboard_panels  # noqa: F401  (registers the panel)
 from portal.admin import operations
 from portal.admin.forms import (
     ConfirmForm,
@@ -84,7 +86,7 @@ def create_user():
     roles = {role for party in parties for role in operations.grantable_roles(principal, party)}
     form.role.choices = role_choices(role for role in ROLES if role in roles)
     if principal.can("manage_all_users"):
-        form.party.choices = party_choices(parties)
+        form.party.choices = [SelectChoice("", _("Choose a party")), *party_choices(parties)]  # no silent default
     else:
         del form.party
     if form.validate_on_submit():

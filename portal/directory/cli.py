@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.cli_support import CLI_ACTOR, cli_command
+from portal.directory import demo as _demo  # noqa: F401  (registers the demo entries for `flask demo`)
 
 directory_cli = AppGroup("directory", help="The network directories.")
 

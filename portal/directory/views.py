@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 
 from portal.access import may_change, permission_required
+from portal.directory import dashboard as _dashboard_panels  # noqa: F401  (registers the panel)
 from portal.directory import export, operations, queries
 from portal.directory.forms import (
     ROLE_LABELS,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.distribution_forms import network_choices, party_choices, tlp_field
+from portal.distribution_forms import MultiCheckboxField, network_choices, party_choices, tlp_field
 from portal.exchange import validation
 from portal.exchange.models import HANDLING_CODES, INFORMATION_ACCURACY, KINDS, SOURCE_RELIABILITY
 
@@ -29,10 +29,10 @@ class SubmissionForm(FlaskForm):
     handling_restrictions = TextAreaField(_l("Restrictions stated"),
                                           validators=[Optional(), Length(max=validation.MAX_RESTRICTIONS)])
     tlp = tlp_field()
-    parties = SelectMultipleField(_l("Recipient parties"), choices=[])
-    networks = SelectMultipleField(_l("Recipient networks"), choices=[])
-    related_alerts = SelectMultipleField(_l("Related alerts"), coerce=int, choices=[])
-    objectives = SelectMultipleField(_l("Plan objectives"), choices=[])
+    parties = MultiCheckboxField(_l("Recipient parties"), choices=[])
+    networks = MultiCheckboxField(_l("Recipient networks"), choices=[])
+    related_alerts = MultiCheckboxField(_l("Related alerts"), coerce=int, choices=[])
+    objectives = MultiCheckboxField(_l("Plan objectives"), choices=[])
     due_date = DateField(_l("Due date (requests for information)"), validators=[Optional()])
 
     def set_choices(self, parties, networks, alerts, objectives) -> None:
@@ -60,14 +60,14 @@ class ActionForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Reply (Markdown)"), validators=[DataRequired(), Length(max=validation.MAX_REPLY)])
-    audience = SelectMultipleField(_l("Only these parties"), choices=[])
+    audience = MultiCheckboxField(_l("Only these parties"), choices=[])
 
     def set_choices(self, parties) -> None:
         self.audience.choices = party_choices(parties, "code")
 
 
 class ForwardForm(FlaskForm):
-    parties = SelectMultipleField(_l("Forward to"), choices=[])
+    parties = MultiCheckboxField(_l("Forward to"), choices=[])
 
     def set_choices(self, parties) -> None:
         self.parties.choices = party_choices(parties, "code")

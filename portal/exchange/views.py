@@ -14,7 +14,10 @@ from sqlalchemy import select
 from auth.models import User
 from portal.access import RESTRICTED_TLP, get_visible_or_404, owns, permission_required
 from portal.distribution import networks, recipient_parties
+from portal.exchange import dashboard as _dashboard_panels  # noqa: F401  (registers the panels)
+from portal.exchange import demo as _demo  # noqa: F401  (registers the demo thread for `flask demo`)
 from portal.exchange import operations, queries, validation
+from portal.exchange import plan_records as _plan_records  # noqa: F401  (registers the objective links)
 from portal.exchange.forms import ActionForm, ForwardForm, ReplyForm, SubmissionForm
 from portal.exchange.markdown import render
 from portal.exchange.models import (

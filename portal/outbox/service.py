@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import select, update
 
 from portal.extensions import db
@@ -44,6 +44,8 @@ def queue_email(recipient: str, subject: str, body: str, *, flush: bool = True) 
     """
     message = OutboxMessage(recipient=recipient, subject=subject, body=body)
     db.session.add(message)
+    if has_request_context():
+        g.outbox_queued = True  # deliver_after_request: this request has mail to send
     if flush:
         db.session.flush()
     return message
@@ -166,3 +168,26 @@ def send_due(now: datetime | None = None, limit: int | None = None) -> tuple[int
             sent += 1
         db.session.commit()
     return sent, failed
+
+
+def delivers_after_request(app: Flask) -> bool:
+    """In development without a mail server, mail reaches the spool folder without ``outbox send``: the
+    newcomer's set-password link can be followed at once. Never under test (its transactions roll back)."""
+    return (app.config.get("OUTBOX_DELIVER_AFTER_REQUEST", app.config.get("PORTAL_ENV") == "development")
+            and not app.config.get("MAIL_SERVER") and not app.testing)
+
+
+def deliver_after_request(_error=None) -> None:
+    """After a request that queued mail (and has committed it): send what is due, a few at most."""
+    if not g.pop("outbox_queued", False):
+        return
+    try:
+        send_due(limit=50)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("outbox: delivery after the request failed")
+
+
+def init_app(app: Flask) -> None:
+    if delivers_after_request(app):
+        app.teardown_request(deliver_after_request)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.access import audit_entries_about_what_they_see, permission_required
 from portal.audit.models import AuditEntry, AuditObjective
+from portal.charts import line_chart
+from portal.dashboard.periods import count_by_month, month_labels, window_start
 from portal.extensions import db
 from portal.plan import data
+from portal.plan.records import records_for
 from portal.principal import current_principal
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
@@ -50,6 +54,17 @@ def audit_summary(codes, principal) -> dict:
     }
 
 
+def activity_chart(codes, principal):
+    """The audited actions linked to ``codes`` that ``principal`` may learn of, per month over a year."""
+    labels = month_labels(12)
+    linked = select(AuditObjective.entry_id).where(AuditObjective.code.in_(sorted(set(codes))))
+    dates = db.session.scalars(
+        select(AuditEntry.created_at).where(AuditEntry.id.in_(linked), audit_entries_about_what_they_see(principal),
+                                            AuditEntry.created_at >= window_start(labels))).all()
+    return line_chart("objective-activity", _("Activity over the last twelve months"), labels,
+                      {_("Audited actions"): count_by_month(dates, labels)}, label_heading=_("Month"))
+
+
 def _render(template: str, **context):
     return render_template(template, lang=_lang(), bodies=data.bodies(), **context)
 
@@ -76,6 +91,7 @@ def detail(code: str):
         return _render("plan/topic.html", topic=node, plan=plan[node.plan_code], summary=summary)
     if not isinstance(node, data.Objective):
         return redirect(url_for("plan.detail", code=data.objective_for(code), _anchor=code))
-    topic = data.get_topic(node.topic_code)
+    topic, principal = data.get_topic(node.topic_code), current_principal()
     return _render("plan/objective.html", objective=node, topic=topic, plan=plan[node.plan_code],
-                   summary=audit_summary([node.code], current_principal()))
+                   summary=audit_summary([node.code], principal), activity=activity_chart([node.code], principal),
+                   records=records_for(principal, node.code))

@@ -59,3 +59,16 @@ def test_consecutive_revisions_of_a_real_alert(make_user):
     assert set(withdrawn) == {"status", "withdrawal_reason"}
     assert withdrawn["withdrawal_reason"].kind == "added" and withdrawn["withdrawal_reason"].segments == []
     assert steps[3]["data"] == snapshot(alert)
+
+
+def test_a_reordered_set_is_no_change():
+    """Plan objectives, security features and listed parties are sets: a new order alone changes nothing."""
+    from alerts.diff import diff_snapshots
+
+    old = {"objectives": ["MPM-2", "ERX-INF-4"], "security_features": ["laminate", "uv_features"],
+           "distribution": {"level": "parties", "parties": ["MEX", "HND"]}}
+    new = {"objectives": ["ERX-INF-4", "MPM-2"], "security_features": ["uv_features", "laminate"],
+           "distribution": {"level": "parties", "parties": ["HND", "MEX"]}}
+    assert diff_snapshots(old, new) == []
+    changed = diff_snapshots(old, {**new, "objectives": ["ERX-INF-4"]})
+    assert [change.name for change in changed] == ["objectives"]

@@ -53,7 +53,7 @@ def test_request_for_information_from_gtm_to_mex_unseen_by_pan(live_server, brow
     page.select_option("#information_accuracy", "2")
     page.select_option("#handling_code", "no_onward")
     page.select_option("#tlp", "AMBER")
-    page.select_option("#parties", ["MEX"])
+    page.check("#parties input[value=MEX]")  # recipients are checkboxes
     page.fill("#due_date", (utcnow().date() + timedelta(days=7)).isoformat())
     page.click("#send-submission")
     expect(page.locator("#submission-status")).to_have_text("Sent")
