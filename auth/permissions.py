@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, object] = {
     "manage_all_users": _l("Create country-admin accounts for every party"),
     "view_party_audit": _l("See the audit log of the own party"),
     "view_all_audit": _l("See the whole audit log"),
+    "view_reporting": _l("See the reporting cycles and the returns shared with the party"),
+    "submit_party_return": _l("Fill in and submit the party's periodic returns"),
+    "manage_reporting": _l("Open reporting cycles, accept or send back returns"),
 }
 
 # How each role is named on the pages.
@@ -42,7 +45,8 @@ ROLE_LABELS: dict[str, object] = {
     "observer": _l("Observer"),
 }
 
-_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "view_library", "manage_own_account"}
+_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "view_library", "manage_own_account",
+             "view_reporting"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "secretariat_admin": frozenset(
@@ -57,6 +61,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "manage_all_users",
             "view_party_audit",
             "view_all_audit",
+            "manage_reporting",
         }
     ),
     "country_admin": frozenset(
@@ -73,6 +78,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "manage_own_tokens",
             "manage_party_users",
             "view_party_audit",
+            "submit_party_return",
         }
     ),
     "liaison_officer": frozenset(
@@ -86,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "exchange_intelligence",
             "manage_library",
             "manage_own_tokens",
+            "submit_party_return",
         }
     ),
     "border_officer": frozenset(_EVERYONE | {"search_alerts", "check_alerts", "manage_own_tokens"}),
@@ -100,6 +107,8 @@ TOKEN_SCOPES: dict[str, frozenset[str]] = {
     "exchange:read": frozenset({"exchange_intelligence"}),
     "exchange:write": frozenset({"exchange_intelligence"}),
     "directory:read": frozenset({"view_directory"}),
+    "reporting:read": frozenset({"view_reporting"}),
+    "reporting:write": frozenset({"view_reporting", "submit_party_return"}),
 }
 
 # Roles a party of each kind may hold; the admin pages offer only these.

@@ -36,6 +36,8 @@ BLUEPRINTS = (
     "portal.exchange.views",
     "portal.exchange.api",
     "portal.exchange.attachment_views",
+    "portal.reporting.views",
+    "portal.reporting.api",
 )
 # Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).
 CLI_GROUPS = (
@@ -46,9 +48,10 @@ CLI_GROUPS = (
     "portal.directory.cli",
     "alerts.cli",
     "documents.cli",
+    "portal.reporting.cli",
 )
 # Features that add application-wide hooks beyond their blueprints: each exposes ``init_app(app)``.
-FEATURE_HOOKS = ("documents",)
+FEATURE_HOOKS = ("documents", "portal.reporting")
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (
     "portal.parties.models",
@@ -63,6 +66,7 @@ MODEL_MODULES = (
     "documents.models",
     "alerts.attachments",
     "portal.exchange.attachments",
+    "portal.reporting.models",
 )
 
 

@@ -1,0 +1,10 @@
+"""Periodic reporting (issue 13): templates as data, cycles with a due date, each party's return with its
+versions, the compliance board, spreadsheets both ways, reminders and the consolidated tables."""
+
+
+def init_app(app) -> None:
+    """Have ``flask setup`` load the seeded templates (``portal.FEATURE_HOOKS``)."""
+    from portal.cli_support import register_reference_data
+    from portal.reporting.catalogue import load_reporting_templates
+
+    register_reference_data(load_reporting_templates)
