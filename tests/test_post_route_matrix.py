@@ -102,6 +102,12 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "alert_attachments_api.upload_attachment": URL_BUILDERS["alerts.detail"],
     "exchange_api.acknowledge": URL_BUILDERS["exchange.detail"],
     "submission_attachments.api_upload": URL_BUILDERS["exchange.edit"],
+    "reporting.save_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.submit_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.share_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.accept_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.send_back_return": URL_BUILDERS["reporting.return_page"],
+    "reporting_api.submit": URL_BUILDERS["reporting.return_page"],
 }
 
 # What a viewer holding the route's permission gets for an empty submission concerning GTM's record, as
@@ -167,6 +173,13 @@ PERMITTED: dict[str, int] = {
     "notices.new": 400,
     "notices.share": 302,
     "notifications.read_all": 302,
+    "reporting.open_cycle": 400,
+    "reporting.save_return": 302,  # GTM's return is submitted: nothing to change, back to its page
+    "reporting.submit_return": 302,  # already submitted: said on its page
+    "reporting.share_return": 400,
+    "reporting.accept_return": 302,
+    "reporting.send_back_return": 400,  # a reason is needed
+    "reporting_api.submit": 409,  # GTM's return is already submitted
 }
 
 # The GET matrix's viewers, and a member country's officer who is neither the owner nor a recipient.
@@ -187,7 +200,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "directory.verify_entry", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
-        "submission_attachments.api_upload")},
+        "submission_attachments.api_upload", "reporting.save_return", "reporting.submit_return",
+        "reporting.share_return", "reporting_api.submit")},
     # A notice the observer country's administrator reads (members-wide CLEAR) is not its to re-share:
     # refused, since it already sees the notice.
     ("notices.share", OBSERVER_COUNTRY_ADMIN): 403,
@@ -199,7 +213,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "alert_attachments_api.upload_attachment", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
-        "submission_attachments.api_upload")},
+        "submission_attachments.api_upload", "reporting.save_return", "reporting.submit_return",
+        "reporting.share_return", "reporting_api.submit")},
     ("notices.share", OTHER_MEMBER): 403,
     ("alerts.acknowledge", OTHER_MEMBER): 302,
     # Other parties acknowledge GTM's alert (it is members-wide), and nothing more is asked of them.

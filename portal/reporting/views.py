@@ -128,10 +128,8 @@ def _managed(cycle_id, party):
     return principal, queries.get_return_or_404(principal, queries.get_cycle_or_404(principal, cycle_id), party)
 
 
-def _act(action, cycle_id, party, done: str, *args):
-    """Run ``action(principal, return, *args)``; flash its outcome and go back to the return's page."""
-    loader = _managed if action in (operations.accept, operations.send_back) else _fillable
-    principal, found = loader(cycle_id, party)
+def _act(principal, found, action, done: str, *args):
+    """Run ``action(principal, found, *args)``; flash its outcome and go back to the return's page."""
     try:
         action(principal, found, *args)
     except ReturnInvalid as error:
@@ -140,44 +138,51 @@ def _act(action, cycle_id, party, done: str, *args):
         flash(error.message, "danger")
     else:
         flash(done, "success")
-    return redirect(url_for("reporting.return_page", cycle_id=cycle_id, party=party))
+    return redirect(url_for("reporting.return_page", cycle_id=found.cycle_id, party=found.owner_party.code))
+
+
+def _submit(principal, found):
+    operations.submit(principal, found, document_exists=document_exists(principal))
 
 
 @bp.post("/cycles/<int:cycle_id>/returns/<party>/submit")
 @permission_required(SUBMIT)
 def submit_return(cycle_id, party):
+    principal, found = _fillable(cycle_id, party)
     if not ActionForm().validate_on_submit():
         abort(400)
-    return _act(lambda principal, found: operations.submit(principal, found,
-                                                           document_exists=document_exists(principal)),
-                cycle_id, party, _("Return submitted to the secretariat."))
+    return _act(principal, found, _submit, _("Return submitted to the secretariat."))
 
 
 @bp.post("/cycles/<int:cycle_id>/returns/<party>/share")
 @permission_required(SUBMIT)
 def share_return(cycle_id, party):
+    principal, found = _fillable(cycle_id, party)
     form = ShareForm()
     if not form.validate_on_submit():
-        return _render("reporting/return.html", 400, **_return_context(current_principal(), cycle_id, party))
-    return _act(operations.share, cycle_id, party, _("Sharing saved."), form.sharing.data, form.tlp.data)
+        context = _return_context(principal, cycle_id, party)
+        return _render("reporting/return.html", 400, **{**context, "share_form": form})
+    return _act(principal, found, operations.share, _("Sharing saved."), form.sharing.data, form.tlp.data)
 
 
 @bp.post("/cycles/<int:cycle_id>/returns/<party>/accept")
 @permission_required(MANAGE)
 def accept_return(cycle_id, party):
+    principal, found = _managed(cycle_id, party)
     if not ActionForm().validate_on_submit():
         abort(400)
-    return _act(operations.accept, cycle_id, party, _("Return accepted."))
+    return _act(principal, found, operations.accept, _("Return accepted."))
 
 
 @bp.post("/cycles/<int:cycle_id>/returns/<party>/send-back")
 @permission_required(MANAGE)
 def send_back_return(cycle_id, party):
+    principal, found = _managed(cycle_id, party)
     form = SendBackForm()
     if not form.validate_on_submit():
-        context = _return_context(current_principal(), cycle_id, party)
+        context = _return_context(principal, cycle_id, party)
         return _render("reporting/return.html", 400, **{**context, "send_back_form": form})
-    return _act(operations.send_back, cycle_id, party, _("Return sent back to the party."), form.reason.data)
+    return _act(principal, found, operations.send_back, _("Return sent back to the party."), form.reason.data)
 
 
 @bp.get("/cycles/<int:cycle_id>/returns/<party>/versions/<int:number>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from portal.principal import Principal
 from portal.reporting import operations
 from portal.reporting.catalogue import load_reporting_templates
 from portal.reporting.models import PartyReturn, ReportingCycle
+from portal.reporting.validation import period_months
 from portal.timeutil import utcnow
 
 FLOW_ROW = {"nationality": "IND", "month": "2026-07", "detected": 120, "women": 30, "minors": 12,
@@ -59,3 +61,18 @@ def filled(cycle: ReportingCycle, party_code: str, rows=None, *, submit: bool = 
 
 def audit_rows(action: str) -> list[AuditEntry]:
     return db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)).all()
+
+
+# a fresh period for each call (the semesters the validation accepts, from 2030 on, then from 1901 on)
+_periods = itertools.cycle([f"{year}-H{half}" for year in (*range(2030, 2101), *range(1901, 2030))
+                            for half in (1, 2)])
+
+
+def shared_return(ctx=None) -> dict:
+    """URL values of GTM's return to a fresh cycle: submitted and shared with all members as TLP:GREEN, so every
+    viewer (observers too) sees it, and only GTM's users may fill it (for the route matrices)."""
+    cycle = open_cycle(period=next(_periods))
+    item = filled(cycle, "GTM", [{**FLOW_ROW, "month": period_months(cycle.period)[0]}], submit=True)
+    operations.share(principal("country_admin", "GTM"), item, "members", "GREEN")
+    db.session.commit()
+    return {"cycle_id": cycle.id, "party": "GTM"}
