@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "portal.exchange.api",
     "portal.exchange.attachment_views",
     "portal.reporting.views",
+    "portal.reporting.spreadsheet_views",
     "portal.reporting.api",
 )
 # Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).

@@ -108,6 +108,10 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "reporting.accept_return": URL_BUILDERS["reporting.return_page"],
     "reporting.send_back_return": URL_BUILDERS["reporting.return_page"],
     "reporting_api.submit": URL_BUILDERS["reporting.return_page"],
+    "reporting_files.template": URL_BUILDERS["reporting.return_page"],
+    "reporting_files.upload": URL_BUILDERS["reporting.return_page"],
+    "reporting_files.consolidated_xlsx": URL_BUILDERS["reporting.cycle"],
+    "reporting_files.consolidated_csv": URL_BUILDERS["reporting.cycle"],
 }
 
 # What a viewer holding the route's permission gets for an empty submission concerning GTM's record, as
@@ -179,7 +183,11 @@ PERMITTED: dict[str, int] = {
     "reporting.share_return": 400,
     "reporting.accept_return": 302,
     "reporting.send_back_return": 400,  # a reason is needed
-    "reporting_api.submit": 409,  # GTM's return is already submitted
+    "reporting_api.submit": 409,
+    "reporting_files.template": 200,
+    "reporting_files.upload": 400,  # no file
+    "reporting_files.consolidated_xlsx": 200,
+    "reporting_files.consolidated_csv": 200,  # GTM's return is already submitted
 }
 
 # The GET matrix's viewers, and a member country's officer who is neither the owner nor a recipient.
@@ -201,7 +209,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
         "submission_attachments.api_upload", "reporting.save_return", "reporting.submit_return",
-        "reporting.share_return", "reporting_api.submit")},
+        "reporting.share_return", "reporting_api.submit", "reporting_files.template",
+        "reporting_files.upload")},
     # A notice the observer country's administrator reads (members-wide CLEAR) is not its to re-share:
     # refused, since it already sees the notice.
     ("notices.share", OBSERVER_COUNTRY_ADMIN): 403,
@@ -214,7 +223,8 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
         "submission_attachments.api_upload", "reporting.save_return", "reporting.submit_return",
-        "reporting.share_return", "reporting_api.submit")},
+        "reporting.share_return", "reporting_api.submit", "reporting_files.template",
+        "reporting_files.upload")},
     ("notices.share", OTHER_MEMBER): 403,
     ("alerts.acknowledge", OTHER_MEMBER): 302,
     # Other parties acknowledge GTM's alert (it is members-wide), and nothing more is asked of them.

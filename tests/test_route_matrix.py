@@ -168,6 +168,7 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "reporting_api.cycle": lambda ctx: {"cycle_id": shared_return()["cycle_id"]},
     "reporting_api.consolidated": lambda ctx: {"cycle_id": shared_return()["cycle_id"]},
     "reporting_api.party_return": lambda ctx: shared_return(),
+    "reporting_files.upload": lambda ctx: shared_return(),
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where
@@ -207,6 +208,7 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     ("documents.new_version", ("secretariat_admin", "TS")): 404,
     # an observer country's administrator holds submit_party_return, but GTM's return is not its to fill in
     ("reporting.edit_return", ("country_admin", "ARG")): 404,
+    ("reporting_files.upload", ("country_admin", "ARG")): 404,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, FileField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -38,6 +38,17 @@ class ShareForm(FlaskForm):
         SelectChoice("secretariat", _l("The secretariat and our party")),
         SelectChoice("members", _l("All member countries"))])
     tlp = SelectField(_l("TLP"), choices=[SelectChoice(value, value) for value in SHARING_TLP])
+
+
+class UploadForm(FlaskForm):
+    """A spreadsheet upload. Built from the fields ``documents.transfer`` read off the stream (never
+    ``request.form``, which would spool the file to disk in clear); the CSRF token is checked there."""
+
+    class Meta:
+        csrf = False
+
+    dry_run = BooleanField(_l("Only check the file (dry run): store nothing"), default=True)
+    file = FileField(_l("Spreadsheet (XLSX or CSV)"))
 
 
 def grid_rows(template, form) -> tuple[list[dict], list[int]]:

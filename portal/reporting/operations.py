@@ -205,3 +205,9 @@ def add_template_version(principal, code: str, *, title_en: str, title_es: str, 
     record("reporting.template.add", object_type="reporting_template", object_id=template.id,
            details={"template": code, "version": template.version}, objectives=[objective], principal=principal)
     return template
+
+
+def record_export(principal, cycle: ReportingCycle, what: str, party_return: PartyReturn | None = None,
+                  **details) -> None:
+    """Audit a download: a party's template (``template``) or the consolidated table (``consolidated``)."""
+    _audit(principal, "reporting.export", party_return, cycle=cycle, what=what, **details)
