@@ -14,6 +14,7 @@ from portal.access import audit_entries_about_what_they_see, permission_required
 from portal.audit.models import AuditEntry, AuditObjective
 from portal.extensions import db
 from portal.plan import data
+from portal.plan.sections import objective_sections
 from portal.principal import current_principal
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
@@ -78,4 +79,5 @@ def detail(code: str):
         return redirect(url_for("plan.detail", code=data.objective_for(code), _anchor=code))
     topic = data.get_topic(node.topic_code)
     return _render("plan/objective.html", objective=node, topic=topic, plan=plan[node.plan_code],
-                   summary=audit_summary([node.code], current_principal()))
+                   summary=audit_summary([node.code], current_principal()),
+                   sections=objective_sections(node.code, current_principal()))

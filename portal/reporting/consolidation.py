@@ -130,3 +130,14 @@ def consolidate(principal, cycle: ReportingCycle) -> Consolidation:
                            previous_period=before.period if before else None)
     (_sums if kind == "sums" else _matrix)(result, used, previous)
     return result
+
+
+def trend(principal, cycle: ReportingCycle, measure: str, count: int = 6) -> list[tuple[str, int]]:
+    """The regional total of ``measure`` in this cycle and up to ``count - 1`` before it, oldest first, each
+    built under the same rule (the submitted returns ``principal`` may see)."""
+    points, current = [], cycle
+    while current is not None and len(points) < count:
+        used = _submitted(principal, current)[0]
+        points.append((current.period, _sum_rows([row for rows in used.values() for row in rows], [measure])[measure]))
+        current = queries.previous_cycle(current)
+    return points[::-1]

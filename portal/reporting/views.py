@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from portal.access import permission_required
 from portal.principal import current_principal
 from portal.reporting import diff, operations, queries
+from portal.reporting.charts import consolidation_charts
 from portal.reporting.consolidation import consolidate
 from portal.reporting.continents import CONTINENTS
 from portal.reporting.forms import BLANK_ROWS, ActionForm, OpenCycleForm, SendBackForm, ShareForm, grid_rows
@@ -200,5 +201,6 @@ def version(cycle_id, party, number):
 def consolidated(cycle_id):
     principal = current_principal()
     found = queries.get_cycle_or_404(principal, cycle_id)
-    return _render("reporting/consolidated.html", cycle=found, result=consolidate(principal, found),
-                   continents=CONTINENTS)
+    result = consolidate(principal, found)
+    return _render("reporting/consolidated.html", cycle=found, result=result, continents=CONTINENTS,
+                   charts=consolidation_charts(principal, result, _lang()))

@@ -110,3 +110,21 @@ def test_the_matrix_flags_what_changed_since_the_previous_cycle(app_ctx):
     assert matrix["protocol_ratification"] == ("yes", True)
     assert matrix["smuggling_offence"] == ("yes", False)
     assert db.session.query(PartyReturn).count() == 22
+
+
+def test_the_charts_count_only_what_the_viewer_may_see(app_ctx):
+    from portal.reporting.charts import consolidation_charts
+
+    before = open_cycle(period="2026-H1")
+    filled(before, "GTM", [{**FLOW_ROW, "month": "2026-03", "detected": 100}], submit=True)
+    now = open_cycle(period="2026-H2")
+    filled(now, "GTM", submit=True)
+    filled(now, "PAN", [{**FLOW_ROW, "detected": 5000, "women": 1}])  # a draft
+    charts = {c.key: c for c in consolidation_charts(secretariat(), consolidate(secretariat(), now), "en")}
+    assert charts["reporting-trend"].rows() == [("2026-H1", (100,)), ("2026-H2", (120,))]
+    assert charts["reporting-top-nationalities"].rows() == [("IND", (120,))]
+    assert charts["reporting-months"].rows()[0] == ("2026-07", (120,))
+    assert "<svg" in charts["reporting-trend"].svg()
+    hidden = consolidation_charts(principal("country_admin", "HND"), consolidate(principal("country_admin", "HND"), now),
+                                  "en")
+    assert [c.empty for c in hidden] == [True, True]  # sees no return: an empty trend and months, no nationality

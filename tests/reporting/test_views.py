@@ -65,3 +65,20 @@ def test_submit_then_the_secretariat_sends_back_and_accepts(app_ctx, make_user, 
     assert 'class="diff-same' in diff_page
     assert ts_client.get(base + "/versions/3").status_code == 404
     assert ts_client.get(f"/reporting/cycles/{cycle.id}/consolidated").status_code == 200
+
+
+def test_the_objective_page_shows_the_cycles_and_what_the_viewer_may_see(app_ctx, make_user, login_as):
+    cycle = open_cycle()
+    filled(cycle, "GTM", submit=True)
+    open_cycle("smuggling_legislation")
+    ts = login_as(make_user(role="secretariat_admin", party_code="TS"))
+    page = ts.get("/plan/ERX-INF-2").get_data(as_text=True)
+    assert 'id="reporting-section"' in page and "Migrants detected: 120" in page and "Submitted: 1" in page
+    assert "Legislation against migrant smuggling" not in page  # that template serves ERX-COP-3
+    assert 'id="reporting-section"' in ts.get("/plan/ERX-COP-3").get_data(as_text=True)
+    assert 'id="reporting-section"' not in ts.get("/plan/ERX-INF-4").get_data(as_text=True)
+    from flask import current_app
+
+    hnd = login_as(make_user(role="liaison_officer", party_code="HND"), current_app.test_client())
+    other = hnd.get("/plan/ERX-INF-2").get_data(as_text=True)
+    assert "Migrants detected: 120" not in other and "No submitted return that you may see yet." in other
