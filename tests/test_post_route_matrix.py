@@ -112,6 +112,7 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "reporting_files.upload": URL_BUILDERS["reporting.return_page"],
     "reporting_files.consolidated_xlsx": URL_BUILDERS["reporting.cycle"],
     "reporting_files.consolidated_csv": URL_BUILDERS["reporting.cycle"],
+    "reporting_files.matrix_pdf": URL_BUILDERS["reporting.cycle"],
 }
 
 # What a viewer holding the route's permission gets for an empty submission concerning GTM's record, as
@@ -187,7 +188,8 @@ PERMITTED: dict[str, int] = {
     "reporting_files.template": 200,
     "reporting_files.upload": 400,  # no file
     "reporting_files.consolidated_xlsx": 200,
-    "reporting_files.consolidated_csv": 200,  # GTM's return is already submitted
+    "reporting_files.consolidated_csv": 200,
+    "reporting_files.matrix_pdf": 404,  # the route matrix's cycle is of the flows: a table of sums, no matrix  # GTM's return is already submitted
 }
 
 # The GET matrix's viewers, and a member country's officer who is neither the owner nor a recipient.

@@ -10,7 +10,7 @@ request's end deletes the blob).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -21,7 +21,7 @@ from documents.storage import current_blob_store
 from portal.access import permission_required
 from portal.keyring import current_keyring
 from portal.principal import current_principal
-from portal.reporting import operations, queries, spreadsheets
+from portal.reporting import operations, pdf, queries, spreadsheets
 from portal.reporting.consolidation import consolidate
 from portal.reporting.forms import UploadForm
 from portal.reporting.serializers import document_exists
@@ -121,6 +121,20 @@ def _consolidated(cycle_id, fmt: str):
 @permission_required("view_reporting")
 def consolidated_xlsx(cycle_id):
     return _consolidated(cycle_id, "xlsx")
+
+
+@bp.post("/cycles/<int:cycle_id>/matrix.pdf")
+@permission_required("view_reporting")
+def matrix_pdf(cycle_id):
+    """The comparative matrix of a matrix template, printable (404 for a table of sums)."""
+    principal = current_principal()
+    cycle = queries.get_cycle_or_404(principal, cycle_id)
+    if cycle.template.table.get("consolidation") != "matrix":
+        abort(404)
+    result = consolidate(principal, cycle)
+    operations.record_export(principal, cycle, "consolidated", format="pdf", used=len(result.basis.used))
+    return _attachment(pdf.matrix_pdf(result, _lang()), "application/pdf",
+                       f"{cycle.template_code}-{cycle.period}-matrix.pdf")
 
 
 @bp.post("/cycles/<int:cycle_id>/consolidated.csv")

@@ -83,3 +83,16 @@ def test_consolidated_exports(app_ctx, make_user, login_as):
     assert [cell.value for cell in book["by_nationality"][2]][:2] == ["IND", 120]
     text = client.post(f"/reporting/cycles/{cycle.id}/consolidated.csv").get_data(as_text=True)
     assert "# totals" in text and "Migrants detected,120" in text
+
+
+def test_the_matrix_prints_as_pdf(app_ctx, make_user, login_as):
+    rows = [{"topic": "protocol_ratification", "status": "no"}]
+    filled(open_cycle("smuggling_legislation", "2026-H1"), "GTM", rows, submit=True)
+    now = open_cycle("smuggling_legislation", "2026-H2")
+    filled(now, "GTM", [{"topic": "protocol_ratification", "status": "yes", "notes": "Ratificación"}], submit=True)
+    client = login_as(make_user(role="secretariat_admin", party_code="TS"))
+    response = client.post(f"/reporting/cycles/{now.id}/matrix.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    flows = open_cycle()
+    assert client.post(f"/reporting/cycles/{flows.id}/matrix.pdf").status_code == 404
