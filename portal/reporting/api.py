@@ -103,7 +103,7 @@ def consolidated(cycle_id: int):
 
 _TAGS = ["reporting"]
 _PARTY = {"name": "party", "in": "path", "required": True, "description": "The party's code (GTM).",
-          "schema": {"type": "string", "minLength": 1, "maxLength": 8}}
+          "schema": {"type": "string", "pattern": "^[A-Z]{2,8}$"}}
 _RETURN = [path_id("cycle_id"), _PARTY]
 _WRITE_NOTE = ("For the token owner's own party, while the return is not submitted (409 once it is, until the "
                "secretariat sends it back). ")
