@@ -36,6 +36,9 @@ PERMISSIONS: dict[str, object] = {
     "view_party_audit": _l("See the audit log of the own party"),
     "view_all_audit": _l("See the whole audit log"),
     "view_region_overview": _l("See the region at a glance (charts of what the party may see)"),
+    "view_reporting": _l("See the reporting cycles and the returns shared with the party"),
+    "submit_party_return": _l("Fill in and submit the party's periodic returns"),
+    "manage_reporting": _l("Open reporting cycles, accept or send back returns"),
 }
 
 # How each role is named on the pages.
@@ -47,7 +50,8 @@ ROLE_LABELS: dict[str, object] = {
     "observer": _l("Observer"),
 }
 
-_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "view_library", "manage_own_account"}
+_EVERYONE = {"view_dashboard", "view_plan", "view_notices", "view_directory", "view_library", "manage_own_account",
+             "view_reporting"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "secretariat_admin": frozenset(
@@ -64,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "view_party_audit",
             "view_all_audit",
             "view_region_overview",
+            "manage_reporting",
         }
     ),
     "country_admin": frozenset(
@@ -83,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "manage_own_tokens",
             "manage_party_users",
             "view_party_audit",
+            "submit_party_return",
         }
     ),
     "liaison_officer": frozenset(
@@ -98,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "exchange_intelligence",
             "manage_library",
             "manage_own_tokens",
+            "submit_party_return",
         }
     ),
     "border_officer": frozenset(_EVERYONE | {"search_alerts", "check_alerts", "request_hit_confirmation",
@@ -114,6 +121,8 @@ TOKEN_SCOPES: dict[str, frozenset[str]] = {
     "exchange:write": frozenset({"exchange_intelligence"}),
     "directory:read": frozenset({"view_directory"}),
     "library:read": frozenset({"view_library"}),
+    "reporting:read": frozenset({"view_reporting"}),
+    "reporting:write": frozenset({"view_reporting", "submit_party_return"}),
 }
 
 # Roles a party of each kind may hold; the admin pages offer only these.

@@ -41,6 +41,9 @@ BLUEPRINTS = (
     "portal.exchange.api",
     "portal.exchange.attachment_views",
     "portal.health",
+    "portal.reporting.views",
+    "portal.reporting.spreadsheet_views",
+    "portal.reporting.api",
 )
 # Command modules, registered here like the blueprints: each exposes ``commands`` (click commands and groups).
 CLI_GROUPS = (
@@ -51,9 +54,10 @@ CLI_GROUPS = (
     "portal.directory.cli",
     "alerts.cli",
     "documents.cli",
+    "portal.reporting.cli",
 )
 # Features that add application-wide hooks beyond their blueprints: each exposes ``init_app(app)``.
-FEATURE_HOOKS = ("documents",)
+FEATURE_HOOKS = ("documents", "portal.reporting")
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (
     "portal.parties.models",
@@ -69,6 +73,7 @@ MODEL_MODULES = (
     "alerts.attachments",
     "alerts.confirmations",
     "portal.exchange.attachments",
+    "portal.reporting.models",
 )
 
 

@@ -26,7 +26,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.cli_support import CLI_ACTOR, CommandError, cli_command, progress, table
+from portal.cli_support import CLI_ACTOR, REFERENCE_DATA_LOADERS, CommandError, cli_command, progress, table
 
 # RFC 2606's reserved .example: never delivered, and accepted by the portal's own address checks (the admin
 # form, ``users create``), which refuse .invalid; demo accounts of older instances used LEGACY_DEMO_DOMAIN.
@@ -67,6 +67,8 @@ def setup_command():
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     load_reference_parties()
+    for loader in REFERENCE_DATA_LOADERS:
+        loader()
     db.session.commit()
     if db.engine.dialect.name == "sqlite" and db.engine.url.database not in (None, "", ":memory:"):
         os.chmod(db.engine.url.database, 0o600)  # SQLite creates its -wal/-shm files alike

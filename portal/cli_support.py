@@ -32,6 +32,16 @@ class CommandLineActor:
 
 CLI_ACTOR = CommandLineActor()
 
+# Loaders of the features' own reference data (idempotent), run by ``flask setup`` after the parties;
+# a feature registers its loader beside its models, so the core names no feature.
+REFERENCE_DATA_LOADERS: list = []
+
+
+def register_reference_data(loader) -> None:
+    """Have ``flask setup`` call ``loader()`` (idempotent; it flushes, setup commits)."""
+    if loader not in REFERENCE_DATA_LOADERS:
+        REFERENCE_DATA_LOADERS.append(loader)
+
 
 class CommandError(click.ClickException):
     """A refused command: printed as ``Error: <message>`` on stderr, exit status 1."""

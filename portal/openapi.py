@@ -204,7 +204,9 @@ def build_document(app: Flask) -> dict:
                     "scheme": "bearer",
                     "description": "A personal API token. Scopes: alerts:check (hit / no hit), alerts:read "
                                    "(search and read alerts), alerts:write (report alerts), "
-                                   "directory:read, exchange:read, exchange:write, library:read.",
+                                   "directory:read, exchange:read, exchange:write, library:read, reporting:read (cycles, "
+                                   "returns, consolidation), reporting:write (fill in and submit the party's "
+                                   "returns).",
                 }
             },
         },

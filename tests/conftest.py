@@ -22,6 +22,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from auth.models import User
 from auth.passwords import hash_password
 from portal import create_app
+from portal.cli_support import REFERENCE_DATA_LOADERS
 from portal.extensions import db
 from portal.keyring import KeyRing
 from portal.parties.models import Party
@@ -62,6 +63,8 @@ def app(tmp_path_factory):
         _reset_schema(app)
         upgrade(directory=str(app.extensions["migrate"].directory), revision="heads")
         load_reference_parties()
+        for loader in REFERENCE_DATA_LOADERS:  # the features' reference data, as ``flask setup`` loads it
+            loader()
         db.session.commit()
         db.session.remove()
     yield app

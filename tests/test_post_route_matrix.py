@@ -119,6 +119,17 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "alert_confirmations.answer": _confirmation_asked_of_gtm,
     "confirmations_api.request_hit_confirmation": URL_BUILDERS["alerts.detail"],
     "confirmations_api.answer": _confirmation_asked_of_gtm,
+    "reporting.save_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.submit_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.share_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.accept_return": URL_BUILDERS["reporting.return_page"],
+    "reporting.send_back_return": URL_BUILDERS["reporting.return_page"],
+    "reporting_api.submit": URL_BUILDERS["reporting.return_page"],
+    "reporting_files.template": URL_BUILDERS["reporting.return_page"],
+    "reporting_files.upload": URL_BUILDERS["reporting.return_page"],
+    "reporting_files.consolidated_xlsx": URL_BUILDERS["reporting.cycle"],
+    "reporting_files.consolidated_csv": URL_BUILDERS["reporting.cycle"],
+    "reporting_files.matrix_pdf": URL_BUILDERS["reporting.cycle"],
 }
 
 # What a viewer holding the route's permission gets for an empty submission concerning GTM's record, as
@@ -191,6 +202,18 @@ PERMITTED: dict[str, int] = {
     "alert_confirmations.response_time": 400,
     "confirmations_api.request_hit_confirmation": 422,
     "confirmations_api.answer": 422,
+    "reporting.open_cycle": 400,
+    "reporting.save_return": 302,  # GTM's return is submitted: nothing to change, back to its page
+    "reporting.submit_return": 302,  # already submitted: said on its page
+    "reporting.share_return": 400,
+    "reporting.accept_return": 302,
+    "reporting.send_back_return": 400,  # a reason is needed
+    "reporting_api.submit": 409,
+    "reporting_files.template": 200,
+    "reporting_files.upload": 400,  # no file
+    "reporting_files.consolidated_xlsx": 200,
+    "reporting_files.consolidated_csv": 200,
+    "reporting_files.matrix_pdf": 404,  # the route matrix's cycle is of the flows: a table of sums, no matrix  # GTM's return is already submitted
 }
 
 # The GET matrix's viewers, and a member country's officer who is neither the owner nor a recipient.
@@ -212,7 +235,9 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "directory.verify_entry", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
-        "submission_attachments.api_upload")},
+        "submission_attachments.api_upload", "reporting.save_return", "reporting.submit_return",
+        "reporting.share_return", "reporting_api.submit", "reporting_files.template",
+        "reporting_files.upload")},
     # A notice the observer country's administrator reads (members-wide CLEAR) is not its to re-share:
     # refused, since it already sees the notice.
     ("notices.share", OBSERVER_COUNTRY_ADMIN): 403,
@@ -226,7 +251,9 @@ OVERRIDES: dict[tuple[str, tuple[str, str]], int] = {
         "alert_attachments_api.upload_attachment", "documents.new_version", "exchange.edit", "exchange.send",
         "exchange.acknowledge", "exchange_api.acknowledge", "exchange.close", "exchange.forward",
         "exchange.reply", "submission_attachments.new", "submission_attachments.remove",
-        "submission_attachments.api_upload")},
+        "submission_attachments.api_upload", "reporting.save_return", "reporting.submit_return",
+        "reporting.share_return", "reporting_api.submit", "reporting_files.template",
+        "reporting_files.upload")},
     ("notices.share", OTHER_MEMBER): 403,
     ("notices.reshare_network", OTHER_MEMBER): 403,
     # MEX asked GTM for the confirmation: it sees the request but only GTM answers it. An observer

@@ -21,6 +21,7 @@ from auth.permissions import permissions_for_role
 from tests.directory.factories import make_entry
 from tests.directory.factories import network as directory_network
 from tests.notices.factories import make_notice
+from tests.reporting.factories import shared_return
 
 # (role, party) of each signed-in viewer: a party allowed for that role.
 ROLE_VIEWERS = (
@@ -174,6 +175,16 @@ URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "confirmations_api.confirmation": _confirmation_asked_by_gtm,
     "library_api.document": _library_document,
     "library_api.version": lambda ctx: {**_library_document(ctx), "number": 1},
+    # GTM's submitted return, shared with all members as TLP:GREEN: every viewer sees it, GTM's users fill it
+    "reporting.cycle": lambda ctx: {"cycle_id": shared_return()["cycle_id"]},
+    "reporting.consolidated": lambda ctx: {"cycle_id": shared_return()["cycle_id"]},
+    "reporting.return_page": lambda ctx: shared_return(),
+    "reporting.edit_return": lambda ctx: shared_return(),
+    "reporting.version": lambda ctx: {**shared_return(), "number": 1},
+    "reporting_api.cycle": lambda ctx: {"cycle_id": shared_return()["cycle_id"]},
+    "reporting_api.consolidated": lambda ctx: {"cycle_id": shared_return()["cycle_id"]},
+    "reporting_api.party_return": lambda ctx: shared_return(),
+    "reporting_files.upload": lambda ctx: shared_return(),
 }
 
 # Exact statuses that differ from the rule above, with the reason: {(endpoint, viewer): status}, where
@@ -217,6 +228,9 @@ STATUS_OVERRIDES: dict[tuple[str, object], int] = {
     # a hit confirmation is seen by its two parties only: an observer country's administrator holds the
     # permission, but its party neither asked nor reported
     ("alert_confirmations.detail", ("country_admin", "ARG")): 404,
+    # an observer country's administrator holds submit_party_return, but GTM's return is not its to fill in
+    ("reporting.edit_return", ("country_admin", "ARG")): 404,
+    ("reporting_files.upload", ("country_admin", "ARG")): 404,
 }
 
 

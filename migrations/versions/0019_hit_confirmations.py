@@ -1,7 +1,7 @@
 """hit confirmations and the parties' response times
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02
 
 A party with a hit asks the reporting party to confirm it (``hit_confirmations``: the document number, the
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from portal.dashboard.periods import count_by_month, month_labels, window_start
 from portal.extensions import db
 from portal.plan import data
 from portal.plan.records import records_for
+from portal.plan.sections import objective_sections
 from portal.principal import current_principal
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
@@ -94,4 +95,4 @@ def detail(code: str):
     topic, principal = data.get_topic(node.topic_code), current_principal()
     return _render("plan/objective.html", objective=node, topic=topic, plan=plan[node.plan_code],
                    summary=audit_summary([node.code], principal), activity=activity_chart([node.code], principal),
-                   records=records_for(principal, node.code))
+                   records=records_for(principal, node.code), sections=objective_sections(node.code, principal))

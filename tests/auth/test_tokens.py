@@ -33,7 +33,7 @@ def test_scopes_offered_follow_the_role(client, make_user, login_as):
     login_as(make_user(role="border_officer"))
     page = client.get("/auth/tokens").get_data(as_text=True)
     offered = set(re.findall(r'name="scopes" type="checkbox" value="([^"]+)"', page))
-    assert offered == {"alerts:check", "alerts:read", "directory:read", "library:read"}
+    assert offered == {"alerts:check", "alerts:read", "directory:read", "library:read", "reporting:read"}
     # a scope the role does not hold is refused even if posted
     response = _create(client, scopes=["alerts:write"])
     assert response.status_code == 200 and b"is-invalid" in response.data

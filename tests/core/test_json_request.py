@@ -7,6 +7,8 @@ not fail either.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from auth.permissions import TOKEN_SCOPES
@@ -40,13 +42,15 @@ def records(make_user):
     db.session.commit()
     _token, secret = create_token(officer, name="nesting", scopes=list(TOKEN_SCOPES))
     db.session.commit()
+    from tests.reporting.factories import open_cycle
+
     return {"token": secret, "alert_id": alert.id, "submission_id": submission.id,
-            "confirmation_id": confirmation.id}
+            "confirmation_id": confirmation.id, "cycle_id": open_cycle().id}
 
 
 def _declares_json_body(client, method: str, rule: str) -> bool:
     spec = client.get("/api/v1/openapi.json").get_json()
-    path = rule.replace("<int:", "{").replace(">", "}")
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
     operation = spec["paths"][path][method.lower()]
     return "application/json" in operation.get("requestBody", {}).get("content", {})
 
@@ -61,8 +65,9 @@ def test_deeply_nested_json_is_a_400(app, client, records):
     problems = []
     for method, rule, _endpoint in _json_write_routes(app):
         url = rule
-        for name in ("alert_id", "submission_id", "confirmation_id"):
+        for name in ("alert_id", "submission_id", "confirmation_id", "cycle_id"):
             url = url.replace(f"<int:{name}>", str(records[name]))
+        url = url.replace("<party>", "GTM")
         response = client.open(url, method=method, data=DEEP, content_type="application/json",
                                headers={"Authorization": f"Bearer {records['token']}"})
         if response.status_code >= 500:
