@@ -52,7 +52,20 @@ def _is_static(endpoint: str | None) -> bool:
     return bool(endpoint) and endpoint.endswith("static")
 
 
+def has_encoded_slash(environ) -> bool:
+    """Whether the URL as sent holds an encoded slash (``%2F``). The server decodes it before routing, so
+    ``/returns/GTM%2Fsubmit`` would reach ``/returns/GTM/submit``: a path parameter would span two segments
+    and name another resource. No portal URL needs one, so such a request is not found."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    return "%2f" in raw.split("?", 1)[0].lower()
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_encoded_slashes():
+        if has_encoded_slash(request.environ):
+            abort(404)
+
     @app.before_request
     def _check_fetch_metadata():
         headers = request.headers

@@ -94,3 +94,12 @@ def test_the_portal_embeds_a_records_own_file_and_its_static_files(client, make_
     stylesheet = client.get("/static/portal.css", headers={**IMAGE, "Sec-Fetch-Dest": "style"})
     assert stylesheet.status_code == 200
     stylesheet.close()
+
+
+def test_an_encoded_slash_in_a_path_is_not_found_rather_than_routed_elsewhere(client):
+    # /api/v1/reporting/cycles/1/returns/GTM%2Fsubmit decodes to the POST-only submit route: a PUT there
+    # answered 405 (a path parameter spanning two segments); no portal URL holds an encoded slash.
+    response = client.put("/api/v1/reporting/cycles/1/returns/GTM%2Fsubmit",
+                          environ_base={"REQUEST_URI": "/api/v1/reporting/cycles/1/returns/GTM%2Fsubmit"})
+    assert response.status_code == 404
+    assert client.get("/healthz", environ_base={"REQUEST_URI": "/healthz"}).status_code == 200
