@@ -37,8 +37,29 @@ def portal_url(endpoint: str, **values) -> str:
     return current_app.config["BASE_URL"] + portal_path(endpoint, **values)
 
 
+def digits_at_most(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers 0..``limit`` (no leading zeros)."""
+    text = str(limit)
+    if len(text) == 1:
+        return f"[0-{limit}]"
+    alternatives = [r"\d"] + [rf"[1-9]\d{{{width - 1}}}" for width in range(2, len(text))]
+    for position, digit in enumerate(text):
+        rest = len(text) - position - 1
+        low = "1" if position == 0 and len(text) > 1 else "0"
+        if int(digit) > int(low):
+            alternatives.append(f"{text[:position]}[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    alternatives.append(text)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
 class DatabaseIntConverter(IntegerConverter):
-    """``<int:...>`` up to the largest database integer: a larger id is not found (404), not a 500."""
+    """``<int:...>`` up to the largest database integer: a larger id is not found (404), not a 500.
+
+    The bound is in the regular expression, not only in ``max``: a number past it must not match the rule
+    at all. Werkzeug checks a rule's method before its converters, so with the bound in ``max`` alone a
+    ``PUT`` to ``/cycles/2147483648/returns/GTM`` met the ``GET`` rule of that path first and answered 405."""
+
+    regex = digits_at_most(MAX_DATABASE_INT)
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_DATABASE_INT)

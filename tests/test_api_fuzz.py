@@ -159,7 +159,8 @@ def _engine_config(api_token: str) -> SchemathesisConfig:
 def _describe(recorder, case_id: str, problem: str) -> str:
     interaction = recorder.interactions.get(case_id)
     body = interaction.response.content[:600] if interaction and interaction.response else b""
-    return f"{recorder.label}: {problem}\n  answer: {body!r}"
+    url = interaction.request.uri if interaction and interaction.request else "?"
+    return f"{recorder.label}: {problem}\n  request: {url}\n  answer: {body!r}"
 
 
 def _refusals_beyond_the_schema(recorder) -> list[str]:
