@@ -50,7 +50,7 @@ def check():
 
 
 @bp.post("/alerts/check")
-@token_required("alerts:check")
+@token_required("alerts:check", permission="check_alerts", denied_action="alert.check_batch")
 def check_batch():
     """A manifest: hit / no hit for each document, in order, as the single check answers it."""
     documents, near = serializers.parse_check_batch(json_body())
