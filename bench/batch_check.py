@@ -15,21 +15,19 @@ It prints documents/s, the p50/p99 per request and the ratio batch/single.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import signal
-import statistics
 import sys
-import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import alerts_bench
+
+URL = "/api/v1/alerts/check"
 
 
 def manifests(count: int, size: int, known: int, rng: random.Random) -> list[bytes]:
@@ -41,60 +39,10 @@ def manifests(count: int, size: int, known: int, rng: random.Random) -> list[byt
     return bodies
 
 
-def post_load(port: int, bodies: list[bytes], token: str, clients: int, duration: float) -> dict:
-    """``clients`` threads, each with one keep-alive connection, POSTing manifests for ``duration`` s."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    stop = time.perf_counter() + duration
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def run(offset: int):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, codes, n = [], {}, offset
-        while time.perf_counter() < stop:
-            began = time.perf_counter()
-            conn.request("POST", "/api/v1/alerts/check", body=bodies[n % len(bodies)], headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - began)
-            codes[response.status] = codes.get(response.status, 0) + 1
-            n += clients
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            for code, seen in codes.items():
-                statuses[code] = statuses.get(code, 0) + seen
-
-    threads = [threading.Thread(target=run, args=(offset,)) for offset in range(clients)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000 if latencies else 0.0
-
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "p50": pct(50), "p95": pct(95),
-            "p99": pct(99), "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
-            "statuses": statuses, "client": "python"}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", default="/tmp/bench-alerts")
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2))
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=4)
+    alerts_bench.serving_arguments(parser, clients=4, duration=10)
     parser.add_argument("--size", type=int, default=300)
-    parser.add_argument("--duration", type=float, default=10)
     args = parser.parse_args()
 
     from sqlalchemy import func, select
@@ -118,9 +66,9 @@ def main() -> None:
           f"{args.clients} clients; {args.size}-document manifests; load average before: {alerts_bench._loadavg()}")
     server = alerts_bench._serve(args, folder)
     try:
-        post_load(args.port, bodies, token, args.clients, 3)  # warm up
+        alerts_bench.python_load(args.port, [URL], token, args.clients, 3, 100, bodies)  # warm up
         alerts_bench.python_load(args.port, singles, token, args.clients, 3, 2_000)
-        batch = post_load(args.port, bodies, token, args.clients, args.duration)
+        batch = alerts_bench.python_load(args.port, [URL], token, args.clients, args.duration, 1_000_000, bodies)
         batch_rate = batch["rps"] * args.size
         print(f"batch   {batch_rate:9.0f} documents/s  ({batch['rps']:.1f} manifests/s, p50 {batch['p50']:.1f} ms, "
               f"p99 {batch['p99']:.1f} ms per manifest, {batch['statuses']})", flush=True)
