@@ -165,3 +165,18 @@ def test_scope_and_permission_are_required(client, make_user, data):
     assert refused.status_code == 403
     assert audit_entries("alert.check_batch", outcome="denied")
     assert not audit_entries("alert.check_batch", outcome="ok")
+
+
+def test_a_manifest_over_several_lookup_chunks_answers_as_single_checks(data):
+    """More documents than one lookup statement takes: the chunks put each answer back in its place."""
+    from tests.alerts.factories import principal
+
+    border = principal(data)
+    # distinct numbers (in the series with GTM, misses without a state) between the mix's documents
+    documents = [document for index in range(search.MAX_BATCH // 2) for document in (
+        (f"S00{12000 + index:05d}", "GTM" if index % 3 else None), MANIFEST[index % len(MANIFEST)])]
+    assert len({pair for pair in documents if pair[1]}) > search._LOOKUP_CHUNK and len(documents) == search.MAX_BATCH
+    for near in (False, True):
+        batch = search.check_documents(border, documents, near=near)
+        assert [result.to_dict() for result in batch] == [
+            search.check_document(border, number, state, near=near).to_dict() for number, state in documents]
