@@ -14,7 +14,8 @@ search answers, in this order:
 Every search is audited as ``alert.search`` with what was asked sealed (``portal.audit.sealing``: encrypted
 afresh each time, so two searches of one number never look alike in the log), never the number in clear
 or a comparable hash of it, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
-and series matches among published alerts, by indexed lookups only.
+and series matches among published alerts, by indexed lookups only; ``check_documents`` asks it for a
+manifest (validated first, looked up together, one audit entry ``alert.check_batch``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ from portal.parties.models import Party
 from portal.principal import Principal
 
 MAX_PER_PAGE = 100
+MAX_BATCH = 500  # documents in one batch check (a manifest)
+# Documents per lookup statement: keeps the bound values (up to ~31 blind indexes a document) within every
+# engine's limit.
+_LOOKUP_CHUNK = 100
 # Word and filter searches count at most this many matches (and say "more than"): counting every match
 # of a common word cost time in proportion to the matches (a GIN bitmap and a heap visit per match), and
 # nobody pages through more than a thousand alerts - they narrow the search.
@@ -414,12 +419,6 @@ def check_documents(principal: Principal | None, documents: list[tuple[str, str 
         "documents": len(wanted), "hits": sum(result.hit for result in results),
     })
     return results
-
-
-MAX_BATCH = 500
-# Documents per lookup statement: keeps the bound values (up to ~31 blind indexes a document) within every
-# engine's limit.
-_LOOKUP_CHUNK = 100
 
 
 def _require_check(principal: Principal | None, action: str) -> None:
