@@ -4,7 +4,8 @@ A stable contract, declared in ``alerts.api_schemas`` (pydantic) and described a
 ``GET /api/v1/openapi.json``. Each handler parses its input (``alerts.serializers``), calls one operation or
 search function with the token's principal, and answers JSON. Scopes:
 
-- ``alerts:check``: ``GET /api/v1/alerts/check`` (hit / no hit among published alerts);
+- ``alerts:check``: ``GET /api/v1/alerts/check`` (hit / no hit among published alerts) and
+  ``POST /api/v1/alerts/check`` (the same for a manifest of up to 500 documents, one audit entry);
 - ``alerts:read``: ``GET /api/v1/alerts`` (search) and ``GET /api/v1/alerts/<id>``;
 - ``alerts:write``: ``POST /api/v1/alerts``;
 - any valid token: ``POST /api/v1/mrz/validate``. It reads no stored data (it only checks the text sent),
@@ -22,7 +23,7 @@ from flask import Blueprint, jsonify, request, url_for
 from alerts import api_schemas, serializers
 from alerts.mrz import parse_mrz
 from alerts.operations import AlertValidationError, create_alert, read_alert
-from alerts.search import SearchError, check_document, search_alerts
+from alerts.search import SearchError, check_document, check_documents, search_alerts
 from auth.tokens import token_required
 from portal.api_errors import invalid_response
 from portal.extensions import csrf
@@ -46,6 +47,15 @@ def check():
     number, state, near = serializers.parse_check_query(request.args)
     result = check_document(current_principal(), number, state, near=near)
     return jsonify(serializers.check_response(result))
+
+
+@bp.post("/alerts/check")
+@token_required("alerts:check", permission="check_alerts", denied_action="alert.check_batch")
+def check_batch():
+    """A manifest: hit / no hit for each document, in order, as the single check answers it."""
+    documents, near = serializers.parse_check_batch(json_body())
+    results = check_documents(current_principal(), documents, near=near)
+    return jsonify(serializers.check_batch_response(results))
 
 
 @bp.get("/alerts")
@@ -112,6 +122,17 @@ contribute(bp.name, tags=[{"name": "alerts", "description": "The early-warning d
         parameters=query_parameters(api_schemas.CheckQuery),
         responses={"200": {"description": "The answer.", "content": json_content(ref("CheckResult"))}},
         errors=(422,),
+    ), "post": operation(
+        operation_id="checkDocuments", summary="Hit / no hit for a manifest", scope="alerts:check", tags=_ALERTS,
+        description="Up to 500 documents (a passenger manifest): for each, in the order sent and with its "
+                    "`index`, exactly what `GET /api/v1/alerts/check` answers for it (series and `near` "
+                    "included). Every number and state is validated first: a 422 names each bad one "
+                    "(`documents[3].document_number`) and nothing is checked. One audit entry for the whole "
+                    "manifest, holding the count, the hits and the numbers sealed.",
+        request_body=request_body(api_schemas.CheckBatchRequest),
+        responses={"200": {"description": "One answer per document.",
+                           "content": json_content(ref("CheckBatchResult"))}},
+        errors=(400, 422),
     )},
     "/api/v1/alerts": {
         "get": operation(

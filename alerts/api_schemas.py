@@ -22,7 +22,7 @@ from alerts.confirmations import MAX_NOTE as MAX_CONFIRMATION_NOTE
 from alerts.confirmations import MAX_PLACE as MAX_CONFIRMATION_PLACE
 from alerts.confirmations import STATUSES as CONFIRMATION_STATUSES
 from alerts.mrz import _icao_codes
-from alerts.search import MAX_PER_PAGE
+from alerts.search import MAX_BATCH, MAX_PER_PAGE
 from alerts.validation import MAX_NARRATIVE
 from documents.api_schemas import StoredFile, UploadRefused
 from documents.uploads import ATTACHMENT_KINDS
@@ -62,16 +62,37 @@ def _codes(item_schema: dict, description: str):
 
 # --- requests -----------------------------------------------------------------------------------------
 
+_CheckedNumber = text(MAX_QUERY, required=True, pattern=DOCUMENT_NUMBER_PATTERN,
+                      description="The document number (upper or lower case; spaces, dashes and `<` ignored).")
+_CheckedState = text(MAX_QUERY, enum=[*ICAO_CODES, ""], description=_ICAO)
+
+
 class CheckQuery(QueryModel):
     """``GET /api/v1/alerts/check``."""
 
-    document_number: text(MAX_QUERY, required=True, pattern=DOCUMENT_NUMBER_PATTERN,
-                          description="The document number (upper or lower case; spaces, dashes and `<` "
-                                      "ignored).")
-    issuing_state: text(MAX_QUERY, enum=[*ICAO_CODES, ""], description=_ICAO) = ""
+    document_number: _CheckedNumber
+    issuing_state: _CheckedState = ""
     near: choice(["true", "false"], blank_ok=True,
                  description="`true`: also list, apart as `near`, the alerts on look-alike numbers (O/0, I/1, "
                              "S/5, B/8, Z/2, G/6). They are never counted as a hit.") = ""
+
+
+class CheckDocument(ApiModel):
+    """One document of a manifest: what ``GET /api/v1/alerts/check`` takes for one."""
+
+    document_number: _CheckedNumber
+    issuing_state: _CheckedState = ""
+
+
+class CheckBatchRequest(ApiModel):
+    """``POST /api/v1/alerts/check``: a manifest."""
+
+    documents: Annotated[list[CheckDocument], Field(min_length=1, max_length=MAX_BATCH,
+                                                    description=f"1 to {MAX_BATCH} documents, answered in order.")]
+    near: bool = Field(default=False, description="`true`: each result also lists, apart as `near`, the alerts "
+                                                  "on look-alike numbers (never a hit).")
+
+    type_messages: ClassVar[dict] = {"documents": _l("Send 1 to %(limit)d documents.", limit=MAX_BATCH)}
 
 
 class SearchQuery(QueryModel):
@@ -196,6 +217,14 @@ class CheckResult(ResponseModel):
     alerts: list[CheckAlert]
     near: list[CheckAlert] | None = Field(
         default=None, description="Only with `near=true`: alerts on look-alike numbers, not counted as a hit.")
+
+
+class CheckBatchEntry(CheckResult):
+    index: int = Field(description="The document's position in the request, from 0.")
+
+
+class CheckBatchResult(ResponseModel):
+    results: list[CheckBatchEntry] = Field(description="One per document, in the order sent.")
 
 
 class MrzIssue(ResponseModel):
@@ -376,7 +405,7 @@ class Confirmation(ResponseModel):
     answer_note: str | None = None
 
 
-REQUESTS = (AlertInput, MrzRequest)
-RESPONSES = (AlertCreated, CheckResult, SearchResult, Alert, MrzResult)
+REQUESTS = (AlertInput, MrzRequest, CheckBatchRequest, CheckDocument)
+RESPONSES = (AlertCreated, CheckResult, CheckBatchResult, CheckBatchEntry, SearchResult, Alert, MrzResult)
 ATTACHMENT_BODIES = (AttachmentUpload, Attachment, UploadRefused)
 CONFIRMATION_BODIES = (ConfirmationRequest, ConfirmationAnswer, ConfirmationCreated, Confirmation)

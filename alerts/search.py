@@ -14,7 +14,8 @@ search answers, in this order:
 Every search is audited as ``alert.search`` with what was asked sealed (``portal.audit.sealing``: encrypted
 afresh each time, so two searches of one number never look alike in the log), never the number in clear
 or a comparable hash of it, and the number of results. ``check_document`` is the border systems' hit / no-hit question: exact
-and series matches among published alerts, by indexed lookups only.
+and series matches among published alerts, by indexed lookups only; ``check_documents`` asks it for a
+manifest (validated first, looked up together, one audit entry ``alert.check_batch``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ from portal.parties.models import Party
 from portal.principal import Principal
 
 MAX_PER_PAGE = 100
+MAX_BATCH = 500  # documents in one batch check (a manifest)
+# Documents per lookup statement: keeps the bound values (up to ~31 blind indexes a document) within every
+# engine's limit.
+_LOOKUP_CHUNK = 100
 # Word and filter searches count at most this many matches (and say "more than"): counting every match
 # of a common word cost time in proportion to the matches (a GIN bitmap and a heap visit per match), and
 # nobody pages through more than a thousand alerts - they narrow the search.
@@ -375,25 +380,98 @@ def check_document(principal: Principal | None, number: str, issuing_state: str 
 
     Raises ``SearchError`` on a malformed number or state, ``Forbidden`` without ``check_alerts``.
     """
+    _require_check(principal, "alert.check")
+    errors = {}
+    wanted = _checked_document(number, issuing_state, errors)
+    if errors:
+        raise SearchError(errors)
+    result = _lookup(principal, [wanted], near)[0]
+    record("alert.check", object_type="alert", principal=principal, details={
+        SEALED: seal_search_terms([SearchTerm("number", *wanted)]), "issuing_state": wanted[1],
+        "results": len(result.hits),
+    })
+    return result
+
+
+def check_documents(principal: Principal | None, documents: list[tuple[str, str | None]], *,
+                    near: bool = False) -> list[CheckResult]:
+    """A manifest: for each ``(number, issuing_state)``, in order, exactly what ``check_document`` answers.
+
+    All numbers are validated first (``SearchError`` naming ``documents[i].document_number`` /
+    ``documents[i].issuing_state``, nothing checked); then looked up in a few statements (``IN`` over the
+    blind indexes). One audit entry, ``alert.check_batch``, holds the count, the hits and every number and
+    state sealed together. At most ``MAX_BATCH`` documents, at least one (``SearchError`` on ``documents``).
+    """
+    _require_check(principal, "alert.check_batch")
+    errors: dict[str, str] = {}
+    if not documents or len(documents) > MAX_BATCH:
+        raise SearchError({"documents": _("Send 1 to %(limit)d documents.", limit=MAX_BATCH)})
+    wanted = []
+    for position, (number, issuing_state) in enumerate(documents):
+        found: dict[str, str] = {}
+        wanted.append(_checked_document(number, issuing_state, found))
+        errors.update({f"documents[{position}].{name}": message for name, message in found.items()})
+    if errors:
+        raise SearchError(errors)
+    results = _lookup(principal, wanted, near)
+    record("alert.check_batch", object_type="alert", principal=principal, details={
+        SEALED: seal_search_terms([SearchTerm("number", number, state) for number, state in wanted]),
+        "documents": len(wanted), "hits": sum(result.hit for result in results),
+    })
+    return results
+
+
+def _require_check(principal: Principal | None, action: str) -> None:
     if principal is None or not principal.can("check_alerts"):
-        record("alert.check", outcome="denied", principal=principal, details={"permission": "check_alerts"})
+        record(action, outcome="denied", principal=principal, details={"permission": "check_alerts"})
         raise Forbidden()
+
+
+def _checked_document(number: str | None, issuing_state: str | None, errors: dict) -> tuple[str, str | None]:
+    """``(normalised number, canonical state or None)``; a message per bad field added to ``errors``."""
     normalised = normalise_document_number(number or "")
     state = canonical_state((issuing_state or "").strip().upper()) or None
-    errors = {}
     if not VALID_NUMBER.match(normalised):
         errors["document_number"] = _("A document number holds 1 to 30 letters and digits.")
     if state is not None and not is_valid_icao_code(state):
         errors["issuing_state"] = _("Not an ICAO code of a state or organisation.")
-    if errors:
-        raise SearchError(errors)
-    hits = _check_hits(principal, normalised, state)
-    near_hits = _near_check_hits(principal, normalised, state, {hit.id for hit in hits}) if near else None
-    record("alert.check", object_type="alert", principal=principal, details={
-        SEALED: seal_search_terms([SearchTerm("number", normalised, state)]), "issuing_state": state,
-        "results": len(hits),
-    })
-    return CheckResult(hits, near_hits)
+    return normalised, state
+
+
+@dataclass
+class _Wanted:
+    """One document's blind indexes, and where its answer goes."""
+
+    number: str
+    state: str | None
+    key: str  # number_index (with a state) or number_any_index
+    series: set[str]
+    hits: list[CheckHit] = field(default_factory=list)
+    series_hits: list[CheckHit] = field(default_factory=list)
+
+
+def _lookup(principal: Principal, documents: list[tuple[str, str | None]], near: bool) -> list[CheckResult]:
+    """The ``CheckResult`` of each ``(normalised number, state)``, in order: the documents with a state in
+    one statement per chunk, those without in another (duplicates looked up once)."""
+    wanted = {}
+    for number, state in documents:
+        if (number, state) not in wanted:
+            key = number_index(number, state) if state else number_any_index(number)
+            # A number with no digits can't be in a series; an index no row carries keeps the statement one.
+            series = (set(series_indexes(number, state)) or {""}) if state else set()
+            wanted[number, state] = _Wanted(number, state, key, series)
+    for with_state in (True, False):
+        group = [item for item in wanted.values() if (item.state is not None) == with_state]
+        for start in range(0, len(group), _LOOKUP_CHUNK):
+            _exact_and_series(principal, group[start:start + _LOOKUP_CHUNK], with_state)
+    results = {pair: CheckResult(item.hits + item.series_hits) for pair, item in wanted.items()}
+    if near:
+        items = list(wanted.values())
+        for start in range(0, len(items), _LOOKUP_CHUNK):
+            _near(principal, items[start:start + _LOOKUP_CHUNK], results)
+    # Each document its own result object (duplicates equal, not shared).
+    return [CheckResult(list(results[pair].hits), None if results[pair].near is None else list(results[pair].near))
+            for pair in documents]
 
 
 # The check statement for each kind of principal (``Principal.visibility_key``) and question (with or
@@ -407,13 +485,15 @@ def _check_statement(principal: Principal, with_state: bool) -> Select:
     statement = _CHECK_STATEMENTS.get(key)
     if statement is None:
         if with_state:
-            wanted = or_(Alert.number_index == bindparam("number"),
+            key_column = Alert.number_index
+            wanted = or_(Alert.number_index.in_(bindparam("numbers", expanding=True)),
                          Alert.range_index.in_(bindparam("series", expanding=True)))
         else:
-            wanted = Alert.number_any_index == bindparam("number")
+            key_column = Alert.number_any_index
+            wanted = Alert.number_any_index.in_(bindparam("numbers", expanding=True))
         statement = _CHECK_STATEMENTS[key] = (
             select(Alert.id, Alert.reference, Alert.fraud_type, Alert.status, Alert.issuing_state, Party.code,
-                   Alert.tlp, Alert.range_index, Alert.range_start, Alert.range_end)
+                   Alert.tlp, Alert.range_index, Alert.range_start, Alert.range_end, key_column.label("key"))
             .join(Party, Party.id == Alert.owner_party_id)
             .where(visibility_clause(Alert, principal), Alert.status == "published", wanted)
             .order_by(Alert.id)
@@ -421,39 +501,51 @@ def _check_statement(principal: Principal, with_state: bool) -> Select:
     return statement
 
 
-def _check_hits(principal: Principal, number: str, state: str | None) -> list[CheckHit]:
-    """Published, visible alerts on exactly ``number``, then series enclosing it (with a state): one
-    indexed statement for both, reading only the answer's columns (and a candidate series' bounds)."""
-    if state:
-        # A number with no digits can't be in a series; an index no row carries keeps the statement one.
-        wanted_series = set(series_indexes(number, state)) or {""}
-        params = {"number": number_index(number, state), "series": sorted(wanted_series)}
-    else:
-        wanted_series, params = set(), {"number": number_any_index(number)}
-    exact_hits, series_hits = [], []
+def _exact_and_series(principal: Principal, group: list[_Wanted], with_state: bool) -> None:
+    """Published, visible alerts on exactly each number, then series enclosing it (with a state): one
+    indexed statement for the group, reading only the answer's columns (and a candidate series' bounds)."""
+    if not group:
+        return
+    by_key: dict[str, list[_Wanted]] = {}
+    by_series: dict[str, list[_Wanted]] = {}
+    for item in group:
+        by_key.setdefault(item.key, []).append(item)
+        for index in item.series:
+            by_series.setdefault(index, []).append(item)
+    params = {"numbers": sorted(by_key)}
+    if with_state:
+        params["series"] = sorted(by_series)
     # On the session's connection: a Core statement needs none of the ORM's execution machinery.
-    for row in db.session.connection().execute(_check_statement(principal, state is not None), params):
-        if row.range_index in wanted_series:
-            if not NumberRange.holds(row.range_start, row.range_end, number):
-                continue
-            match, into = "range", series_hits
-        else:
-            match, into = "exact", exact_hits
-        into.append(CheckHit(row.id, row.reference, row.fraud_type, row.status, row.issuing_state, row.code,
-                             row.tlp, match))
-    return exact_hits + series_hits
+    for row in db.session.connection().execute(_check_statement(principal, with_state), params):
+        for item in {id(item): item for item in by_key.get(row.key, []) + by_series.get(row.range_index, [])}.values():
+            if row.range_index in item.series:
+                if not NumberRange.holds(row.range_start, row.range_end, item.number):
+                    continue
+                match, into = "range", item.series_hits
+            else:
+                match, into = "exact", item.hits
+            into.append(CheckHit(row.id, row.reference, row.fraud_type, row.status, row.issuing_state, row.code,
+                                 row.tlp, match))
 
 
-def _near_check_hits(principal: Principal, number: str, state: str | None, exact_ids: set[int]) -> list[CheckHit]:
-    """Published, visible alerts on look-alike numbers (the skeleton index), within ``state`` when given."""
+def _near(principal: Principal, group: list[_Wanted], results: dict) -> None:
+    """Published, visible alerts on look-alike numbers (the skeleton index), within the state when given;
+    set as each result's ``near``."""
+    skeletons: dict[str, list[_Wanted]] = {}
+    for item in group:
+        skeletons.setdefault(skeleton_index(item.number), []).append(item)
+        results[item.number, item.state].near = []
     statement = (
-        select(Alert.id, Alert.reference, Alert.fraud_type, Alert.status, Alert.issuing_state, Party.code, Alert.tlp)
+        select(Alert.id, Alert.reference, Alert.fraud_type, Alert.status, Alert.issuing_state, Party.code, Alert.tlp,
+               Alert.skeleton_index)
         .join(Party, Party.id == Alert.owner_party_id)
         .where(visibility_clause(Alert, principal), Alert.status == "published",
-               Alert.skeleton_index == skeleton_index(number))
+               Alert.skeleton_index.in_(sorted(skeletons)))
         .order_by(Alert.id)
     )
-    if state:
-        statement = statement.where(Alert.issuing_state == state)
-    return [CheckHit(row.id, row.reference, row.fraud_type, row.status, row.issuing_state, row.code, row.tlp, "near")
-            for row in db.session.execute(statement) if row.id not in exact_ids]
+    for row in db.session.execute(statement):
+        for item in skeletons[row.skeleton_index]:
+            result = results[item.number, item.state]
+            if (item.state is None or row.issuing_state == item.state) and row.id not in result.alert_ids:
+                result.near.append(CheckHit(row.id, row.reference, row.fraud_type, row.status, row.issuing_state,
+                                            row.code, row.tlp, "near"))

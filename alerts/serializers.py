@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from alerts.api_schemas import AlertInput, CheckQuery, MrzRequest, SearchQuery
+from alerts.api_schemas import AlertInput, CheckBatchRequest, CheckQuery, MrzRequest, SearchQuery
 from alerts.models import Alert
 from alerts.operations import CONTENT_FIELDS, as_read_by, snapshot, validate_alert
 from alerts.search import FILTER_KEYS, CheckResult, SearchResult
@@ -91,6 +91,13 @@ def parse_check_query(args) -> tuple[str, str | None, bool]:
     """``(document_number, issuing_state, near)`` of a check request; ``InvalidInput`` names each bad one."""
     query = CheckQuery.from_args(args)
     return query.document_number.strip(), query.issuing_state or None, query.near == "true"
+
+
+def parse_check_batch(body) -> tuple[list[tuple[str, str | None]], bool]:
+    """``([(document_number, issuing_state), ...], near)`` of a manifest; ``InvalidInput`` names each bad one
+    (``documents[3].document_number``). The numbers and states are validated by ``check_documents``."""
+    batch = CheckBatchRequest.parse_json(body)
+    return [(doc.document_number.strip(), doc.issuing_state or None) for doc in batch.documents], batch.near
 
 
 def parse_search_query(args) -> dict:
@@ -176,3 +183,8 @@ def search_response(result: SearchResult) -> dict:
 def check_response(result: CheckResult) -> dict:
     """The border systems' contract (``CheckResult.to_dict``): hit, and per alert its identity and marking."""
     return result.to_dict()
+
+
+def check_batch_response(results: list[CheckResult]) -> dict:
+    """A manifest's answers, in order: each exactly ``check_response`` of its document, with its ``index``."""
+    return {"results": [{"index": index, **check_response(result)} for index, result in enumerate(results)]}

@@ -425,14 +425,17 @@ def search_paths(count: int, rng: random.Random) -> list[str]:
 
 
 def python_load(port: int, paths: list[str], token: str | None, clients: int, duration: float,
-                max_requests: int) -> dict:
-    """``clients`` threads, each with one keep-alive connection, until ``duration`` or ``max_requests``."""
+                max_requests: int, bodies: list[bytes] | None = None) -> dict:
+    """``clients`` threads, each with one keep-alive connection, until ``duration`` or ``max_requests``;
+    with ``bodies``, POSTs of those JSON bodies in turn (to ``paths`` in turn)."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     stop = time.perf_counter() + duration
     counter = iter(range(max_requests))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if bodies:
+        headers["Content-Type"] = "application/json"
 
     def run():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -444,7 +447,8 @@ def python_load(port: int, paths: list[str], token: str | None, clients: int, du
                 break
             began = time.perf_counter()
             try:
-                conn.request("GET", paths[n % len(paths)], headers=headers)
+                conn.request("POST" if bodies else "GET", paths[n % len(paths)],
+                             body=bodies[n % len(bodies)] if bodies else None, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 code = response.status
@@ -544,6 +548,19 @@ def _serve(args, folder: Path, app_spec: str | None = None):
             time.sleep(0.3)
     process.terminate()
     raise SystemExit(f"gunicorn did not answer; see {folder / 'gunicorn.log'}")
+
+
+def serving_arguments(parser: argparse.ArgumentParser, *, clients: int, duration: float) -> None:
+    """The options of a bench that serves the portal (``_serve``) and loads it: database, server, clients."""
+    parser.add_argument("--folder", default="/tmp/bench-alerts")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2))
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=clients)
+    parser.add_argument("--duration", type=float, default=duration)
 
 
 def _load(args, folder, paths, token, clients, duration, max_requests):

@@ -129,15 +129,7 @@ def main() -> None:
     from portal.extensions import db
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", default="/tmp/bench-alerts")
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 2))
-    parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--duration", type=float, default=15)
+    bench.serving_arguments(parser, clients=16, duration=15)
     parser.add_argument("--client", choices=("wrk", "python"), default="wrk")
     parser.add_argument("--max-requests", type=int, default=200_000)
     args = parser.parse_args()

@@ -55,8 +55,15 @@ class InvalidInput(ValueError):
 # --- pydantic's errors as the API's messages ---------------------------------------------------------
 
 def _field_name(location: tuple, error_type: str) -> str:
-    """``("distribution", "level")`` -> ``distribution.level``; list positions name their list."""
-    parts = [str(part) for part in location if not isinstance(part, int)]
+    """``("distribution", "level")`` -> ``distribution.level``; a list position names its list, and the
+    item's own field too when it has one: ``("documents", 3, "document_number")`` ->
+    ``documents[3].document_number``."""
+    parts: list[str] = []
+    for position, part in enumerate(location):
+        if not isinstance(part, int):
+            parts.append(str(part))
+        elif parts and position + 1 < len(location) and not isinstance(location[position + 1], int):
+            parts[-1] += f"[{part}]"
     if error_type == "extra_forbidden" and parts:
         parts[-1] = parts[-1][:MAX_ECHOED_KEY]
     return ".".join(parts) or "body"

@@ -112,6 +112,7 @@ POST_URL_BUILDERS: dict[str, Callable[[RouteContext], dict]] = {
     "notices.share": URL_BUILDERS["notices.detail"],
     "notices.reshare_network": URL_BUILDERS["notices.detail"],
     "alerts_api.create": lambda ctx: {},
+    "alerts_api.check_batch": lambda ctx: {},
     "alert_attachments_api.upload_attachment": URL_BUILDERS["alerts.detail"],
     "exchange_api.acknowledge": URL_BUILDERS["exchange.detail"],
     "submission_attachments.api_upload": URL_BUILDERS["exchange.edit"],
@@ -161,6 +162,7 @@ PERMITTED: dict[str, int] = {
     "alert_subscriptions.create": 302,
     "alert_subscriptions.delete": 404,  # another user's subscription is not found, for everyone
     "alerts_api.create": 422,
+    "alerts_api.check_batch": 422,  # no documents
     "alerts_api.validate_mrz": 422,
     "alert_attachments_api.upload_attachment": 400,
     "exchange_api.create": 422,
