@@ -5,6 +5,7 @@ accepts Guatemala's return and sees the consolidated chart."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def test_a_reporting_cycle_from_opening_to_the_consolidated_chart(live_server, b
     _cycle_overdue_by_a_week(live_server, cycle_id)
     reminded = live_server.app.test_cli_runner().invoke(args=["reporting", "remind"])
     assert reminded.exit_code == 0, reminded.output
-    assert "MEX: overdue-1, 1 user(s) reminded" in reminded.output and "GTM:" not in reminded.output
+    # MEX's users of the other journeys (the live server is shared) are reminded too: at least Memo.
+    assert re.search(r"MEX: overdue-1, [1-9]\d* user\(s\) reminded", reminded.output), reminded.output
+    assert "GTM:" not in reminded.output
 
     sign_in(page, live_server, "tere.ts@ts.example.org", ts_secret)
     page.goto(f"{live_server.url}/reporting/cycles/{cycle_id}")
