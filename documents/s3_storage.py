@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -212,20 +213,26 @@ class S3BlobWriter(BlobWriter):
                 self._send_part()
         return size
 
-    def _send_part(self) -> None:
-        client, bucket = self._store.client, self._store.bucket
+    @contextmanager
+    def _aborted_on_failure(self) -> Iterator[None]:
+        """Any failure abandons the multipart upload (nothing half-visible); S3's own errors become a 503."""
         try:
-            if self._upload_id is None:
-                self._upload_id = client.create_multipart_upload(Bucket=bucket, Key=self._key)["UploadId"]
-            number = len(self._parts) + 1
-            answer = client.upload_part(Bucket=bucket, Key=self._key, UploadId=self._upload_id,
-                                        PartNumber=number, Body=bytes(self._buffer))
+            yield
         except (BotoCoreError, ClientError) as exc:
             self.abort()
             raise BlobStoreUnavailable(f"blob store write failed: {type(exc).__name__}") from exc
         except BaseException:
             self.abort()
             raise
+
+    def _send_part(self) -> None:
+        client, bucket = self._store.client, self._store.bucket
+        with self._aborted_on_failure():
+            if self._upload_id is None:
+                self._upload_id = client.create_multipart_upload(Bucket=bucket, Key=self._key)["UploadId"]
+            number = len(self._parts) + 1
+            answer = client.upload_part(Bucket=bucket, Key=self._key, UploadId=self._upload_id,
+                                        PartNumber=number, Body=bytes(self._buffer))
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
         self._buffer.clear()
 
@@ -233,7 +240,7 @@ class S3BlobWriter(BlobWriter):
         if self._finished:
             raise ValueError("commit of a finished blob writer")
         client, bucket = self._store.client, self._store.bucket
-        try:
+        with self._aborted_on_failure():
             if self._upload_id is None:
                 client.put_object(Bucket=bucket, Key=self._key, Body=bytes(self._buffer))
             else:
@@ -241,12 +248,6 @@ class S3BlobWriter(BlobWriter):
                     self._send_part()
                 client.complete_multipart_upload(Bucket=bucket, Key=self._key, UploadId=self._upload_id,
                                                  MultipartUpload={"Parts": self._parts})
-        except (BotoCoreError, ClientError) as exc:
-            self.abort()
-            raise BlobStoreUnavailable(f"blob store write failed: {type(exc).__name__}") from exc
-        except BaseException:
-            self.abort()
-            raise
         self._finished = True
         self._buffer = bytearray()
         return self.blob_id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from dataclasses import replace
 
 import pyotp
 import pytest
@@ -24,7 +25,7 @@ from auth.passwords import hash_password
 from portal import create_app
 from portal.cli_support import REFERENCE_DATA_LOADERS
 from portal.extensions import db
-from portal.keyring import KeyRing
+from portal.keyring import KeyRing, current_keyring
 from portal.parties.models import Party
 from portal.parties.seed import load_reference_parties
 
@@ -150,6 +151,28 @@ def app_ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def cli(app):
+    """Run a ``flask`` command in the test app: ``cli("audit", "verify")``, with ``stdin=`` for prompts."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args, stdin=None):
+        return runner.invoke(args=list(args), input=stdin)
+
+    return invoke
+
+
+@pytest.fixture
+def ring_file(app, tmp_path, monkeypatch):
+    """A private copy of the test ring: commands save to it, and the suite's ring is restored afterwards."""
+    path = tmp_path / "ring" / "keyring.json"
+    ring = replace(current_keyring(), path=path)
+    ring.save(path)
+    monkeypatch.setitem(app.extensions, "keyring", ring)
+    monkeypatch.setitem(app.config, "KEYRING_FILE", str(path))
+    return path
 
 
 @pytest.fixture

@@ -29,16 +29,6 @@ from portal.timeutil import utcnow
 from tests.conftest import STRONG_PASSWORD
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args, stdin=None):
-        return runner.invoke(args=list(args), input=stdin)
-
-    return invoke
-
-
 def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 

@@ -68,27 +68,6 @@ def sample_files(app, blob_store, monkeypatch):
     return add
 
 
-@pytest.fixture
-def ring_file(app, tmp_path, monkeypatch):
-    """A private copy of the test ring: commands save to it, and the suite's ring is restored afterwards."""
-    path = tmp_path / "ring" / "keyring.json"
-    ring = replace(current_keyring(), path=path)
-    ring.save(path)
-    monkeypatch.setitem(app.extensions, "keyring", ring)
-    monkeypatch.setitem(app.config, "KEYRING_FILE", str(path))
-    return path
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args):
-        return runner.invoke(args=list(args))
-
-    return invoke
-
-
 def _raw(model, attr, row_id) -> str:
     column = model.__table__.c[attr]
     return db.session.scalar(select(type_coerce(column, Text)).where(model.__table__.c.id == row_id))

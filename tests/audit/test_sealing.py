@@ -7,9 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
 
-import pytest
 from sqlalchemy import func, select
 
 from alerts.indexes import number_any_index, number_index
@@ -21,23 +19,6 @@ from portal.extensions import db
 from portal.keyring import current_keyring
 from portal.principal import Principal
 from tests.alerts.factories import report
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
-
-
-@pytest.fixture
-def ring_file(app, tmp_path, monkeypatch):
-    """A private copy of the test ring: ``keys rotate`` saves to it; the suite's ring is restored after."""
-    path = tmp_path / "ring" / "keyring.json"
-    ring = replace(current_keyring(), path=path)
-    ring.save(path)
-    monkeypatch.setitem(app.extensions, "keyring", ring)
-    monkeypatch.setitem(app.config, "KEYRING_FILE", str(path))
-    return path
 
 
 def _head() -> int:

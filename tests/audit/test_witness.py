@@ -26,12 +26,6 @@ def witnessed(app, tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
-
-
 def _lines(folder) -> list[dict]:
     return [json.loads(line) for line in (folder / witness.WITNESS_FILE).read_text().splitlines()]
 
