@@ -103,7 +103,7 @@ def test_every_roles_pages_fit_1366_pixels_and_a_390_pixel_phone(live_server, ch
         expect(page.locator("html")).to_have_attribute("lang", lang)
         paths = [path.format(alert_id=desk["alert_id"]) for path in FIT_ROLES[role][1]]
         for path in paths:
-            page.goto(live_server.url + path)
+            assert page.goto(live_server.url + path).status == 200, path  # the role's own page, not a refusal
             expect(page.locator("#main")).to_be_visible()
             assert _page_width(page) <= 1366, (path, _page_width(page))
         expect(page.locator(".portal-nav-wide a[aria-current=page]")).to_have_count(1)
