@@ -20,8 +20,6 @@ from portal.audit.models import AuditEntry, AuditObjective
 from portal.audit.sealing import shown_details
 from portal.audit.sentences import describe
 from portal.extensions import db
-from portal.i18n import current_language
-from portal.plan.data import get_objective
 from portal.principal import current_principal
 from portal.timeutil import utcnow
 
@@ -36,14 +34,7 @@ def _labels():
         "outcome_label": lambda outcome: OUTCOME_LABELS.get(outcome, outcome),
         # sealed search terms are never shown, not even as ciphertext (``portal.audit.sealing``)
         "shown_details": lambda details: shown_details(details, _l("sealed")),
-        "objective_title": _objective_title,
     }
-
-
-def _objective_title(code: str) -> str:
-    """An objective's title in the reader's language (a code the plans no longer hold: the code)."""
-    objective = get_objective(code)
-    return objective.title(current_language()) if objective else code
 
 
 def _filtered(form: AuditFilterForm):

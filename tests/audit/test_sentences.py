@@ -249,3 +249,12 @@ def test_the_numeric_actor_link_still_works(client, make_user, login_as, two_peo
     page = _page(client, action="probe.person", actor=pedro.id)
     assert f"of-{pedro.id}" in page and f"of-{maria.id}" not in page
     assert 'name="actor"' in page  # kept when the form is sent again
+
+
+@pytest.mark.parametrize(("locale", "title"), [("en", "Security of migration documents"),
+                                               ("es", "Seguridad de los documentos migratorios")])
+def test_an_entrys_objectives_carry_their_titles_in_the_readers_language(client, make_user, login_as, locale, title):
+    record("probe.objective", object_type="thing", object_id="with-mpm-2", objectives=["MPM-2"])
+    db.session.commit()
+    login_as(make_user(role="secretariat_admin", party_code="TS", locale=locale))
+    assert f'href="/audit/?objective=MPM-2" title="{title}">MPM-2</a>' in _page(client, action="probe.objective")
