@@ -58,6 +58,16 @@ CLI_GROUPS = (
 )
 # Features that add application-wide hooks beyond their blueprints: each exposes ``init_app(app)``.
 FEATURE_HOOKS = ("documents", "portal.reporting")
+# Each feature's phrasings of its audited actions, read by the audit viewer (``portal.audit.phrasing``).
+AUDIT_PHRASINGS = (
+    "alerts.audit_phrasings",
+    "documents.audit_phrasings",
+    "portal.exchange.audit_phrasings",
+    "portal.directory.audit_phrasings",
+    "portal.notices.audit_phrasings",
+    "portal.admin.audit_phrasings",
+    "portal.reporting.audit_phrasings",
+)
 # Modules whose models must be imported so the metadata (and Alembic) sees them.
 MODEL_MODULES = (
     "portal.parties.models",
@@ -142,6 +152,8 @@ def create_app(config: Mapping | None = None) -> Flask:
             app.cli.add_command(command)
     for module in FEATURE_HOOKS:
         import_module(module).init_app(app)
+    for module in AUDIT_PHRASINGS:
+        import_module(module)
     from portal.templating import init_app as init_templating
 
     init_templating(app)

@@ -624,6 +624,25 @@ def audit_entries_about_what_they_see(principal: Principal | None):
     return or_(AuditEntry.actor_party == principal.party_code, *about_visible)
 
 
+def visible_audited_ids(principal: Principal | None, object_type: str, ids) -> set[str]:
+    """Of ``ids`` (an audit entry's ``object_id`` values, text), those of the records of ``object_type`` that
+    ``principal`` may see: a registered record by its model's visibility rule, an account when the principal
+    administers it (``manageable_users``). The audit viewer links only these to their pages."""
+    numbers = sorted({int(i) for i in ids if isinstance(i, str) and i.isdigit() and len(i) <= 10 and int(i) < 2**31})
+    if principal is None or not numbers:
+        return set()
+    if object_type == "user":
+        from auth.models import User
+
+        statement = manageable_users(principal).with_only_columns(User.id).where(User.id.in_(numbers))
+    elif object_type in _AUDITED_RECORDS:
+        model = _AUDITED_RECORDS[object_type]
+        statement = select(model.id).where(model.id.in_(numbers), visibility_clause(model, principal))
+    else:
+        return set()
+    return {str(found) for found in db.session.scalars(statement)}
+
+
 def visible_audit_entries(principal: Principal | None):
     """``select(AuditEntry)`` the principal may read: all of it with ``view_all_audit``; with
     ``view_party_audit``, the entries whose actor or object belongs to the principal's party."""

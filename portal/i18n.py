@@ -23,6 +23,14 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def current_language() -> str:
+    """The language of the page being rendered ("en" or "es"), for reference data kept in both."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
 def choose_language(code: str) -> None:
     """Switch to ``code`` for this session and, signed in, remember it for the user (audited, like every
     change of an account's settings)."""

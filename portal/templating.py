@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from auth.permissions import ROLE_LABELS
 from portal.access import TLP_LEVELS
+from portal.i18n import current_language
+from portal.plan.data import get_objective
 from portal.principal import has_permission
 
 TLP_CSS = {
@@ -35,6 +37,12 @@ def _unread_notifications() -> int:
     return g.unread_notifications
 
 
+def objective_title(code: str) -> str:
+    """A plan objective's title in the reader's language (a code the plans do not hold: the code itself)."""
+    objective = get_objective(code)
+    return objective.title(current_language()) if objective is not None else code
+
+
 def init_app(app: Flask) -> None:
     # Globals too, not only context: macros imported without context (``{% from "_macros.html" import
     # tlp_badge %}``) see only the environment's globals.
@@ -49,4 +57,5 @@ def init_app(app: Flask) -> None:
             "tlp_levels": TLP_LEVELS,
             "current_locale": str(get_locale() or "en"),
             "unread_notifications": _unread_notifications,
+            "objective_title": objective_title,
         }

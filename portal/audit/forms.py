@@ -2,7 +2,10 @@
 
 The CSV export records its filters in its own audit entry, so every value is checked against its vocabulary
 first (an action some entry has, a code of the plans of action, an outcome, dates, a user id): free text
-never reaches the log, and a refused filter is a 422 naming it.
+never reaches the log, and a refused filter is a 422 naming it. A person is named in words (``person``),
+matched against the people who acted in the part of the log the reader may read
+(``portal.audit.sentences.people_named``); the export records the matched ids, never the name. The numeric
+``actor`` still works for links (each sentence's person links to their entries).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
 from portal.audit.models import OUTCOMES, AuditEntry
+from portal.audit.sentences import people_named
 from portal.extensions import db
 from portal.plan.data import all_codes
+from portal.principal import current_principal
 
-OUTCOME_LABELS = {"ok": _l("OK"), "denied": _l("Denied"), "error": _l("Error")}
+OUTCOME_LABELS = {"ok": _l("Allowed"), "denied": _l("Refused"), "error": _l("Failed")}
 
 
 class AuditFilterForm(FlaskForm):
@@ -28,6 +33,9 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = IntegerField(_l("Actor (user id)"), validators=[Optional(), NumberRange(min=1, max=2**31 - 1)])
+    person = StringField(_l("Person (name)"), validators=[Optional(), Length(max=100)],
+                         description=_l("Part of a name is enough; accents and capitals do not matter."))
+    person_ids: list[int] | None = None  # the people ``person`` named, once validated
     action = StringField(
         _l("Action starts with"),
         validators=[Optional(), Length(max=64),
@@ -45,6 +53,12 @@ class AuditFilterForm(FlaskForm):
     date_from = DateField(_l("From (UTC)"), validators=[Optional()])
     date_to = DateField(_l("To (UTC, inclusive)"), validators=[Optional()])
     page = IntegerField(_l("Page"), validators=[Optional(), NumberRange(min=1, max=100000)])
+
+    def validate_person(self, field):
+        if field.data and field.data.strip():
+            self.person_ids = people_named(current_principal(), field.data)
+            if not self.person_ids:
+                raise ValidationError(_l("Nobody of that name acted in the part of the log you may read."))
 
     def validate_action(self, field):
         if field.data and not db.session.scalar(select(exists().where(

@@ -18,6 +18,7 @@ from portal.audit.export import export_csv
 from portal.audit.forms import OUTCOME_LABELS, AuditFilterForm
 from portal.audit.models import AuditEntry, AuditObjective
 from portal.audit.sealing import shown_details
+from portal.audit.sentences import describe
 from portal.extensions import db
 from portal.principal import current_principal
 from portal.timeutil import utcnow
@@ -41,6 +42,8 @@ def _filtered(form: AuditFilterForm):
     query = visible_audit_entries(current_principal())
     if form.actor.data is not None:
         query = query.where(AuditEntry.actor_user_id == form.actor.data)
+    if form.person_ids:
+        query = query.where(AuditEntry.actor_user_id.in_(form.person_ids))
     if form.action.data:
         query = query.where(AuditEntry.action.startswith(form.action.data, autoescape=True))
     if form.objective.data:
@@ -59,6 +62,7 @@ def _filter_details(form: AuditFilterForm) -> dict:
     """The filters an export used, for its own audit entry (ids and codes only)."""
     values = {
         "actor": form.actor.data,
+        "people": form.person_ids or None,  # the ids a name matched: the name itself never reaches the log
         "action": form.action.data or None,
         "objective": form.objective.data.upper() if form.objective.data else None,
         "outcome": form.outcome.data or None,
@@ -75,7 +79,8 @@ def index():
     if not form.validate():  # a refused filter is named next to it; nothing is read or recorded
         return render_template("audit/index.html", form=form, page=None), 422
     page = db.paginate(_filtered(form), page=form.page.data or 1, per_page=PER_PAGE, error_out=False)
-    return render_template("audit/index.html", form=form, page=page)
+    return render_template("audit/index.html", form=form, page=page,
+                           sentences=describe(page.items, current_principal()))
 
 
 @bp.post("/export.csv")
@@ -85,7 +90,7 @@ def export():
     if not form.validate():
         errors = "; ".join(f"{name}: {', '.join(str(e) for e in errs)}" for name, errs in form.errors.items())
         return Response(str(_l("Invalid filters")) + f" ({errors})\n", status=422, mimetype="text/plain")
-    text = export_csv(_filtered(form), _filter_details(form))
+    text = export_csv(_filtered(form), _filter_details(form), current_principal())
     filename = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     return Response(
         text,

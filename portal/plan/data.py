@@ -6,17 +6,27 @@ in it has a stable code: plans (``RCM-2009``), topics or axes (``MPM``, ``ERX-IN
 schedule items (``MPM-2.1.1.1``). Codes end up in the audit log, so a malformed file must stop the
 application at start-up rather than let it write codes that mean nothing: ``load_plans()`` raises
 ``PlanDataError`` naming the offending place.
+
+The texts are kept as published, in English; their Spanish lives beside them in ``plan_of_action.es.json``,
+keyed by code (``texts``: code -> ``text``, ``calendar``, ``responsible_text``, ``note``, ``editor_note``;
+``plans``: code -> ``notes``, ``responsible_note``). Every English text must have its Spanish and the
+Spanish file may name no code or text the English lacks: ``load_plans()`` refuses either. Pages ask a node
+for a text in the reader's language: ``node.shown("text", lang)``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).with_name("plan_of_action.json")
+SPANISH_FILE = Path(__file__).with_name("plan_of_action.es.json")
+# The translatable texts of a node (a plan's are its notes and responsible note).
+TEXT_KEYS = ("text", "calendar", "responsible_text", "note", "editor_note")
+PLAN_TEXT_KEYS = ("notes", "responsible_note")
 LANGUAGES = ("en", "es")
 _TOPIC_CODE = re.compile(r"^[A-Z]{2,3}(-[A-Z]{3})?$")
 _PLAN_CODE = re.compile(r"^[A-Z]{2,4}-\d{4}$")
@@ -39,37 +49,49 @@ class Body:
         return self.name_es if lang == "es" else self.name_en
 
 
+class _Texts:
+    """A node's texts in the reader's language: the Spanish where the reader reads Spanish, else the English."""
+
+    def shown(self, key: str, lang: str):
+        if lang == "es" and key in self.es:
+            return self.es[key]
+        return getattr(self, key)
+
+
 @dataclass(frozen=True)
-class ScheduleItem:
+class ScheduleItem(_Texts):
     code: str
     printed: str | None
     text: str
     responsible: tuple[str, ...] = ()
     editor_note: str | None = None
+    es: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
-class Activity:
+class Activity(_Texts):
     code: str
     printed: str | None
     text: str
     responsible: tuple[str, ...] = ()
     schedule: tuple[ScheduleItem, ...] = ()
     editor_note: str | None = None
+    es: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
-class Action:
+class Action(_Texts):
     code: str
     printed: str | None
     text: str
     activities: tuple[Activity, ...]
     responsible: tuple[str, ...] = ()
     editor_note: str | None = None
+    es: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
-class Objective:
+class Objective(_Texts):
     """An objective of either plan.
 
     2009 objectives hold implementation ``actions`` (each with activities and a schedule); 2018
@@ -90,6 +112,7 @@ class Objective:
     counterparts: tuple[str, ...] = ()
     calendar: str | None = None
     note: str | None = None
+    es: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def title(self, lang: str) -> str:
         return self.title_es if lang == "es" else self.title_en
@@ -128,7 +151,7 @@ class Topic:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(_Texts):
     code: str
     title_en: str
     title_es: str
@@ -138,6 +161,7 @@ class Plan:
     notes: tuple[str, ...]
     responsible_note: str
     topics: tuple[Topic, ...]
+    es: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def title(self, lang: str) -> str:
         return self.title_es if lang == "es" else self.title_en
@@ -193,10 +217,41 @@ def _printed(obj, where) -> str | None:
 
 
 class _Builder:
-    def __init__(self, bodies: dict[str, Body]):
+    def __init__(self, bodies: dict[str, Body], spanish: dict | None = None):
         self.bodies = bodies
         self.index: dict[str, object] = {}
         self.objective_of: dict[str, str] = {}
+        # None: no Spanish file given (structure checks of a bare English file); else code -> key -> text
+        self.spanish = spanish
+
+    def es(self, code: str, obj: dict, where: str) -> dict:
+        """The Spanish of this node's texts: one for each English text it has, and no other."""
+        if self.spanish is None:
+            return {}
+        given = self.spanish["texts"].get(code, {})
+        wanted = {key for key in TEXT_KEYS if obj.get(key) is not None}
+        if missing := sorted(wanted - set(given)):
+            raise PlanDataError(f"{where}: no Spanish {', '.join(missing)} in {SPANISH_FILE.name}")
+        if extra := sorted(set(given) - wanted):
+            raise PlanDataError(f"{where}: Spanish {', '.join(extra)} without an English text")
+        for key in wanted:
+            if not isinstance(given[key], str) or not given[key].strip():
+                raise PlanDataError(f"{where}: Spanish {key} must be a non-empty string")
+        return dict(given)
+
+    def plan_es(self, code: str, obj: dict, where: str) -> dict:
+        if self.spanish is None:
+            return {}
+        given = self.spanish["plans"].get(code)
+        if not isinstance(given, dict) or set(given) != set(PLAN_TEXT_KEYS):
+            raise PlanDataError(f"{where}: the Spanish file needs exactly {', '.join(PLAN_TEXT_KEYS)}")
+        notes, note = given["notes"], given["responsible_note"]
+        if not isinstance(notes, list) or len(notes) != len(obj.get("notes") or ()) \
+                or not all(isinstance(n, str) and n.strip() for n in notes):
+            raise PlanDataError(f"{where}: the Spanish notes must match the English ones one for one")
+        if not isinstance(note, str) or not note.strip():
+            raise PlanDataError(f"{where}: the Spanish responsible_note must be a non-empty string")
+        return {"notes": tuple(notes), "responsible_note": note}
 
     def register(self, code: str, node, where: str, objective_code: str | None = None) -> None:
         if code in self.index:
@@ -230,6 +285,7 @@ class _Builder:
             text=_text(obj, "text", where),
             responsible=self.bodies_of(obj, "responsible", where),
             editor_note=_text(obj, "editor_note", where, optional=True),
+            es=self.es(code, obj, where),
         )
         self.register(code, item, where, objective)
         return item
@@ -247,6 +303,7 @@ class _Builder:
             responsible=self.bodies_of(obj, "responsible", where),
             schedule=schedule,
             editor_note=_text(obj, "editor_note", where, optional=True),
+            es=self.es(code, obj, where),
         )
         self.register(code, activity, where, objective)
         return activity
@@ -264,6 +321,7 @@ class _Builder:
             activities=activities,
             responsible=self.bodies_of(obj, "responsible", where),
             editor_note=_text(obj, "editor_note", where, optional=True),
+            es=self.es(code, obj, where),
         )
         self.register(code, action, where, objective)
         return action
@@ -298,6 +356,7 @@ class _Builder:
             counterparts=self.bodies_of(obj, "counterparts", where),
             calendar=_text(obj, "calendar", where, optional=True),
             note=_text(obj, "note", where, optional=True),
+            es=self.es(code, obj, where),
         )
         if activities and not (objective.responsible and objective.calendar):
             raise PlanDataError(f"{where}: a work-plan row needs 'responsible' and 'calendar'")
@@ -344,6 +403,7 @@ class _Builder:
             notes=tuple(notes),
             responsible_note=_text(obj, "responsible_note", where),
             topics=topics,
+            es=self.plan_es(code, obj, where),
         )
         self.register(code, plan, where)
         return plan
@@ -365,30 +425,51 @@ def _bodies(raw) -> dict[str, Body]:
     return bodies
 
 
-def parse_plan_data(raw) -> PlanData:
-    """Validate the decoded JSON and build the typed, indexed plans."""
+def _spanish(raw) -> dict:
+    if not isinstance(raw, dict) or raw.get("schema_version") != 1:
+        raise PlanDataError(f"{SPANISH_FILE.name}: not an object with schema_version 1")
+    texts, plan_texts = raw.get("texts"), raw.get("plans")
+    if not isinstance(texts, dict) or not all(isinstance(v, dict) for v in texts.values()) \
+            or not isinstance(plan_texts, dict):
+        raise PlanDataError(f"{SPANISH_FILE.name}: 'texts' and 'plans' must be objects keyed by code")
+    return {"texts": texts, "plans": plan_texts}
+
+
+def parse_plan_data(raw, spanish=None) -> PlanData:
+    """Validate the decoded JSON (and, when given, the decoded Spanish texts) and build the typed, indexed
+    plans."""
     if not isinstance(raw, dict):
         raise PlanDataError("the plan data must be a JSON object")
     if raw.get("schema_version") != 1:
         raise PlanDataError("unsupported or missing schema_version (expected 1)")
-    builder = _Builder(_bodies(raw.get("bodies")))
+    builder = _Builder(_bodies(raw.get("bodies")), None if spanish is None else _spanish(spanish))
     plans = tuple(builder.plan(obj, n) for n, obj in enumerate(_list(raw, "plans", "top level"), 1))
     if not plans:
         raise PlanDataError("no plans")
+    if builder.spanish is not None:
+        unknown = sorted((set(builder.spanish["texts"]) | set(builder.spanish["plans"])) - set(builder.index))
+        if unknown:
+            raise PlanDataError(f"{SPANISH_FILE.name}: unknown codes {', '.join(unknown)}")
     return PlanData(plans=plans, bodies=builder.bodies, index=builder.index, objective_of=builder.objective_of)
 
 
-@lru_cache(maxsize=4)
-def load_plans(path: str | Path = DATA_FILE) -> PlanData:
-    """Read and validate the data file once (per path); ``PlanDataError`` if it is unusable."""
+def _read_json(path: Path):
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PlanDataError(f"plan data file not found: {path}") from exc
     except json.JSONDecodeError as exc:
         raise PlanDataError(f"plan data file {path} is not valid JSON: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def load_plans(path: str | Path = DATA_FILE, spanish_path: str | Path = SPANISH_FILE) -> PlanData:
+    """Read and validate the data file and its Spanish texts once (per pair of paths); ``PlanDataError`` if
+    either is unusable."""
+    raw = _read_json(path)
+    spanish = _read_json(spanish_path)
     try:
-        return parse_plan_data(raw)
+        return parse_plan_data(raw, spanish)
     except PlanDataError as exc:
         raise PlanDataError(f"{path}: {exc}") from None
 

@@ -7,7 +7,6 @@ date), never who did it: the plan pages are open to every signed-in user, the au
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -16,17 +15,13 @@ from portal.audit.models import AuditEntry, AuditObjective
 from portal.charts import line_chart
 from portal.dashboard.periods import count_by_month, month_labels, window_start
 from portal.extensions import db
+from portal.i18n import current_language
 from portal.plan import data
 from portal.plan.records import records_for
 from portal.plan.sections import objective_sections
 from portal.principal import current_principal
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
-
-
-def _lang() -> str:
-    locale = get_locale()
-    return locale.language if locale is not None else "en"
 
 
 def audit_summary(codes, principal) -> dict:
@@ -67,7 +62,7 @@ def activity_chart(codes, principal):
 
 
 def _render(template: str, **context):
-    return render_template(template, lang=_lang(), bodies=data.bodies(), **context)
+    return render_template(template, lang=current_language(), bodies=data.bodies(), **context)
 
 
 @bp.get("/")

@@ -1,4 +1,4 @@
-"""The desk in a browser: each role's dashboard draws its charts, the secretariat's Spanish page fits 1366 px,
+"""The desk in a browser: each role's dashboard draws its charts, every role's pages fit 1366 px in both languages,
 a search result fits a 390 px phone, and the quick-check card downloads with its reference and TLP."""
 
 from __future__ import annotations
@@ -60,18 +60,57 @@ def test_each_roles_dashboard_draws_its_charts(live_server, browser_page, desk, 
     sign_out(page)
 
 
-def test_the_secretariats_spanish_page_fits_1366_pixels(live_server, chromium_browser, desk):
-    context = chromium_browser.new_context(locale="es-ES", viewport={"width": 1366, "height": 900})
+# Every role in auth/permissions.py (ROLE_LABELS), at a party that may hold it, with its dashboard and the main
+# pages of its work: each must fit a 1366 px screen in both languages, and a 390 px phone without sideways scroll.
+FIT_ROLES = {
+    "border_officer": ("MEX", ("/", "/alerts/", "/alerts/{alert_id}", "/alerts/confirmations")),
+    "liaison_officer": ("GTM", ("/", "/alerts/new", "/exchange/", "/directory/")),
+    "country_admin": ("HND", ("/", "/admin/users", "/audit/", "/directory/")),
+    "secretariat_admin": ("TS", ("/", "/alerts/", "/plan/ERX-INF-4", "/audit/")),
+    "observer": ("ARG", ("/", "/alerts/", "/plan/", "/library/")),
+}
+
+
+def test_every_role_in_the_permission_registry_is_checked_for_fit(live_server):
+    from auth.permissions import ROLE_LABELS
+
+    assert set(FIT_ROLES) == set(ROLE_LABELS)
+
+
+@pytest.fixture(scope="module")
+def fit_accounts(live_server):
+    """One account per role and language (a language choice is kept per account)."""
+    return {(role, lang): create_user(live_server, _fit_email(role, lang), role, party, f"Fit {role} {lang}")
+            for role, (party, _paths) in FIT_ROLES.items() for lang in ("en", "es")}
+
+
+def _fit_email(role: str, lang: str) -> str:
+    return f"fit.{role.replace('_', '-')}.{lang}@{FIT_ROLES[role][0].lower()}.example.org"
+
+
+@pytest.mark.parametrize("lang", ("en", "es"))
+@pytest.mark.parametrize("role", tuple(FIT_ROLES))
+def test_every_roles_pages_fit_1366_pixels_and_a_390_pixel_phone(live_server, chromium_browser, desk, fit_accounts,
+                                                                 role, lang):
+    context = chromium_browser.new_context(locale="es-ES" if lang == "es" else "en-US",
+                                           viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        sign_in(page, live_server, _email("secretariat_admin"), desk["secrets"]["secretariat_admin"])
-        if page.locator("html").get_attribute("lang") != "es":
+        sign_in(page, live_server, _fit_email(role, lang), fit_accounts[(role, lang)])
+        if page.locator("html").get_attribute("lang") != lang:
             page.click("#language-submit")
-        expect(page.locator("html")).to_have_attribute("lang", "es")
-        for path in ("/", "/alerts/", "/plan/ERX-INF-4", "/audit/"):
-            page.goto(live_server.url + path)
-            assert _page_width(page) <= 1366, path
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        paths = [path.format(alert_id=desk["alert_id"]) for path in FIT_ROLES[role][1]]
+        for path in paths:
+            assert page.goto(live_server.url + path).status == 200, path  # the role's own page, not a refusal
+            expect(page.locator("#main")).to_be_visible()
+            assert _page_width(page) <= 1366, (path, _page_width(page))
         expect(page.locator(".portal-nav-wide a[aria-current=page]")).to_have_count(1)
+        page.set_viewport_size({"width": 390, "height": 844})
+        for path in paths:
+            page.goto(live_server.url + path)
+            assert _page_width(page) <= 390, (path, _page_width(page))
     finally:
         context.close()
 

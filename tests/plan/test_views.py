@@ -90,9 +90,11 @@ def test_objective_page_in_spanish(client, make_user, login_as):
     login_as(make_user(locale="es"))
     page = client.get("/plan/ERX-INF-4").get_data(as_text=True)
     assert "Sistema de alerta temprana sobre documentos de viaje falsos u obtenidos fraudulentamente" in page
-    assert "Develop an early warning system." in page  # the source text stays in its language
-    assert '<span lang="en">Maintain on the private site' in page
-    assert "Países Miembros" in page
+    # the plan's texts in the reader's language (plan_of_action.es.json), marked as Spanish
+    assert "Desarrollar un sistema de alerta temprana." in page
+    assert '<span lang="es">Mantener en el sitio privado de la Secretaría Virtual de la CRM' in page
+    assert "Develop an early warning system." not in page and "Maintain on the private site" not in page
+    assert "Países Miembros y ST" in page and "Por definir" in page
 
 
 def test_topic_page(signed_in):
