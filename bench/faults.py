@@ -110,7 +110,7 @@ def portal_environment() -> dict:
 
 
 def flask_command(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "portal", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "portal", *args], cwd=ROOT, check=False,
                           env=portal_environment(), capture_output=True, text=True, timeout=timeout)
 
 
@@ -202,6 +202,7 @@ class Client:
     """One client: a keep-alive connection per host, alternating between them."""
 
     def __init__(self, hosts: list[Host], token: str | None = None, cookie: str | None = None, timeout: float = 30):
+        """``cookie``: the session cookie to send and keep (``""``: none yet, keep what the server sets)."""
         self.hosts, self.token, self.cookie, self.timeout = hosts, token, cookie, timeout
         self._connections: dict[int, http.client.HTTPConnection] = {}
         self._turn = random.randrange(len(hosts))
@@ -227,6 +228,9 @@ class Client:
                 connection.request(method, path, body=body, headers=all_headers)
                 response = connection.getresponse()
                 data = response.read()
+                session = re.search(r"rcm_session=([^;]*)", response.getheader("Set-Cookie") or "")
+                if session and self.cookie is not None:
+                    self.cookie = session.group(1)  # the session cookie the server sent back (CSRF token)
                 if response.getheader("Connection", "").lower() == "close":
                     connection.close()
                     self._connections.pop(index, None)
@@ -489,8 +493,10 @@ def kill_mid_import(app, findings: Findings, host: Host, actors: Actors, prefix:
     form = urlencode({"csrf_token": _csrf(report.body), "pending": pending.group(1).decode(),
                       "submit": "Import"}).encode()
     head = (f"POST /alerts/bulk/import/confirm HTTP/1.1\r\nHost: {host.address[0]}\r\n"
-            f"Cookie: rcm_session={actors.session_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Cookie: rcm_session={client.cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {len(form)}\r\n\r\n")
+    with app.app_context():
+        before = db.session.query(Alert).filter(Alert.created_by_id == actors.user_id).count()
     connection = raw_request(host, head, form, len(form))
     received, deadline = b"", time.time() + 120
     while f'value="{BATCH_SIZE}"'.encode() not in received and time.time() < deadline:
@@ -503,8 +509,8 @@ def kill_mid_import(app, findings: Findings, host: Host, actors: Actors, prefix:
         kill_serving_worker(host, connection, findings, "mid-import")
     connection.close()
     with app.app_context():
-        stored = db.session.query(Alert).filter(Alert.created_by_id == actors.user_id).count()
-    findings.expect("kill", "mid-import: no alert of the import stored", stored == 1, f"{stored - 1} imported")
+        stored = db.session.query(Alert).filter(Alert.created_by_id == actors.user_id).count() - before
+    findings.expect("kill", "mid-import: no alert of the import stored", stored == 0, f"{stored} imported")
 
 
 def scan_for_plaintext(folders: list[Path], markers: list[bytes], since: float) -> list[str]:
@@ -555,6 +561,11 @@ def scenario_kill(findings: Findings, hosts, actors: Actors, app, run: str) -> N
         folders = [Path(app.config["INSTANCE_PATH"]), Path(tempfile.gettempdir())]
         if getattr(store, "root", None) is not None:
             folders.append(Path(store.root))
+    control = Path(app.config["INSTANCE_PATH"]) / f"faults-control-{run}"
+    control.write_bytes(b"control " + upload_marker.encode())
+    seen = scan_for_plaintext([control.parent], [upload_marker.encode()], started)
+    control.unlink()
+    findings.expect("kill", "control: the scan finds a marker written in clear", len(seen) == 1, str(seen))
     found = scan_for_plaintext(folders, [upload_marker.encode(), f"{import_prefix}0000".encode()], started)
     findings.expect("kill", "no plaintext on disk", not found,
                     "; ".join(found[:3]) if found else f"searched {', '.join(map(str, folders))}")
@@ -571,7 +582,7 @@ def scenario_postgres(findings: Findings, hosts, actors: Actors, args, run: str)
     time.sleep(3)
     began = time.time()
     restart = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart"],
-                             capture_output=True, text=True, timeout=120)
+                             check=False, capture_output=True, text=True, timeout=120)
     back = time.time()
     findings.expect("postgres", "the cluster restarted", restart.returncode == 0,
                     f"{back - began:.1f} s" if restart.returncode == 0 else restart.stderr.strip()[-200:])
@@ -641,14 +652,14 @@ def scenario_redis(findings: Findings, hosts, actors: Actors, args) -> None:
     os.kill(pid, signal.SIGSTOP)
     try:
         for index, host in enumerate(hosts):
-            form = browser.request("GET", "/auth/login", host=index)
+            anonymous = Client(hosts, cookie="")
+            form = anonymous.request("GET", "/auth/login", host=index)
             findings.expect("redis", f"{host.url} sign-in form: 200", form.status == 200, f"{form.status}")
-            cookie = form.headers.get("set-cookie", "").split(";")[0]
-            login = Client(hosts).request(
+            login = anonymous.request(
                 "POST", "/auth/login", host=index,
                 body=urlencode({"csrf_token": _csrf(form.body), "email": actors.email,
                                 "password": actors.password}).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
             findings.expect("redis", f"{host.url} sign-in: 503 + Retry-After",
                             login.status == 503 and "retry-after" in login.headers, f"{login.status}")
             answer = api.request("GET", "/api/v1/alerts?q=passport", host=index)
