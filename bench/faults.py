@@ -9,7 +9,9 @@ read from the environment:
 - ``PORTAL_HOSTS_DATABASE_URL``, ``PORTAL_HOSTS_REDIS_URL``, ``PORTAL_HOSTS_INSTANCE``: the database, the
   Redis and the instance folder (key ring, secret key, local blob store) the hosts share. This script
   uses them in-process (to create its accounts and tokens, and to look at rows and blobs afterwards) and
-  for the ``flask`` commands it runs (``audit verify``, ``keys verify``, ``blobs gc``).
+  for the ``flask`` commands it runs (``audit verify``, ``keys verify``, ``blobs gc``). Every other setting
+  (``PORTAL_SECRET_KEY``, ``PORTAL_KEYRING_FILE``, ``PORTAL_BLOB_STORE``...) is read from this process's
+  environment, so it must be the hosts' (or absent on both: the instance folder's development defaults).
 
 The scenarios (``--scenarios``, all by default, in this order):
 
