@@ -82,6 +82,8 @@ def test_database_unreachable_answers_503_on_every_route_that_needs_it(app, monk
         assert_unavailable(anonymous.post("/auth/login", data={"email": "a@gtm.example.org", "password": "x" * 20}),
                            api=False)
         assert_unavailable(anonymous.get("/api/v1/alerts", headers={"Authorization": "Bearer rcm_x_y"}), api=True)
+        spanish = page.get("/alerts/", headers={"Accept-Language": "es"})
+        assert spanish.status_code == 503 and "un servicio del que depende no responde" in spanish.get_data(as_text=True)
         assert anonymous.get("/healthz").status_code == 200  # the process is alive
         ready = anonymous.get("/readyz")
         assert ready.status_code == 503 and "database" in ready.get_json()["down"]
