@@ -4,7 +4,9 @@ files, the S3 store's unfinished multipart uploads).
 The referenced set comes from the rotation registry (``portal.rotation.referenced_blob_ids``: every blob id
 column of every ``register_wrapped_key`` model), so a package that stores files is covered as soon as it
 registers them. An unreferenced blob younger than ``min_age_seconds`` is kept: an upload writes its blob
-first and commits its row afterwards, and gc must not win that race.
+first and commits its row afterwards, and gc must not win that race; a temporary file (an upload still
+being written, or one a killed worker left) is judged by the same age. ``--min-age 0`` removes at once what
+a crash left, when no upload is under way (every host stopped, or a quiet moment).
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ def collect_garbage(store: BlobStore, *, dry_run: bool = False,
         if not dry_run and blob_id not in referenced_blob_ids_now(blob_id) and store.delete(blob_id):
             result.removed.append(blob_id)
     if dry_run:
-        result.temporaries = store.count_stale_temporaries(STALE_AFTER_SECONDS)
+        result.temporaries = store.count_stale_temporaries(min_age_seconds)
     else:
-        result.temporaries = store.remove_stale_temporaries(STALE_AFTER_SECONDS)
+        result.temporaries = store.remove_stale_temporaries(min_age_seconds)
     return result
 
 

@@ -115,6 +115,10 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     for module in MODEL_MODULES:
         import_module(module)
+    from portal.database import engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+                                               **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
     with app.app_context():
         from portal.database import configure_engine

@@ -127,6 +127,11 @@ STATIC_SETTINGS = {
     "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "portal" / "translations"),
     "LANGUAGES": ("en", "es"),
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Fail closed: when the store (Redis) is down, a rate-limited route answers 503 (portal.errors) rather
+    # than let attempts through uncounted; no per-process fallback, which would count on one host only.
+    "RATELIMIT_SWALLOW_ERRORS": False,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": False,
+    "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True, "socket_connect_timeout": 2, "socket_timeout": 2},
     "RATELIMIT_LOGIN": "10 per minute",
     "RATELIMIT_API": "600 per minute",
     # Per client address, counting only refused bearer tokens: the per-token limit is keyed on the token

@@ -5,8 +5,21 @@ from __future__ import annotations
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+# Seconds to wait for a PostgreSQL connection before the request answers 503 (portal.errors).
+CONNECT_TIMEOUT_SECONDS = 5
+
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises audit-chain appends.
 AUDIT_CHAIN_LOCK = 0x52434D41  # "RCMA"
+
+
+def engine_options(uri: str) -> dict:
+    """The engine's options for PostgreSQL: ``pool_pre_ping`` tests a pooled connection before handing it
+    out, so after a database restart the dead ones are replaced and service resumes by itself, without a
+    failed request; a bounded connect timeout, so a request during an outage answers 503 within seconds.
+    SQLite is a file: nothing to reconnect to."""
+    if not uri.startswith("postgresql"):
+        return {}
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}}
 
 
 def configure_engine(engine: Engine) -> None:

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
+from portal.errors import RETRY_AFTER_SECONDS
 from portal.routing import public
 
 bp = Blueprint("ops", __name__)
@@ -80,7 +81,7 @@ def readyz():
     if down:
         response = jsonify(status="unavailable", down=down)
         response.status_code = 503
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return jsonify(status="ready", checked=sorted(_checks()))
 

@@ -64,6 +64,20 @@ def test_gc_removes_only_unreferenced_old_blobs_and_stale_temporaries(app, cli, 
     assert entry is not None and entry.actor_role == "cli"
 
 
+def test_gc_min_age_zero_removes_at_once_what_a_crash_left(app, cli, sample_files, blob_store):
+    kept = sample_files(b"referenced specimen", "uid-gc-0")
+    orphan = blob_store.put([b"ciphertext of an upload whose worker was killed before the commit"])
+    partial = blob_store.root / orphan[:2] / f".tmp-{orphan}-killed"
+    partial.write_bytes(b"half an upload")
+
+    result = cli("blobs", "gc", "--min-age", "0")
+
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 unreferenced blob(s) and 1 stale temporary file(s); 1 referenced, 0 too recent" in result.output
+    assert not blob_store.exists(orphan) and not partial.exists() and blob_store.exists(kept.blob_id)
+    assert cli("blobs", "gc", "--min-age", "-1").exit_code == 2  # a clear usage error, nothing removed
+
+
 def test_gc_keeps_a_blob_whose_row_was_committed_after_listing(app, sample_files, blob_store, monkeypatch):
     """The referenced set is re-checked per candidate just before it is deleted."""
     from documents import gc

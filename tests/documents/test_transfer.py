@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from alerts import attachments as alert_attachments
 from alerts.attachments import Attachment
@@ -124,3 +125,24 @@ def test_a_crash_before_the_commit_leaves_no_blob(app, client, make_user, login_
     assert written, "the injected crash did not run: the upload never reached its operation"
     assert _file_rows() == rows
     assert blob_files() == before  # no blob, no thumbnail, no temporary file: nothing left for blobs gc
+
+
+@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+def test_a_commit_the_database_refuses_answers_503_and_leaves_no_blob(app, client, make_user, login_as, monkeypatch,
+                                                                      route):
+    """The database goes away between storing the upload and its commit: 503, no row, no blob."""
+    user = make_user(role="liaison_officer", party_code="GTM")
+    login_as(user)
+    upload = route.prepare(user)
+    before, rows = blob_files(), _file_rows()
+
+    def cut(*args, **kwargs):
+        raise OperationalError("COMMIT", {}, ConnectionError("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(db.session, "commit", cut)
+    response = post_multipart(client, upload.url, upload.fields, [("file", *upload.file)], headers=upload.headers)
+    monkeypatch.undo()
+
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert _file_rows() == rows
+    assert blob_files() == before
