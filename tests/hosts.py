@@ -1,4 +1,5 @@
-"""Two application hosts on one machine, sharing what a deployment's hosts share, for ``make test-hosts``.
+"""Two application hosts on one machine, sharing what a deployment's hosts share, for ``make test-hosts``
+(which runs the tests of ``tests/multihost`` under it) and ``bench/faults.py``.
 
 ``python -m tests.hosts COMMAND...`` starts, on free loopback ports:
 
@@ -24,6 +25,12 @@ status. COMMAND runs with the environment below (a contract: ``bench/faults.py``
   ``PORTAL_BLOB_STORE``, ``PORTAL_S3_ENDPOINT``, ``AWS_*``, ``PORTAL_AUDIT_WITNESS_DIR``, ...), so that
   ``flask --app portal <command>`` (``flask_command()``) and ``hosts_app()`` in COMMAND work on the very
   database, key ring and bucket the hosts serve, as an operator's third machine would.
+
+In COMMAND: ``host_urls()`` (the URLs), ``hosts_app()`` (an application on the hosts' settings: accounts,
+tokens, reading the audit back), ``flask_command(*args)`` (a command in a process of its own) and
+``reset_rate_limits()`` (the shared counters cleared). The hosts' rate limits are the defaults (10 sign-ins
+and 600 API requests per token a minute, per client address for refused tokens): every client here comes
+from 127.0.0.1.
 """
 
 from __future__ import annotations

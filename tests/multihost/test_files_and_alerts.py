@@ -4,6 +4,7 @@ other byte for byte."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import requests
@@ -66,3 +67,23 @@ def test_a_file_uploaded_on_one_host_downloads_identical_from_the_other(hosts, p
     reader = token(account("border_officer", "SLV"), "alerts:read")
     api = requests.get(f"{second}/api/v1/attachments/{attachment_id}", headers=reader, timeout=TIMEOUT)
     assert api.status_code == 200 and api.content == data
+
+
+def test_an_import_checked_on_one_host_is_confirmed_on_the_other(hosts, account, token, visitor):
+    """The checked upload waits in the shared bucket, named by a token signed with the shared secret key."""
+    first, second = hosts
+    officer = account("liaison_officer", "GTM")
+    numbers = [document_number(), document_number()]
+    content = json.dumps([alert_data(document_number=number) for number in numbers]).encode()
+    visitor.sign_in(officer, first, second)
+    checked = visitor.post(f"{first}/alerts/bulk/import", {}, files={"file": ("alerts.json", content, "application/json")})
+    assert checked.status_code == 200 and 'id="dry-run-ok"' in checked.text
+    pending = checked.text.split('name="pending" type="hidden" value="')[1].split('"')[0]
+    imported = visitor.post(f"{second}/alerts/bulk/import/confirm", {"pending": pending, "submit": "1"},
+                            token_from=f"{second}/alerts/bulk/import")
+    assert imported.status_code == 200 and 'id="import-result"' in imported.text
+    checker = token(account("border_officer", "MEX"), "alerts:check")
+    for number in numbers:
+        answer = requests.get(f"{first}/api/v1/alerts/check", params={"document_number": number, "issuing_state": "GTM"},
+                              headers=checker, timeout=TIMEOUT)
+        assert answer.status_code == 200 and answer.json()["hit"] is True
