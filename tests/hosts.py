@@ -202,27 +202,26 @@ def running_hosts(count: int = HOSTS, workers: int | None = None):
             _run_setup(environment)
             reset_rate_limits(redis_url)
             logs = tuple(instance / f"host{n}.log" for n in range(count))
-            for port, log in zip(ports, logs, strict=True):
-                with open(log, "wb") as handle:
-                    processes.append(subprocess.Popen(
-                        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-                         "--graceful-timeout", "10", "--timeout", "120", "portal:create_app()"],
-                        env=environment, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                        start_new_session=True))
-            deadline = time.monotonic() + START_TIMEOUT
-            for url, process, log in zip(urls, processes, logs, strict=True):
-                while not _ready(url):
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the host at {url} did not start:\n{_log_tail(log)}")
-                    time.sleep(0.3)
             try:
+                for port, log in zip(ports, logs, strict=True):
+                    with open(log, "wb") as handle:
+                        processes.append(subprocess.Popen(
+                            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+                             f"127.0.0.1:{port}", "--graceful-timeout", "10", "--timeout", "120", "portal:create_app()"],
+                            env=environment, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True))
+                deadline = time.monotonic() + START_TIMEOUT
+                for url, process, log in zip(urls, processes, logs, strict=True):
+                    while not _ready(url):
+                        if process.poll() is not None or time.monotonic() > deadline:
+                            raise RuntimeError(f"the host at {url} did not start:\n{_log_tail(log)}")
+                        time.sleep(0.3)
                 yield Hosts(urls, tuple(process.pid for process in processes), tuple(str(log) for log in logs),
                             settings)
             finally:
                 _stop(processes)  # before the database is dropped and SeaweedFS stopped under them
                 reset_rate_limits(redis_url)
     finally:
-        _stop(processes)
         shutil.rmtree(instance, ignore_errors=True)
 
 
