@@ -124,10 +124,25 @@ def scratch_database(server_url: str):
         try:
             yield url.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _drop_database(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop_database(admin, name: str, attempts: int = 10) -> None:
+    """Drop ``name``, retrying while the server restarts (a fault test may have restarted it)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
 
 
 def _shared_settings(instance: Path, database_url: str, redis_url: str, blob_settings: dict, base_url: str) -> dict:
