@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+import pyotp
 import requests
 
 from tests.multihost.conftest import TIMEOUT
@@ -41,6 +42,21 @@ def test_failed_sign_ins_alternating_hosts_lock_the_account_at_the_threshold(hos
     for host in hosts:  # the right password is refused on both hosts now
         refused = visitor.post(f"{host}/auth/login", {"email": who.email, "password": who.password})
         assert refused.status_code == 200 and "is not correct" in refused.text
+
+
+def test_password_and_second_factor_failures_on_either_host_add_up(hosts, portal, account, visitor):
+    first, second = hosts
+    who = account()
+    for host in (first, second, first):
+        visitor.post(f"{host}/auth/login", {"email": who.email, "password": "Wrong-password-of-42"})
+    step = visitor.post(f"{second}/auth/login", {"email": who.email, "password": who.password})
+    assert step.status_code == 302  # a right password does not forgive the failures
+    wrong = pyotp.TOTP(who.totp_secret).at(0)  # a code of 1970
+    assert visitor.post(f"{first}/auth/two-factor", {"code": wrong}).status_code == 200
+    assert _failed_logins(portal, who.user_id) == (LOCKOUT_THRESHOLD - 1, False)
+    locked = visitor.post(f"{second}/auth/two-factor", {"code": wrong})
+    assert locked.status_code == 302 and locked.headers["Location"].endswith("/auth/login")
+    assert _failed_logins(portal, who.user_id)[1] is True
 
 
 def test_the_sign_in_rate_limit_is_one_allowance_for_both_hosts(hosts, visitor):

@@ -1,7 +1,10 @@
 """Audit entries written by both hosts (and by this process, as a third) form one unbroken chain: each
 entry carries the request id of the host request that wrote it, ``audit verify`` checks the whole chain
 against the latest witnessed checkpoint, and the checkpoints the hosts took while serving form one ordered
-sequence in the shared witness file (``portal.audit.witness``, taken under one database lock)."""
+sequence in the shared witness file (``portal.audit.witness``, taken under one database lock).
+
+The file's name puts it last in ``make test-hosts``, so the chain it verifies holds every other test's
+entries too."""
 
 from __future__ import annotations
 
