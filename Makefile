@@ -5,7 +5,10 @@
 #   make test-e2e  the browser tests (Playwright driving /usr/bin/chromium)
 #   make test-s3   the blob-store, attachment, library, rotation, gc and backup tests on PostgreSQL with
 #                  the blobs in a SeaweedFS S3 gateway that it starts on free loopback ports and stops
-# .ci/run starts the services and runs the four test targets.
+#   make test-hosts  two gunicorn hosts of the portal (one PostgreSQL database, one Redis, one SeaweedFS
+#                  bucket, one key ring; tests/hosts.py starts and stops them) driven alternately by the
+#                  tests of tests/multihost (marked `hosts`, which the other targets leave out)
+# .ci/run starts the services and runs the five test targets.
 VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
@@ -19,7 +22,7 @@ PYTEST_ARGS ?=
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
-.PHONY: run test test-pg test-s3 test-e2e translations messages setup lint
+.PHONY: run test test-pg test-s3 test-hosts test-e2e translations messages setup lint
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -52,11 +55,11 @@ run: setup
 # Lint and import order first (ruff, pinned in pyproject.toml), then the suite on SQLite even when the
 # PostgreSQL variables are exported (as .ci/run does for test-pg).
 test: $(STAMP) translations lint
-	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m "not e2e")
+	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m "not e2e and not hosts")
 
 test-pg: $(STAMP) translations
 	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
-		$(call pytest,-m "not e2e")
+		$(call pytest,-m "not e2e and not hosts")
 
 # The tests whose files go through the blob store; tests.seaweed runs them with PORTAL_BLOB_STORE=s3://...
 S3_TESTS := tests/documents tests/alerts/test_attachments.py tests/alerts/test_attachment_api.py \
@@ -64,7 +67,14 @@ S3_TESTS := tests/documents tests/alerts/test_attachments.py tests/alerts/test_a
 
 test-s3: $(STAMP) translations
 	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
-		$(PY) -m tests.seaweed $(PY) -m pytest -m "not e2e" $(S3_TESTS) $(PYTEST_ARGS); status=$$?; \
+		$(PY) -m tests.seaweed $(PY) -m pytest -m "not e2e and not hosts" $(S3_TESTS) $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
+
+# tests.hosts starts SeaweedFS, a scratch database next to PORTAL_TEST_DATABASE_URL's and two gunicorn hosts,
+# runs the suite against them (PORTAL_HOST_URLS, ...) and stops everything.
+test-hosts: $(STAMP) translations
+	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
+		$(PY) -m tests.hosts $(PY) -m pytest -m hosts -p no:randomly tests/multihost $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
 test-e2e: $(STAMP) translations

@@ -10,6 +10,8 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises audit-chain appends.
 AUDIT_CHAIN_LOCK = 0x52434D41  # "RCMA"
+# ... and the one that serialises audit checkpoints (portal.audit.witness), across every host.
+AUDIT_CHECKPOINT_LOCK = 0x52434D43  # "RCMC"
 
 
 def engine_options(uri: str) -> dict:
@@ -66,3 +68,16 @@ def commits_can_overlap_chain_lock(connection) -> bool:
     write lock, held from BEGIN IMMEDIATE to COMMIT, so no transaction ever finds the chain busy.
     """
     return connection.dialect.name == "postgresql"
+
+
+def lock_audit_checkpoints(connection) -> None:
+    """Wait for the audit-checkpoint lock, held until the end of ``connection``'s transaction.
+
+    One checkpointer at a time, whichever host or process it runs in, so that two never both read the same
+    latest witnessed checkpoint and append conflicting ones. PostgreSQL: an advisory transaction lock
+    (waited for: a checkpoint is outside every request's transaction). SQLite: the transaction already holds
+    the database's write lock (BEGIN IMMEDIATE, taken when ``connection`` began), which serialises
+    checkpointers as well as writers.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHECKPOINT_LOCK})

@@ -31,6 +31,8 @@ from pathlib import Path
 
 BUCKET = "portal-test"
 START_TIMEOUT = 60
+# weed takes 20 seconds and more to stop on SIGTERM; its data is thrown away anyway, so it is not waited for.
+STOP_TIMEOUT = 3
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def running_seaweedfs():
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -14,6 +14,10 @@ and written to the witnesses:
 Checkpoints are taken every ``PORTAL_AUDIT_CHECKPOINT_MINUTES`` minutes or ``PORTAL_AUDIT_CHECKPOINT_ENTRIES``
 entries, whichever comes first: by ``audit witness`` (run it every minute) and, between runs, by the
 serving processes themselves (``init_app``: at most one look per ``_LOOK_EVERY`` seconds per process).
+Every host and process takes them under one database lock (``portal.database.lock_audit_checkpoints``),
+reading the latest witnessed checkpoint and the state under it, so two checkpointers at the same moment
+never append conflicting or out-of-order checkpoints; with several hosts, ``PORTAL_AUDIT_WITNESS_DIR`` is
+one folder they all mount.
 
 ``audit verify`` checks the chain against the latest witnessed checkpoint: the entry at its ``seq`` must
 carry its hash, and the chain plus the queue must hold at least as many entries as it witnessed (queued
@@ -27,6 +31,7 @@ import base64
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -131,21 +136,39 @@ def _mail(addresses: list[str], signed: dict, public: str) -> None:
         queue_email(address, subject, f"{body}\n\n{json.dumps(signed, sort_keys=True)}\n")
 
 
+@contextmanager
+def _checkpoint_lock():
+    """The one checkpointer of every host and process (``portal.database.lock_audit_checkpoints``), until
+    the session commits (the mailed checkpoints with it) or rolls back."""
+    from portal.database import lock_audit_checkpoints
+    from portal.extensions import db
+
+    lock_audit_checkpoints(db.session.connection())
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def _sign_and_witness(folder: Path | None, addresses: list[str], state: dict) -> dict:
+    ring = current_keyring()
+    signed = sign_checkpoint(state, ring)
+    if folder is not None:
+        _append(folder, signed)
+    if addresses:
+        _mail(addresses, signed, public_key(ring))
+    return signed
+
+
 def take_checkpoint() -> dict | None:
     """Sign the current state and hand it to every configured witness; None when none is configured."""
     folder, addresses = _witness_dir(), _witness_emails()
     if folder is None and not addresses:
         return None
-    ring = current_keyring()
-    signed = sign_checkpoint(current_state(), ring)
-    if folder is not None:
-        _append(folder, signed)
-    if addresses:
-        from portal.extensions import db
-
-        _mail(addresses, signed, public_key(ring))
-        db.session.commit()
-    return signed
+    with _checkpoint_lock():
+        return _sign_and_witness(folder, addresses, current_state())
 
 
 def witnessed_checkpoints(folder: Path) -> list[dict]:
@@ -206,16 +229,21 @@ def due(last: dict | None, state: dict, now: float) -> bool:
 
 
 def checkpoint_if_due() -> dict | None:
-    """Take a checkpoint when one is due (``audit witness`` and the serving processes)."""
-    if _witness_dir() is None and not _witness_emails():
+    """Take a checkpoint when one is due (``audit witness`` and the serving processes).
+
+    The latest witnessed checkpoint is read under the checkpoint lock: a second host that was due at the
+    same moment finds the first one's checkpoint and takes none."""
+    folder, addresses = _witness_dir(), _witness_emails()
+    if folder is None and not addresses:
         return None
     from datetime import UTC, datetime
 
-    last = latest_witnessed() if _witness_dir() is not None else None
-    state = current_state()
-    if not due(last, state, datetime.now(UTC).replace(tzinfo=None).timestamp()):
-        return None
-    return take_checkpoint()
+    with _checkpoint_lock():
+        last = latest_witnessed() if folder is not None else None
+        state = current_state()
+        if not due(last, state, datetime.now(UTC).replace(tzinfo=None).timestamp()):
+            return None
+        return _sign_and_witness(folder, addresses, state)
 
 
 def init_app(app) -> None:
