@@ -8,7 +8,10 @@
 #   make test-hosts  two gunicorn hosts of the portal (one PostgreSQL database, one Redis, one SeaweedFS
 #                  bucket, one key ring; tests/hosts.py starts and stops them) driven alternately by the
 #                  tests of tests/multihost (marked `hosts`, which the other targets leave out)
-# .ci/run starts the services and runs the five test targets.
+#   make test-faults  bench/faults.py, short, on such two hosts: load, a worker killed mid-upload and
+#                  mid-import, PostgreSQL restarted under load, Redis paused (the machine's own services:
+#                  run it where nothing else uses them, as in CI); exits 1 when an expectation fails
+# .ci/run starts the services and runs the six test targets.
 VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
@@ -22,7 +25,7 @@ PYTEST_ARGS ?=
 pytest = $(PY) -m pytest $(1) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
 
-.PHONY: run test test-pg test-s3 test-hosts test-e2e translations messages setup lint
+.PHONY: run test test-pg test-s3 test-hosts test-faults test-e2e translations messages setup lint
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -76,6 +79,13 @@ test-hosts: $(STAMP) translations
 	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
 		$(PY) -m tests.hosts $(PY) -m pytest -m hosts -p no:randomly tests/multihost $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$status
+
+# A short run of the fault bench (the full one: 50 clients for 60 s, see docs/performance.md). It restarts
+# the PostgreSQL cluster and pauses the Redis the hosts use, so only where nothing else needs them.
+FAULTS_ARGS ?= --clients 20 --duration 20 --restart-clients 8 --allow-shared-redis
+test-faults: $(STAMP) translations
+	@PORTAL_TEST_DATABASE_URL='$(PORTAL_TEST_DATABASE_URL)' PORTAL_TEST_REDIS_URL='$(PORTAL_TEST_REDIS_URL)' \
+		$(PY) -m tests.hosts $(PY) bench/faults.py $(FAULTS_ARGS)
 
 test-e2e: $(STAMP) translations
 	@env -u PORTAL_TEST_DATABASE_URL -u PORTAL_TEST_REDIS_URL $(call pytest,-m e2e -p no:randomly tests/e2e)

@@ -692,6 +692,13 @@ def final_checks(findings: Findings) -> None:
         findings.expect("checks", f"flask {' '.join(command)} exits 0", result.returncode == 0, tail[:160])
 
 
+def _installed_cluster() -> str:
+    """The newest PostgreSQL installed here, as .ci/run picks it (``ls /etc/postgresql``), cluster ``main``."""
+    versions = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()]) \
+        if os.path.isdir("/etc/postgresql") else []
+    return f"{versions[-1] if versions else '15'}/main"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
@@ -701,7 +708,7 @@ def main() -> None:
     parser.add_argument("--restart-clients", type=int, default=10, help="clients running while PostgreSQL restarts")
     parser.add_argument("--resume-within", type=float, default=15.0,
                         help="seconds after the restart within which every host must answer again")
-    parser.add_argument("--pg-cluster", default="15/main", help="VERSION/CLUSTER for pg_ctlcluster")
+    parser.add_argument("--pg-cluster", default=_installed_cluster(), help="VERSION/CLUSTER for pg_ctlcluster")
     parser.add_argument("--allow-shared-redis", action="store_true",
                         help="stop the Redis even when it listens on 6379")
     args = parser.parse_args()
