@@ -149,6 +149,24 @@ def app_ctx(app):
 
 
 @pytest.fixture
+def empty_audit_log(app):
+    """No audit entry, inside the test's rolled-back transaction only.
+
+    For tests that count the whole log: the log is append-only, so the entries a ``real_commits`` test
+    commits (a killed import's dry run, say) outlive it and would be counted by every later test.
+    """
+    # the per-test transaction's application context is the current one (no context of our own: popping it
+    # would remove the session and roll the deletions back)
+    for table in ("audit_objectives", "audit_entries"):
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+        else:
+            db.session.execute(text(f"DROP TRIGGER {table}_no_delete"))
+        db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.commit()  # a savepoint of the per-test transaction
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

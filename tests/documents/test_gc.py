@@ -14,8 +14,8 @@ from portal.extensions import db
 from tests import test_rotation
 
 SampleFile = test_rotation.SampleFile
-# the sample file model's fixtures, shared with the rotation tests
-globals().update({name: getattr(test_rotation, name) for name in ("cli", "sample_files")})
+# the sample file model's fixture, shared with the rotation tests
+sample_files = test_rotation.sample_files
 
 HOUR = 3600
 

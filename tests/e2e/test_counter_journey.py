@@ -51,9 +51,10 @@ def test_a_pasted_mrz_hits_and_the_reporting_party_confirms(live_server, browser
     expect(banner).to_contain_text("TLP:GREEN")
     expect(banner).to_contain_text("The laminate shows no reaction under ultraviolet light.")
     expect(banner).to_contain_text("Searched: document number K7700123, issuing state GTM.")
-    # the banner is red: the danger colour, with white text
-    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(164, 22, 26)"
-    assert banner.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
+    # the banner is red: the danger colour, with white text (to_have_css retries until the stylesheet
+    # has applied; a one-shot getComputedStyle can run before it has)
+    expect(banner).to_have_css("background-color", "rgb(164, 22, 26)")
+    expect(banner).to_have_css("color", "rgb(255, 255, 255)")
 
     # ... and asks Guatemala to confirm the hit before acting.
     banner.locator("input[name=place]").fill("Ciudad Hidalgo border crossing")

@@ -64,7 +64,7 @@ def test_index_in_spanish(client, make_user, login_as):
     assert "Migration Policy and Management" not in page
 
 
-def test_objective_page_2009(signed_in):
+def test_objective_page_2009(empty_audit_log, signed_in):
     response = signed_in.get("/plan/MPM-2")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -122,7 +122,7 @@ def test_unknown_code_is_404(signed_in, code):
     assert signed_in.get(f"/plan/{code}").status_code == 404
 
 
-def test_objective_page_shows_audit_counts(app_ctx, client, make_user, login_as):
+def test_objective_page_shows_audit_counts(empty_audit_log, app_ctx, client, make_user, login_as):
     # The secretariat counts every entry (what others count: test_counts_include_only_what_the_viewer_may_know)
     officer = make_user(role="secretariat_admin", party_code="TS", name="Officer Confidential")
     record("alert.publish", object_type="alert", object_id=1, object_party="GTM", objectives=["ERX-INF-4"])
